@@ -1,0 +1,156 @@
+"""JAX, low-level style: a pytree of parameters, ``jax.grad`` and a ``jax.jit`` train step with optax."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from harness.interface import ADAM_BETAS, ADAM_EPSILON, Trainer, TrainSpec
+from tasks.mlp.spec import batch_slices
+
+jax: Any = None
+jnp: Any = None
+optax: Any = None
+
+
+def _import() -> None:
+    global jax, jnp, optax
+    if jax is None:
+        import jax as _jax
+        import jax.numpy as _jnp
+        import optax as _optax
+
+        jax, jnp, optax = _jax, _jnp, _optax
+
+
+def make_optimizer(spec: TrainSpec) -> Any:
+    """``optax.adamw`` (decoupled decay, eps outside the sqrt as torch); SGD with added decay."""
+    if spec.optimizer == "adam":
+        b1, b2 = ADAM_BETAS
+        return optax.adamw(spec.learning_rate, b1, b2, ADAM_EPSILON, weight_decay=spec.weight_decay)
+    chain = [optax.sgd(spec.learning_rate, momentum=spec.momentum or None)]
+    if spec.weight_decay:
+        chain.insert(0, optax.add_decayed_weights(spec.weight_decay))
+    return optax.chain(*chain)
+
+
+def forward(spec: TrainSpec, params: list[Any], x: Any, key: Any | None) -> Any:
+    """Logits of ``x``; ``key`` given means training, with inverted dropout after each hidden layer."""
+    act = {"relu": jax.nn.relu, "tanh": jnp.tanh}[spec.activation]
+    n_layers = len(params) // 2
+    for i in range(n_layers):
+        x = x @ params[2 * i] + params[2 * i + 1]
+        if i < n_layers - 1:
+            x = act(x)
+            if key is not None and spec.dropout:
+                key, sub = jax.random.split(key)
+                keep = jax.random.bernoulli(sub, 1.0 - spec.dropout, x.shape)
+                x = jnp.where(keep, x / (1.0 - spec.dropout), 0.0)
+    return x
+
+
+def loss_fn(spec: TrainSpec, params: list[Any], x: Any, y: Any, key: Any | None) -> Any:
+    """Mean softmax cross-entropy over the batch."""
+    logits = forward(spec, params, x, key)
+    return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
+
+
+class JaxTrainer(Trainer):
+    """Parameters as a list of ``jax.Array``; one jitted function does gather, grad and update."""
+
+    FRAMEWORK = "jax"
+    API = "low-level"
+    MODES = {"default": "jax.jit train step, Python loop over batches"}
+    SYNC_METHOD = "jax.block_until_ready on the parameters"
+    DATA_PATH = "whole dataset as jax.Arrays on the device; batches gathered by index inside jit"
+
+    @classmethod
+    def setup_framework(cls, threads: int, backend: str = "") -> dict[str, Any]:
+        _import()
+        jax.config.update("jax_default_matmul_precision", "highest")  # no TF32 on GPU
+        import jaxlib
+
+        return {
+            "versions": {"jax": jax.__version__, "jaxlib": jaxlib.__version__, "optax": optax.__version__},
+            # XLA's CPU client sizes its own Eigen pool; the worker pins the process to
+            # `threads` cores (affinity), which is what bounds it. Read back from the process.
+            "intra_op_threads": None,
+            "inter_op_threads": None,
+            "matmul_precision": str(jax.config.jax_default_matmul_precision),
+            "tf32": False,
+        }
+
+    @classmethod
+    def device_reason(cls, device: str) -> str | None:
+        if device == "gpu":
+            try:
+                jax.devices("gpu")
+            except RuntimeError as exc:
+                return f"jax {jax.__version__} has no GPU backend: {str(exc).splitlines()[0]}"
+        return None
+
+    def build(self, params: list[np.ndarray], data: Any) -> None:
+        self.dev = jax.devices("gpu" if self.device == "gpu" else "cpu")[0]
+        put = partial(jax.device_put, device=self.dev)
+        self.params = [put(p) for p in params]
+        self.tx = make_optimizer(self.spec)
+        self.opt_state = self.tx.init(self.params)
+        self.data = {s: tuple(put(a) for a in data.split(s)) for s in ("train", "val", "test")}
+        self.key = put(jax.random.key(self.spec.seed))
+        self.step_count = 0
+        spec, tx = self.spec, self.tx
+
+        @jax.jit
+        def train_step(params, opt_state, key, x_all, y_all, index):
+            x, y = x_all[index], y_all[index]
+            loss, grads = jax.value_and_grad(partial(loss_fn, spec))(params, x, y, key)
+            updates, opt_state = tx.update(grads, opt_state, params)
+            return optax.apply_updates(params, updates), opt_state, loss
+
+        @jax.jit
+        def evaluate(params, x, y):
+            logits = forward(spec, params, x, None)
+            loss = optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
+            return loss, (logits.argmax(axis=1) == y).mean()
+
+        self._train_step = train_step
+        self._evaluate = evaluate
+        self._predict = jax.jit(lambda params, x: forward(spec, params, x, None))
+
+    def _step(self, index: Any) -> Any:
+        key = jax.random.fold_in(self.key, self.step_count)
+        self.step_count += 1
+        x, y = self.data["train"]
+        self.params, self.opt_state, loss = self._train_step(
+            self.params, self.opt_state, key, x, y, index
+        )
+        return loss
+
+    def train_epoch(self, order: np.ndarray) -> None:
+        order_dev = jax.device_put(order.astype(np.int32), self.dev)
+        for index in batch_slices(order_dev, self.spec.batch_size):
+            self._step(index)
+
+    def train_step(self, index: np.ndarray) -> float:
+        return float(self._step(jax.device_put(index.astype(np.int32), self.dev)))
+
+    def evaluate(self, split: str) -> tuple[float, float]:
+        loss, acc = self._evaluate(self.params, *self.data[split])
+        return float(loss), float(acc)
+
+    def predict_batch(self, x: np.ndarray) -> None:
+        self._predict(self.params, jax.device_put(x, self.dev)).block_until_ready()
+
+    def get_params(self) -> list[np.ndarray]:
+        return [np.asarray(p) for p in self.params]
+
+    def sync(self) -> None:
+        jax.block_until_ready(self.params)
+
+    def device_memory_peak_bytes(self) -> int | None:
+        if self.device != "gpu":
+            return None
+        stats = self.dev.memory_stats() or {}
+        return stats.get("peak_bytes_in_use")

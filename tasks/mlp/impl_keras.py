@@ -1,0 +1,140 @@
+"""Keras 3, high-level style: a ``keras.Sequential`` stack of ``Dense`` layers trained with ``fit``.
+
+Keras picks its backend once per process (``KERAS_BACKEND``), so each backend runs in its own
+worker; the registry lists them as ``keras`` (TensorFlow), ``keras-jax`` and ``keras-torch``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Any
+
+import numpy as np
+
+from harness.interface import ADAM_BETAS, ADAM_EPSILON, Trainer, TrainSpec
+
+keras: Any = None
+
+
+def _backend_trainer(backend: str) -> type[Trainer]:
+    """The low-level trainer of the backend framework, reused for its fairness settings."""
+    if backend == "tensorflow":
+        from tasks.mlp.impl_tensorflow import TensorflowTrainer as cls
+    elif backend == "jax":
+        from tasks.mlp.impl_jax import JaxTrainer as cls
+    else:
+        from tasks.mlp.impl_torch import TorchTrainer as cls
+    return cls
+
+
+def make_optimizer(spec: TrainSpec) -> Any:
+    """Keras ``Adam``/``SGD``; their ``weight_decay`` is decoupled, as the spec defines it."""
+    decay = spec.weight_decay or None
+    if spec.optimizer == "adam":
+        b1, b2 = ADAM_BETAS
+        return keras.optimizers.Adam(
+            spec.learning_rate, beta_1=b1, beta_2=b2, epsilon=ADAM_EPSILON, weight_decay=decay
+        )
+    return keras.optimizers.SGD(spec.learning_rate, momentum=spec.momentum, weight_decay=decay)
+
+
+def build_model(spec: TrainSpec) -> Any:
+    """``Dense(activation) -> Dropout`` per hidden layer, then ``Dense`` logits."""
+    layers: list[Any] = [keras.Input((spec.n_features,))]
+    for width in spec.hidden:
+        layers.append(keras.layers.Dense(width, activation=spec.activation))
+        if spec.dropout:
+            layers.append(keras.layers.Dropout(spec.dropout, seed=spec.seed))
+    layers.append(keras.layers.Dense(spec.n_classes))
+    return keras.Sequential(layers)
+
+
+class KerasTrainer(Trainer):
+    """``model.fit(x, y, epochs=1)`` per epoch on the pre-permuted training arrays."""
+
+    FRAMEWORK = "keras"
+    API = "high-level"
+    BACKENDS = ("tensorflow", "jax", "torch")
+    MODES = {"default": "model.compile() defaults, model.fit one epoch at a time"}
+    SYNC_METHOD = "fit returns after the epoch's logs are read back; sync() reads a weight back"
+    DATA_PATH = "numpy arrays passed to fit (Keras' data adapter copies batches to the device)"
+
+    @classmethod
+    def setup_framework(cls, threads: int, backend: str = "tensorflow") -> dict[str, Any]:
+        global keras
+        os.environ["KERAS_BACKEND"] = backend
+        facts = _backend_trainer(backend).setup_framework(threads)
+        import keras as _keras
+
+        keras = _keras
+        if keras.backend.backend() != backend:
+            raise RuntimeError(
+                f"keras already runs on {keras.backend.backend()!r} in this process, not {backend!r}"
+            )
+        facts["versions"]["keras"] = keras.__version__
+        return facts
+
+    @classmethod
+    def device_reason(cls, device: str) -> str | None:
+        return _backend_trainer(keras.backend.backend()).device_reason(device)
+
+    def build(self, params: list[np.ndarray], data: Any) -> None:
+        self.scope = "gpu:0" if self.device == "gpu" else "cpu:0"
+        keras.utils.set_random_seed(self.spec.seed)
+        with self._placement():
+            self.model = build_model(self.spec)
+            self.model.set_weights(params)
+            self.model.compile(
+                optimizer=make_optimizer(self.spec),
+                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                metrics=["accuracy"],
+            )
+        self.data = {s: data.split(s) for s in ("train", "val", "test")}
+
+    def _placement(self) -> Any:
+        """``keras.device`` scope; on the torch backend variables created inside it lose their
+        gradients (Keras 3.15), so there the worker's visible devices decide placement: the cpu
+        worker hides CUDA devices and Keras' torch backend defaults to cuda when it sees one."""
+        if keras.backend.backend() == "torch":
+            return contextlib.nullcontext()
+        return keras.device(self.scope)
+
+    def train_epoch(self, order: np.ndarray) -> None:
+        x, y = self.data["train"]
+        with self._placement():
+            self.model.fit(
+                x[order], y[order], batch_size=self.spec.batch_size, epochs=1, shuffle=False, verbose=0
+            )
+
+    def train_step(self, index: np.ndarray) -> float:
+        x, y = self.data["train"]
+        with self._placement():
+            out = self.model.train_on_batch(x[index], y[index], return_dict=True)
+        return float(out["loss"])
+
+    def evaluate(self, split: str) -> tuple[float, float]:
+        x, y = self.data[split]
+        with self._placement():
+            out = self.model.evaluate(x, y, batch_size=len(y), verbose=0, return_dict=True)
+        return float(out["loss"]), float(out["accuracy"])
+
+    def predict_batch(self, x: np.ndarray) -> None:
+        with self._placement():
+            self.model.predict_on_batch(x)
+
+    def get_params(self) -> list[np.ndarray]:
+        return [np.asarray(w) for w in self.model.get_weights()]
+
+    def sync(self) -> None:
+        keras.ops.convert_to_numpy(self.model.weights[-1].value)
+
+    def execution(self) -> dict[str, Any]:
+        out = super().execution()
+        out["keras_backend"] = keras.backend.backend()
+        out["jit_compile"] = bool(getattr(self.model, "jit_compile", False))
+        out["steps_per_execution"] = int(getattr(self.model, "steps_per_execution", 1) or 1)
+        return out
+
+    def device_memory_peak_bytes(self) -> int | None:
+        return None

@@ -1,0 +1,162 @@
+"""PyTorch, low-level style: an ``nn.Module``, a ``torch.optim`` optimizer and an explicit loop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from harness.interface import ADAM_BETAS, ADAM_EPSILON, Trainer, TrainSpec
+from tasks.mlp.spec import batch_slices
+
+torch: Any = None  # imported by setup_framework, so importing this file stays cheap
+
+
+def _import() -> Any:
+    global torch
+    if torch is None:
+        import torch as _torch
+
+        torch = _torch
+    return torch
+
+
+def build_module(spec: TrainSpec) -> Any:
+    """``Linear -> activation -> Dropout`` per hidden layer, then a ``Linear`` to the logits."""
+    nn = torch.nn
+    act = {"relu": nn.ReLU, "tanh": nn.Tanh}[spec.activation]
+    layers: list[Any] = []
+    sizes = spec.layer_sizes()
+    for fan_in, fan_out in zip(sizes[:-2], sizes[1:-1], strict=True):
+        layers += [nn.Linear(fan_in, fan_out), act()]
+        if spec.dropout:
+            layers.append(nn.Dropout(spec.dropout))
+    layers.append(nn.Linear(sizes[-2], sizes[-1]))
+    return nn.Sequential(*layers)
+
+
+def make_optimizer(spec: TrainSpec, parameters: Any) -> Any:
+    """Adam -> ``AdamW`` (decoupled weight decay, as the spec defines it); SGD -> ``SGD``.
+
+    For SGD without momentum torch's coupled L2 equals the spec's decoupled decay.
+    """
+    if spec.optimizer == "adam":
+        return torch.optim.AdamW(
+            parameters,
+            lr=spec.learning_rate,
+            betas=ADAM_BETAS,
+            eps=ADAM_EPSILON,
+            weight_decay=spec.weight_decay,
+        )
+    return torch.optim.SGD(
+        parameters, lr=spec.learning_rate, momentum=spec.momentum, weight_decay=spec.weight_decay
+    )
+
+
+class TorchTrainer(Trainer):
+    """``nn.Sequential`` + ``torch.optim`` + a Python loop over index batches on the device."""
+
+    FRAMEWORK = "torch"
+    API = "low-level"
+    MODES = {"default": "eager nn.Module with torch.optim"}
+    SYNC_METHOD = "torch.cuda.synchronize (gpu); none needed on cpu, eager ops are synchronous"
+    DATA_PATH = "whole dataset as tensors on the device; batches gathered by index on the device"
+
+    @classmethod
+    def setup_framework(cls, threads: int, backend: str = "") -> dict[str, Any]:
+        _import()
+        torch.set_num_threads(threads)
+        try:
+            torch.set_num_interop_threads(threads)
+        except RuntimeError:  # already set once in this process; the read-back says what holds
+            pass
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.set_float32_matmul_precision("highest")
+        return {
+            "versions": {"torch": torch.__version__},
+            "intra_op_threads": torch.get_num_threads(),
+            "inter_op_threads": torch.get_num_interop_threads(),
+            "matmul_precision": torch.get_float32_matmul_precision(),
+            "tf32": bool(torch.backends.cuda.matmul.allow_tf32),
+        }
+
+    @classmethod
+    def device_reason(cls, device: str) -> str | None:
+        if device == "gpu" and not torch.cuda.is_available():
+            return f"torch {torch.__version__} sees no CUDA device (torch.cuda.is_available() is False)"
+        return None
+
+    def build(self, params: list[np.ndarray], data: Any) -> None:
+        self.dev = torch.device("cuda" if self.device == "gpu" else "cpu")
+        torch.manual_seed(self.spec.seed)  # dropout masks
+        self.model = build_module(self.spec).to(self.dev)
+        self._load(params)
+        self.optimizer = make_optimizer(self.spec, self.model.parameters())
+        self.loss_fn = torch.nn.CrossEntropyLoss()
+        self.data = {
+            split: (
+                torch.as_tensor(x, device=self.dev),
+                torch.as_tensor(y, device=self.dev),
+            )
+            for split, (x, y) in ((s, data.split(s)) for s in ("train", "val", "test"))
+        }
+        if self.dev.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(self.dev)
+
+    def _linears(self) -> list[Any]:
+        return [m for m in self.model if isinstance(m, torch.nn.Linear)]
+
+    def _load(self, params: list[np.ndarray]) -> None:
+        with torch.no_grad():
+            for layer, w, b in zip(self._linears(), params[::2], params[1::2], strict=True):
+                layer.weight.copy_(torch.as_tensor(w.T))
+                layer.bias.copy_(torch.as_tensor(b))
+
+    def _step(self, index: Any) -> Any:
+        x, y = self.data["train"]
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = self.loss_fn(self.model(x[index]), y[index])
+        loss.backward()
+        self.optimizer.step()
+        return loss
+
+    def train_epoch(self, order: np.ndarray) -> None:
+        self.model.train()
+        order_dev = torch.as_tensor(order, device=self.dev)
+        for index in batch_slices(order_dev, self.spec.batch_size):
+            self._step(index)
+
+    def train_step(self, index: np.ndarray) -> float:
+        self.model.train()
+        return float(self._step(torch.as_tensor(index, device=self.dev)).item())
+
+    def evaluate(self, split: str) -> tuple[float, float]:
+        x, y = self.data[split]
+        self.model.eval()
+        with torch.no_grad():
+            logits = self.model(x)
+        loss = torch.nn.functional.cross_entropy(logits, y)
+        acc = (logits.argmax(dim=1) == y).float().mean()
+        return float(loss.item()), float(acc.item())
+
+    def predict_batch(self, x: np.ndarray) -> None:
+        self.model.eval()
+        with torch.no_grad():
+            self.model(torch.as_tensor(x, device=self.dev)).cpu()
+
+    def get_params(self) -> list[np.ndarray]:
+        out: list[np.ndarray] = []
+        for layer in self._linears():
+            out += [layer.weight.detach().cpu().numpy().T.copy(), layer.bias.detach().cpu().numpy()]
+        return out
+
+    def sync(self) -> None:
+        if self.dev.type == "cuda":
+            torch.cuda.synchronize(self.dev)
+
+    def device_memory_peak_bytes(self) -> int | None:
+        if self.dev.type != "cuda":
+            return None
+        return int(torch.cuda.max_memory_allocated(self.dev))
+
