@@ -6,6 +6,7 @@ derived when reading (see :mod:`harness.stats`). ``results/README.md`` documents
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -14,6 +15,16 @@ from typing import Any
 
 SCHEMA_VERSION = 1
 STATUSES = ("ok", "diverged", "crashed", "timeout", "unavailable")
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
 
 
 class RecordError(ValueError):
@@ -81,8 +92,8 @@ class RunRecord:
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (the stored form)."""
-        return asdict(self)
+        """A JSON-ready dict (the stored form); NaN and infinities become ``None``."""
+        return _json_safe(asdict(self))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunRecord:

@@ -302,6 +302,18 @@ LOADERS: dict[str, Callable[[int], Splits]] = {
 }
 
 
+# Training-split sizes, so a spec can be checked without loading (or downloading) the data.
+TRAIN_SIZES = {"iris": 90, "digits": 1077, "mnist1d": 3500, "mnist": 50000}
+
+
+def train_size(name: str, train_fraction: float = 1.0) -> int:
+    """Samples in ``name``'s training split after keeping ``train_fraction`` of it."""
+    if name not in TRAIN_SIZES:
+        raise KeyError(f"unknown dataset {name!r}; valid: {', '.join(TRAIN_SIZES)}")
+    full = TRAIN_SIZES[name]
+    return full if train_fraction >= 1.0 else max(10, int(round(train_fraction * full)))
+
+
 def load(name: str, split_seed: int = 0) -> Splits:
     """Load dataset ``name``; an unknown name raises ``KeyError`` listing the valid ones."""
     if name not in LOADERS:
@@ -316,9 +328,13 @@ def subsample_and_corrupt(
     its labels with uniformly random classes (seeded). Validation and test are left clean."""
     x, y = splits.x_train, splits.y_train
     rng = np.random.default_rng(seed)
-    if train_fraction < 1.0:
-        keep = max(splits.n_classes, int(round(train_fraction * len(y))))
-        x, y, _, _ = _stratified_split(x, y, len(y) - keep, seed) if keep < len(y) else (x, y, 0, 0)
+    keep = train_size(splits.name, train_fraction) if train_fraction < 1.0 else len(y)
+    if keep < len(y):
+        try:
+            x, y, _, _ = _stratified_split(x, y, len(y) - keep, seed)
+        except ValueError:  # too few dropped or kept per class to stratify: plain random subset
+            chosen = np.sort(rng.permutation(len(y))[:keep])
+            x, y = x[chosen], y[chosen]
     if label_noise > 0.0:
         y = y.copy()
         flip = rng.random(len(y)) < label_noise

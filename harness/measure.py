@@ -1,0 +1,148 @@
+"""The phases of one run, in the worker process: build, epochs, evaluation, single steps.
+
+Each phase is timed on its own (never mixed): ``build_s``; ``first_epoch_s`` (includes tracing
+and compilation); ``epoch_s`` for the steady-state epochs 2..E, each one ``train_epoch`` and one
+device sync, as real training runs; ``eval_s`` full test-split evaluations; ``step_s`` single
+training steps, each synchronised. Per-epoch evaluation on train and validation (the history)
+is outside every training timer.
+"""
+
+from __future__ import annotations
+
+import math
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+import psutil
+
+from harness.interface import Trainer, TrainSpec, Unavailable
+from harness.records import History, RunRecord, Timings
+from harness.timing import PeakRSS, repeat, timed
+from tasks.mlp import spec as task_spec
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """One run to do: what to train, where, how, and how much to measure."""
+
+    task: str
+    impl: str
+    device: str = "cpu"
+    mode: str = "default"
+    seed: int = 0
+    overrides: dict[str, Any] = field(default_factory=dict)
+    suite: str = ""
+    timeout_s: float = 900.0
+    step_samples: int = 30
+    eval_repeats: int = 5
+
+    def spec(self) -> TrainSpec:
+        """The resolved spec: the task's defaults, the overrides, this seed."""
+        return task_spec.make_spec(self.task, **{**self.overrides, "seed": self.seed})
+
+    def label(self) -> str:
+        """Short human label, e.g. ``mnist/torch[default]@cpu seed=0``."""
+        return f"{self.task}/{self.impl}[{self.mode}]@{self.device} seed={self.seed}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunRequest:
+        return cls(**data)
+
+
+def _finite(*values: float) -> bool:
+    return all(math.isfinite(v) for v in values)
+
+
+def _train(trainer: Trainer, spec: TrainSpec, n_train: int, timings: Timings, history: History) -> str:
+    """Run every epoch, filling ``timings`` and ``history``; return ``"ok"`` or ``"diverged"``."""
+    trained_s = 0.0
+    for epoch in range(spec.epochs):
+        order = task_spec.batch_order(spec, epoch, n_train)
+        _, seconds = timed(lambda: trainer.train_epoch(order), trainer.sync)  # noqa: B023
+        trained_s += seconds
+        if epoch == 0:
+            timings.first_epoch_s = seconds
+        else:
+            timings.epoch_s.append(seconds)
+        train_loss, train_acc = trainer.evaluate("train")
+        val_loss, val_acc = trainer.evaluate("val")
+        history.train_loss.append(train_loss)
+        history.train_accuracy.append(train_acc)
+        history.val_loss.append(val_loss)
+        history.val_accuracy.append(val_acc)
+        if not _finite(train_loss, val_loss):
+            return "diverged"
+        if timings.time_to_target_s is None and val_acc >= spec.target_val_accuracy:
+            timings.time_to_target_s = trained_s
+            timings.epochs_to_target = epoch + 1
+    return "ok"
+
+
+def _step_samples(trainer: Trainer, spec: TrainSpec, n_train: int, count: int) -> list[float]:
+    """``count`` synchronised single steps on full batches of a fresh permutation."""
+    order = task_spec.batch_order(spec, spec.epochs, n_train)
+    batches = [b for b in task_spec.batch_slices(order, spec.batch_size) if len(b) == spec.batch_size]
+    samples = []
+    for i in range(count):
+        index = batches[i % len(batches)]
+        samples.append(timed(lambda: trainer.train_step(index), trainer.sync)[1])  # noqa: B023
+    return samples
+
+
+def execute(cls: type[Trainer], backend: str, request: RunRequest) -> RunRecord:
+    """Do one run with ``cls`` and return its record (machine and versions are added by the caller).
+
+    Never raises for a failing run: an exception becomes a ``crashed`` record with its traceback,
+    a device or mode the implementation cannot do becomes ``unavailable``.
+    """
+    spec = request.spec()
+    record = RunRecord(
+        task=request.task,
+        impl=request.impl,
+        framework=cls.FRAMEWORK,
+        backend=backend,
+        api=cls.API,
+        device=request.device,
+        mode=request.mode,
+        seed=request.seed,
+        suite=request.suite,
+        config=spec.to_dict(),
+    )
+    try:
+        reason = cls.device_reason(request.device)
+        if reason:
+            raise Unavailable(reason)
+        trainer = cls(spec, request.device, request.mode, backend)
+        _measure(trainer, spec, request, record)
+    except Unavailable as exc:
+        record.status, record.reason = "unavailable", str(exc)
+    except Exception as exc:  # a failing run must cost that run only
+        record.status = "crashed"
+        record.reason = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=-4)}"
+    return record
+
+
+def _measure(trainer: Trainer, spec: TrainSpec, request: RunRequest, record: RunRecord) -> None:
+    data = task_spec.load_data(spec)
+    n_train = len(data.y_train)
+    record.n_train, record.n_test = n_train, len(data.y_test)
+    record.steps_per_epoch = task_spec.steps_per_epoch(spec, n_train)
+    record.train_flops_per_sample = task_spec.train_flops_per_sample(spec)
+    timings = record.timings
+    with PeakRSS() as peak:
+        _, timings.build_s = timed(lambda: trainer.build(task_spec.init_params(spec), data), trainer.sync)
+        record.status = _train(trainer, spec, n_train, timings, record.history)
+        if record.status == "ok":
+            record.test_loss, record.test_accuracy = trainer.evaluate("test")
+            timings.eval_s = repeat(lambda: trainer.evaluate("test"), trainer.sync, request.eval_repeats)
+            timings.step_s = _step_samples(trainer, spec, n_train, request.step_samples)
+        else:
+            record.reason = f"loss is not finite after epoch {len(record.history.train_loss)}"
+    record.peak_rss_bytes = peak.bytes
+    record.device_peak_bytes = trainer.device_memory_peak_bytes()
+    record.execution.update(trainer.execution())
+    record.execution["process_threads"] = psutil.Process().num_threads()

@@ -1,0 +1,233 @@
+"""Runs a plan: one worker process per (implementation, device), each run with a timeout.
+
+Frameworks never share a process (thread pools, GPU memory, Keras' once-per-process backend),
+and a crash or a hang costs one run: the worker is killed, the run recorded as ``crashed`` or
+``timeout``, and a fresh worker takes the remaining runs. Runs that cannot happen here (framework
+not installed, no GPU, unknown mode) are recorded as ``unavailable`` without starting a worker.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness import machine, registry
+from harness.measure import RunRequest
+from harness.progress import Progress
+from harness.records import RunRecord
+from harness.store import RecordWriter
+
+THREAD_ENV = (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+)
+STARTUP_TIMEOUT_S = 300.0
+
+
+@dataclass
+class Plan:
+    """The runs to do, in order, with the policy every worker applies."""
+
+    name: str
+    requests: list[RunRequest]
+    threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+
+
+@dataclass
+class Outcome:
+    """What a plan produced: the records written and where."""
+
+    path: Path
+    records: list[RunRecord]
+
+    @property
+    def all_ok_or_unavailable(self) -> bool:
+        return all(r.status in ("ok", "unavailable") for r in self.records)
+
+
+def worker_env(info: registry.ImplInfo, device: str, threads: int) -> dict[str, str]:
+    """The environment of a worker: same thread count for all, GPUs hidden from cpu workers."""
+    env = dict(os.environ)
+    env.update({name: str(threads) for name in THREAD_ENV})
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(machine.REPO_ROOT), env.get("PYTHONPATH")]))
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if info.backend:
+        env["KERAS_BACKEND"] = info.backend
+    if device == "cpu":
+        env["CUDA_VISIBLE_DEVICES"] = ""
+        env["JAX_PLATFORMS"] = "cpu"
+    return env
+
+
+class WorkerDied(RuntimeError):
+    """The worker exited or stopped answering; ``status`` is ``crashed`` or ``timeout``."""
+
+    def __init__(self, status: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+class Worker:
+    """A live ``python -m harness.worker`` process and its protocol pipe."""
+
+    def __init__(self, info: registry.ImplInfo, device: str, threads: int) -> None:
+        self.log = tempfile.TemporaryFile(mode="w+b")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "harness.worker", info.name, str(threads)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            env=worker_env(info, device, threads),
+            cwd=machine.REPO_ROOT,
+        )
+        self.ready = self._receive(STARTUP_TIMEOUT_S)
+
+    def _stderr_tail(self, limit: int = 1500) -> str:
+        self.log.seek(0)
+        text = self.log.read().decode(errors="replace")
+        return text[-limit:].strip()
+
+    def _receive(self, timeout_s: float) -> dict[str, Any]:
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout_s)
+        if not ready:
+            self.kill()
+            raise WorkerDied("timeout", f"no answer within {timeout_s:.0f} s; worker killed")
+        line = self.proc.stdout.readline()
+        if not line:
+            code = self.proc.wait()
+            raise WorkerDied("crashed", f"worker exited with status {code}: {self._stderr_tail()}")
+        return json.loads(line)
+
+    def run(self, request: RunRequest) -> dict[str, Any]:
+        """Send one request, wait at most its timeout, return the record dict."""
+        self.proc.stdin.write((json.dumps(request.to_dict()) + "\n").encode())
+        self.proc.stdin.flush()
+        return self._receive(request.timeout_s)["record"]
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.log.close()
+
+
+def _base_record(request: RunRequest, info: registry.ImplInfo | None) -> RunRecord:
+    return RunRecord(
+        task=request.task,
+        impl=request.impl,
+        framework=info.framework if info else request.impl,
+        backend=info.backend if info else "",
+        api=info.api if info else "",
+        device=request.device,
+        mode=request.mode,
+        seed=request.seed,
+        suite=request.suite,
+        config=request.spec().to_dict(),
+    )
+
+
+def preflight_reason(request: RunRequest, info: registry.ImplInfo) -> str | None:
+    """Why ``request`` cannot run here, found without starting a worker; ``None`` if it may."""
+    if request.mode not in info.modes:
+        return f"{info.name} has no mode {request.mode!r}; its modes: {', '.join(info.modes)}"
+    missing = info.unavailable_reason()
+    if missing:
+        return missing
+    if request.device == "gpu":
+        if not info.supports_gpu:
+            return f"{info.name} does not support GPUs"
+        return machine.gpu_reason()
+    return None
+
+
+def _groups(requests: list[RunRequest]) -> dict[tuple[str, str], list[RunRequest]]:
+    groups: dict[tuple[str, str], list[RunRequest]] = defaultdict(list)
+    for request in requests:
+        groups[(request.impl, request.device)].append(request)
+    return groups
+
+
+def _run_group(
+    info: registry.ImplInfo,
+    device: str,
+    requests: list[RunRequest],
+    threads: int,
+    on_start: Callable[[str], None],
+) -> Iterator[tuple[RunRequest, RunRecord]]:
+    """Run ``requests`` in workers for ``info`` on ``device``, replacing a worker that dies."""
+    worker: Worker | None = None
+    try:
+        for request in requests:
+            on_start(request.label())
+            record = _base_record(request, info)
+            try:
+                if worker is None:
+                    worker = Worker(info, device, threads)
+                if "error" in worker.ready:
+                    record.status, record.reason = "unavailable", f"import failed: {worker.ready['error']}"
+                else:
+                    record = RunRecord.from_dict(worker.run(request))
+                    record.execution.update(worker.ready["facts"])
+            except WorkerDied as died:
+                record.status, record.reason = died.status, str(died)
+                worker = None
+            yield request, record
+    finally:
+        if worker is not None:
+            worker.close()
+
+
+def _finish(record: RunRecord, request: RunRequest) -> RunRecord:
+    record.machine = machine.machine_info()
+    record.versions = {**machine.package_versions(), **record.execution.pop("versions", {})}
+    record.git_commit = machine.git_commit()
+    record.execution.setdefault("requested_threads", None)
+    return record
+
+
+def run_plan(plan: Plan, results_dir: Path) -> Outcome:
+    """Run every request of ``plan``; append each record to a new file under ``results_dir``."""
+    writer = RecordWriter(results_dir, machine.machine_info()["machine_id"], machine.git_commit(), plan.name)
+    records: list[RunRecord] = []
+    with Progress(len(plan.requests), writer.path) as progress:
+        for (impl, device), requests in _groups(plan.requests).items():
+            info = registry.get(impl)
+            runnable = []
+            for request in requests:
+                reason = preflight_reason(request, info)
+                if reason is None:
+                    runnable.append(request)
+                    continue
+                record = _base_record(request, info)
+                record.status, record.reason = "unavailable", reason
+                records.append(_store(writer, _finish(record, request), progress))
+            for request, record in _run_group(info, device, runnable, plan.threads, progress.start):
+                records.append(_store(writer, _finish(record, request), progress))
+        progress.summary(records)
+    return Outcome(writer.path, records)
+
+
+def _store(writer: RecordWriter, record: RunRecord, progress: Progress) -> RunRecord:
+    writer.append(record)
+    progress.done(record)
+    return record

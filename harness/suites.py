@@ -1,0 +1,183 @@
+"""Suites: TOML definitions of a benchmark matrix, expanded into a list of :class:`RunRequest`.
+
+A suite file has top-level defaults and one or more ``[[runs]]`` tables; each table is a
+product of tasks x impls x modes x devices x seeds with spec overrides::
+
+    description = "what this suite is for"
+    devices = ["cpu", "gpu"]
+    seeds = [0, 1, 2]
+    timeout_s = 900
+    [[runs]]
+    tasks = ["iris", "digits"]
+    impls = ["*"]              # every implementation
+    spec = { epochs = 20 }
+
+Command-line selections narrow a suite (``--task``, ``--impl``, ``--device``, ``--mode``),
+replace its seeds (``--seeds``) or override the spec (``--epochs``, ``--set field=value``).
+Every name and value is checked before anything runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from harness import registry
+from harness.interface import DEVICES, SpecError
+from harness.measure import RunRequest
+from harness.runner import Plan
+from tasks import datasets
+from tasks.mlp.spec import TASKS
+
+SUITE_DIR = Path(__file__).resolve().parent.parent / "tasks" / "suites"
+TOP_KEYS = {"description", "devices", "seeds", "modes", "timeout_s", "step_samples", "eval_repeats", "threads", "runs"}
+RUN_KEYS = {"tasks", "impls", "modes", "devices", "seeds", "spec", "timeout_s", "step_samples", "eval_repeats"}
+DEFAULTS: dict[str, Any] = {
+    "devices": ["cpu"],
+    "seeds": [0],
+    "modes": ["default"],
+    "timeout_s": 900.0,
+    "step_samples": 30,
+    "eval_repeats": 5,
+}
+
+
+class SuiteError(SpecError):
+    """A suite that cannot be used: unknown name, malformed TOML (with its line), bad values."""
+
+
+def shipped_suites() -> list[str]:
+    """Names of the suites in ``tasks/suites``."""
+    return sorted(p.stem for p in SUITE_DIR.glob("*.toml"))
+
+
+def suite_path(name_or_path: str) -> Path:
+    """A shipped suite's file, or ``name_or_path`` itself if it is a file."""
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml" or candidate.exists():
+        if not candidate.is_file():
+            raise SuiteError(f"suite file {candidate} does not exist")
+        return candidate
+    if name_or_path not in shipped_suites():
+        raise registry.UnknownName(
+            f"unknown suite {name_or_path!r}; valid: {', '.join(shipped_suites())} (or a path to a .toml file)"
+        )
+    return SUITE_DIR / f"{name_or_path}.toml"
+
+
+def load_suite(path: Path) -> dict[str, Any]:
+    """Parse and check a suite file; errors name the file and, for bad TOML, the line."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SuiteError(f"{path}: malformed TOML: {exc}") from exc
+    _check_keys(f"{path}", data, TOP_KEYS)
+    runs = data.get("runs")
+    if not isinstance(runs, list) or not runs:
+        raise SuiteError(f"{path}: a suite needs at least one [[runs]] table")
+    for i, run in enumerate(runs, start=1):
+        _check_keys(f"{path} [[runs]] #{i}", run, RUN_KEYS)
+    return data
+
+
+def _check_keys(where: str, table: dict[str, Any], valid: set[str]) -> None:
+    unknown = set(table) - valid
+    if unknown:
+        raise SuiteError(f"{where}: unknown key(s) {sorted(unknown)}; valid: {', '.join(sorted(valid))}")
+
+
+def _expand_impls(names: list[str]) -> list[str]:
+    impls = list(registry.implementations())
+    if "*" in names:
+        return impls
+    registry.check_names("implementation", names, impls)
+    return names
+
+
+def _parse_set(items: list[str]) -> dict[str, Any]:
+    """``["epochs=3", "hidden=[64,64]"]`` -> overrides, values parsed as TOML."""
+    out: dict[str, Any] = {}
+    for item in items:
+        field, sep, value = item.partition("=")
+        if not sep or not field:
+            raise SuiteError(f"--set expects FIELD=VALUE, got {item!r}")
+        try:
+            out[field.strip()] = tomllib.loads(f"v = {value}")["v"]
+        except tomllib.TOMLDecodeError:
+            out[field.strip()] = value
+    return out
+
+
+def _narrow(kind: str, values: list[Any], selection: list[Any] | None, valid: Any) -> list[Any]:
+    if selection is None:
+        return values
+    registry.check_names(kind, selection, valid)
+    return [v for v in values if v in selection]
+
+
+def expand(name: str, data: dict[str, Any], args: argparse.Namespace) -> list[RunRequest]:
+    """Every run of the suite ``data`` as narrowed and overridden by ``args``."""
+    cli_spec = _parse_set(getattr(args, "set", None) or [])
+    if getattr(args, "epochs", None) is not None:
+        cli_spec["epochs"] = args.epochs
+    requests = []
+    for run in data["runs"]:
+        merged = {**DEFAULTS, **{k: v for k, v in data.items() if k in DEFAULTS}, **run}
+        tasks = _narrow("task", merged.get("tasks", list(TASKS)), args.task, TASKS)
+        impls = _narrow("implementation", _expand_impls(merged.get("impls", ["*"])), args.impl,
+                        list(registry.implementations()))
+        devices = _narrow("device", merged["devices"], args.device, DEVICES)
+        modes = merged["modes"] if args.mode is None else args.mode
+        seeds = merged["seeds"] if args.seeds is None else args.seeds
+        overrides = {**run.get("spec", {}), **cli_spec}
+        for task, impl, mode, device, seed in itertools.product(tasks, impls, modes, devices, seeds):
+            requests.append(
+                RunRequest(
+                    task=task, impl=impl, device=device, mode=mode, seed=int(seed), overrides=overrides,
+                    suite=name, timeout_s=float(args.timeout or merged["timeout_s"]),
+                    step_samples=int(merged["step_samples"]), eval_repeats=int(merged["eval_repeats"]),
+                )
+            )
+    return requests
+
+
+def validate(requests: list[RunRequest]) -> None:
+    """Resolve every spec now, so a bad value fails before the first run, not in the middle."""
+    registry.check_names("device", sorted({r.device for r in requests}), DEVICES)
+    for request in requests:
+        if request.seed < 0:
+            raise SuiteError(f"seeds must be >= 0, got {request.seed}")
+        if request.timeout_s <= 0:
+            raise SuiteError(f"timeout must be > 0 seconds, got {request.timeout_s}")
+        spec = request.spec()
+        n_train = datasets.train_size(request.task, spec.train_fraction)
+        if spec.batch_size > n_train:
+            raise SuiteError(
+                f"{request.label()}: batch_size={spec.batch_size} is larger than the training split "
+                f"({n_train} samples); use at most {n_train}"
+            )
+
+
+def plan_from_args(args: argparse.Namespace) -> Plan:
+    """The plan for ``harness run``: a suite (default: ``default``) narrowed by the selections,
+    or, with selections and no suite, exactly the selection (all tasks/impls, cpu, seed 0)."""
+    selections = [args.task, args.impl, args.device, args.mode, args.seeds]
+    if args.suite is None and any(s is not None for s in selections):
+        name, data = "adhoc", {"runs": [{"tasks": args.task or list(TASKS), "impls": args.impl or ["*"]}]}
+    else:
+        path = suite_path(args.suite or "default")
+        name, data = path.stem, load_suite(path)
+    requests = expand(name, data, args)
+    if not requests:
+        raise SuiteError(f"the selection matches no run of suite {name!r}")
+    validate(requests)
+    threads = args.threads or data.get("threads")
+    if threads is not None and int(threads) < 1:
+        raise SuiteError(f"threads must be >= 1, got {threads}")
+    plan = Plan(name, requests)
+    if threads:
+        plan.threads = int(threads)
+    return plan
