@@ -1,0 +1,115 @@
+"""Where the numbers come from: machines, devices, versions, commits, dates, run counts, every run
+that did not finish ok (with its reason) and every line that could not be read."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from harness.records import STATUSES
+from harness.store import Skipped
+
+
+@dataclass
+class MachineSummary:
+    """One machine's description and what ran on it."""
+
+    machine_id: str
+    cpu: str
+    memory: str
+    gpus: str
+    os: str
+    devices: str
+    versions: list[tuple[str, str]]
+    commits: list[tuple[str, int]]
+    first_run: str
+    last_run: str
+    status_counts: list[tuple[str, int]]
+    n_runs: int
+
+
+def _versions(records: Sequence[Any]) -> list[tuple[str, str]]:
+    seen: dict[str, set[str]] = {}
+    for record in records:
+        for package, version in (record.versions or {}).items():
+            seen.setdefault(package, set()).add(str(version))
+    return [(package, ", ".join(sorted(found))) for package, found in sorted(seen.items())]
+
+
+def _cpu(info: dict[str, Any]) -> str:
+    cores = info.get("cpu_cores_logical") or info.get("cores")
+    return f"{info.get('cpu_model', 'unknown CPU')}" + (f", {cores} logical cores" if cores else "")
+
+
+def _gpus(info: dict[str, Any]) -> str:
+    gpus = info.get("gpus") or []
+    return (
+        "; ".join(
+            f"{g.get('name', '?')} ({g.get('memory', '?')}, driver {g.get('driver', '?')})" for g in gpus
+        )
+        or "none"
+    )
+
+
+def _devices(records: Sequence[Any]) -> str:
+    measured = sorted({r.device for r in records if r.status == "ok"})
+    others = sorted({r.device for r in records} - set(measured))
+    return (", ".join(measured) or "none") + (
+        f" (also requested, no ok run: {', '.join(others)})" if others else ""
+    )
+
+
+def machine_summaries(records: Sequence[Any], runs: pd.DataFrame) -> list[MachineSummary]:
+    """One summary per machine_id, in order of first appearance."""
+    by_machine: dict[str, list[Any]] = {}
+    for record, machine_id in zip(records, runs["machine_id"], strict=True):
+        by_machine.setdefault(machine_id, []).append(record)
+    out = []
+    for machine_id, group in by_machine.items():
+        info = group[0].machine or {}
+        dates = sorted(r.created_at for r in group)
+        statuses = Counter(r.status for r in group)
+        out.append(
+            MachineSummary(
+                machine_id=machine_id,
+                cpu=_cpu(info),
+                memory=f"{info['memory_bytes'] / 2**30:.0f} GiB" if info.get("memory_bytes") else "?",
+                gpus=_gpus(info),
+                os=f"{info.get('os', '?')}, {info.get('arch', '?')}, Python {info.get('python', '?')}",
+                devices=_devices(group),
+                versions=_versions(group),
+                commits=Counter(r.git_commit or "(no commit)" for r in group).most_common(),
+                first_run=dates[0],
+                last_run=dates[-1],
+                status_counts=[(s, statuses[s]) for s in STATUSES if statuses[s]],
+                n_runs=len(group),
+            )
+        )
+    return out
+
+
+def failed_runs(runs: pd.DataFrame) -> list[dict[str, Any]]:
+    """Every run whose status is not ``ok``, with its reason, sorted by machine, task and label."""
+    if runs.empty:
+        return []
+    bad = runs[runs["status"] != "ok"].sort_values(["machine_id", "task", "label", "device", "seed"])
+    columns = ["machine_id", "task", "variant", "label", "device", "seed", "status", "reason", "created_at"]
+    return bad[columns].to_dict("records")
+
+
+def skipped_lines(skipped: Sequence[Skipped], results_dir: Path) -> list[dict[str, Any]]:
+    """Unreadable lines or files: path relative to the results folder, line number (0: whole file)."""
+    out = []
+    for item in skipped:
+        path = Path(item.path)
+        try:
+            shown = str(path.resolve().relative_to(Path(results_dir).resolve()))
+        except ValueError:
+            shown = str(path)
+        out.append({"file": shown, "line": item.line or "whole file", "reason": item.reason})
+    return out

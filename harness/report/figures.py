@@ -1,0 +1,275 @@
+"""Pure functions from tidy DataFrames to matplotlib figures (seaborn, Agg), and PNG data URIs.
+
+Figures are built as :class:`matplotlib.figure.Figure` objects, never through pyplot, so no global
+figure state is kept and nothing needs a display. Confidence intervals are computed by
+:mod:`harness.report.summary`; to let seaborn draw them, each bar is given three values
+(low, estimate, high) with ``estimator="median"`` and ``errorbar=("pi", 100)``.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import io
+from collections.abc import Callable
+from typing import ParamSpec
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+P = ParamSpec("P")
+DPI = 96
+STYLE = {"axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 9}
+TEXT_COLUMNS = ("label", "device", "row", "name", "group")
+PANELS = (("train_loss", "val_loss"), ("train_accuracy", "val_accuracy"))
+
+
+def plain(text: str) -> str:
+    """``text`` as matplotlib shows it literally: a ``$`` would otherwise start mathtext."""
+    return str(text).replace("$", r"\$")
+
+
+def _plain_frame(value: object) -> object:
+    if isinstance(value, pd.DataFrame):
+        columns = [c for c in TEXT_COLUMNS if c in value.columns]
+        return value.assign(**{c: value[c].map(plain) for c in columns}) if columns else value
+    return value
+
+
+def _styled(draw: Callable[P, Figure]) -> Callable[P, Figure]:
+    """Draw inside the report's style, with the text columns of every DataFrame argument made plain."""
+
+    @functools.wraps(draw)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Figure:
+        args = tuple(_plain_frame(a) for a in args)
+        with matplotlib.rc_context(STYLE), sns.axes_style("whitegrid"):
+            return draw(*args, **kwargs)
+
+    return wrapper
+
+
+def palette(labels: list[str]) -> dict[str, tuple[float, float, float]]:
+    """One colour per implementation label (made :func:`plain`), the same in every figure."""
+    colours = sns.color_palette("colorblind", max(len(labels), 1))
+    return {plain(label): colours[i % len(colours)] for i, label in enumerate(sorted(labels))}
+
+
+def to_data_uri(fig: Figure) -> str:
+    """The figure as a ``data:image/png;base64,...`` URI, for embedding in the HTML."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _height(n_rows: int, per_row: float = 0.45, minimum: float = 2.2) -> float:
+    return max(minimum, 0.9 + per_row * n_rows)
+
+
+def _row_label(frame: pd.DataFrame) -> pd.Series:
+    """``label`` alone when one device is shown, else ``label (device)``."""
+    if frame["device"].nunique() <= 1:
+        return frame["label"]
+    return frame["label"] + " (" + frame["device"] + ")"
+
+
+def _interval_long(stats: pd.DataFrame, name: str, scale: float = 1.0) -> pd.DataFrame:
+    """Three rows per configuration (low, estimate, high) so seaborn's 100% interval is the CI."""
+    parts = [stats.assign(value=stats[column] * scale) for column in (f"{name}_lo", name, f"{name}_hi")]
+    return pd.concat(parts, ignore_index=True)
+
+
+@_styled
+def step_time_figure(epochs: pd.DataFrame, steps: pd.DataFrame, colours: dict) -> Figure:
+    """Box plots of step time per implementation and device: steady-state (epoch / steps) and,
+    beside it, single steps each synchronised on their own (which include the sync overhead)."""
+    panels = [(epochs, "steady state: epoch time / steps per epoch")]
+    if not steps.empty:
+        panels.append((steps, "single steps, each synchronised"))
+    n_rows = epochs.groupby(["label", "device"]).ngroups
+    fig = Figure(figsize=(5.2 * len(panels), _height(n_rows)), layout="constrained")
+    axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
+    order = epochs.groupby("label")["step_s"].median().sort_values().index.tolist()
+    for ax, (data, title) in zip(axes, panels, strict=True):
+        data = data[data["label"].isin(order)].assign(step_ms=data["step_s"] * 1e3)
+        sns.boxplot(
+            data=data,
+            x="step_ms",
+            y="label",
+            hue="device",
+            order=order,
+            ax=ax,
+            fliersize=2,
+            linewidth=0.8,
+            legend=data["device"].nunique() > 1,
+        )
+        ax.set(title=title, xlabel="step time (ms)", ylabel="")
+        _log_if_wide(ax, data["step_ms"])
+    return fig
+
+
+def _log_if_wide(ax: object, values: pd.Series, ratio: float = 30.0) -> None:
+    positive = values[values > 0]
+    if len(positive) and positive.max() / positive.min() > ratio:
+        ax.set_xscale("log")
+
+
+@_styled
+def throughput_figure(stats: pd.DataFrame, colours: dict) -> Figure:
+    """Bars of steady-state training throughput (median, 95% CI whiskers) per implementation."""
+    data = stats[stats["samples_per_s"].notna()].sort_values("samples_per_s", ascending=False)
+    fig = Figure(figsize=(7.5, _height(len(data))), layout="constrained")
+    ax = fig.subplots()
+    long = _interval_long(data.assign(row=_row_label(data)), "samples_per_s")
+    sns.barplot(
+        data=long,
+        x="value",
+        y="row",
+        hue="label",
+        palette=colours,
+        estimator="median",
+        errorbar=("pi", 100),
+        capsize=0.2,
+        err_kws={"linewidth": 1},
+        legend=False,
+        ax=ax,
+    )
+    ax.set(xlabel="training samples / s (median over steady epochs, 95% CI)", ylabel="")
+    return fig
+
+
+@_styled
+def warmup_figure(stats: pd.DataFrame) -> Figure:
+    """One-off costs (import, build, first epoch) beside a steady epoch, per implementation."""
+    phases = {
+        "import_s": "import",
+        "build_s": "build",
+        "first_epoch_s": "first epoch",
+        "steady_epoch_s": "steady epoch",
+    }
+    data = stats[stats["first_epoch_s"].notna()].assign(row=lambda d: _row_label(d))
+    long = data.melt(id_vars=["row"], value_vars=list(phases), var_name="phase", value_name="seconds")
+    long = long.dropna().assign(phase=lambda d: d["phase"].map(phases))
+    fig = Figure(figsize=(7.5, _height(len(data), 0.75)), layout="constrained")
+    ax = fig.subplots()
+    sns.barplot(
+        data=long,
+        x="seconds",
+        y="row",
+        hue="phase",
+        hue_order=list(phases.values()),
+        ax=ax,
+        errorbar=None,
+        palette="mako",
+    )
+    ax.set_xscale("log")
+    ax.set(xlabel="seconds (median over seeds, log scale)", ylabel="")
+    ax.legend(loc="lower right", frameon=True)
+    return fig
+
+
+def _best_epochs(mean: pd.DataFrame) -> pd.DataFrame:
+    """Per implementation and device, the epoch of the highest mean validation accuracy."""
+    val = mean[mean["metric"] == "val_accuracy"]
+    return val.loc[val.groupby(["label", "device"])["value"].idxmax(), ["label", "device", "epoch"]]
+
+
+@_styled
+def curves_figure(history: pd.DataFrame, colours: dict) -> Figure:
+    """Loss and accuracy per epoch, train (left) and validation (right): mean over seeds with a
+    ±1 standard deviation band; a star marks each implementation's best-validation epoch."""
+    fig = Figure(figsize=(10, 6.2), layout="constrained")
+    axes = fig.subplots(2, 2, sharex=True)
+    mean = history.groupby(["label", "device", "metric", "epoch"], as_index=False)["value"].mean()
+    best = _best_epochs(mean).merge(mean, on=["label", "device", "epoch"])
+    style = "device" if history["device"].nunique() > 1 else None
+    for row, metrics in enumerate(PANELS):
+        for col, metric in enumerate(metrics):
+            ax = axes[row][col]
+            data = history[history["metric"] == metric]
+            sns.lineplot(
+                data=data,
+                x="epoch",
+                y="value",
+                hue="label",
+                style=style,
+                palette=colours,
+                errorbar="sd",
+                ax=ax,
+                legend=(row == 0 and col == 1),
+            )
+            marks = best[best["metric"] == metric]
+            if metric.startswith("val") and not marks.empty:
+                ax.scatter(
+                    marks["epoch"],
+                    marks["value"],
+                    marker="*",
+                    s=110,
+                    zorder=5,
+                    c=[colours[label] for label in marks["label"]],
+                    edgecolors="black",
+                    linewidths=0.5,
+                )
+            ax.set(title=metric.replace("_", " "), ylabel="", xlabel="epoch")
+    if axes[0][1].get_legend() is not None:
+        sns.move_legend(
+            axes[0][1], "upper left", bbox_to_anchor=(1.02, 1), frameon=False, title="implementation"
+        )
+    return fig
+
+
+@_styled
+def accuracy_figure(stats: pd.DataFrame, colours: dict) -> Figure:
+    """Test accuracy and generalization gap per implementation: mean over seeds, 95% CI."""
+    data = stats[stats["test_accuracy"].notna()].sort_values("test_accuracy", ascending=False)
+    data = data.assign(row=_row_label(data))
+    fig = Figure(figsize=(10, _height(len(data))), layout="constrained")
+    axes = fig.subplots(1, 2, sharey=True)
+    for ax, (name, title) in zip(
+        axes, (("test_accuracy", "test accuracy (%)"), ("gap", "train − val accuracy (pp)")), strict=True
+    ):
+        long = _interval_long(data, name, scale=100.0)
+        sns.pointplot(
+            data=long,
+            x="value",
+            y="row",
+            hue="label",
+            palette=colours,
+            estimator="median",
+            errorbar=("pi", 100),
+            capsize=0.2,
+            linestyle="none",
+            legend=False,
+            ax=ax,
+        )
+        ax.set(xlabel=title + ", mean ± 95% CI over seeds", ylabel="")
+    axes[1].axvline(0, color="grey", linewidth=0.8)
+    return fig
+
+
+@_styled
+def microbench_figure(benchmarks: pd.DataFrame) -> Figure:
+    """pytest-benchmark medians per test, one panel per group (groups have unrelated scales)."""
+    groups = list(dict.fromkeys(benchmarks["group"]))
+    heights = [benchmarks[benchmarks["group"] == g]["name"].nunique() for g in groups]
+    fig = Figure(figsize=(7.5, sum(_height(h, 0.35, 1.4) for h in heights)), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(len(groups), 1, height_ratios=[max(h, 1) + 1 for h in heights]))
+    for ax, group in zip(axes, groups, strict=True):
+        data = benchmarks[benchmarks["group"] == group].assign(median_us=lambda d: d["median_s"] * 1e6)
+        sns.barplot(data=data, x="median_us", y="name", color="#4c72b0", errorbar=None, ax=ax)
+        ax.errorbar(
+            data["median_us"],
+            range(len(data)),
+            xerr=data["stddev_s"] * 1e6,
+            fmt="none",
+            color="black",
+            linewidth=0.8,
+            capsize=3,
+        )
+        ax.set(title=group, xlabel="median µs per call (whisker: ± stddev)", ylabel="")
+    return fig

@@ -1,0 +1,135 @@
+"""Plain-language sentences generated from the statistics, placed beside each table and figure.
+
+"Agree" and "cannot be told apart" always mean the 95% confidence intervals overlap; a claim
+that one implementation is faster or more accurate is only made when they do not.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from harness.report.tables import fmt_percent, fmt_pp, fmt_seconds
+
+
+def _ok(stats: pd.DataFrame, column: str) -> pd.DataFrame:
+    return stats[stats[column].map(lambda v: isinstance(v, float | int) and math.isfinite(v))]
+
+
+def _overlap(a: pd.Series, b: pd.Series, name: str) -> bool:
+    return bool(a[f"{name}_lo"] <= b[f"{name}_hi"] and b[f"{name}_lo"] <= a[f"{name}_hi"])
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def speed_sentences(stats: pd.DataFrame) -> list[str]:
+    """Per device: the fastest implementation per step and how many times slower the others are."""
+    out = []
+    for device, group in _ok(stats, "step_s").groupby("device", sort=True):
+        ranked = group.sort_values("step_s")
+        best = ranked.iloc[0]
+        text = (
+            f"On {device}, {best['label']} is fastest per step: {fmt_seconds(best['step_s'])} "
+            f"(95% CI {fmt_seconds(best['step_s_lo'])} – {fmt_seconds(best['step_s_hi'])})"
+        )
+        others = [
+            f"{r['label']} takes {r['step_s'] / best['step_s']:.2f}× as long"
+            for _, r in ranked.iloc[1:].iterrows()
+        ]
+        text += "; " + _join(others) + "." if others else "; it is the only implementation measured."
+        ties = [r["label"] for _, r in ranked.iloc[1:].iterrows() if _overlap(r, best, "step_s")]
+        if ties:
+            text += f" {_join(ties)} cannot be told apart from it (the confidence intervals overlap)."
+        out.append(text)
+    return out
+
+
+def accuracy_sentences(stats: pd.DataFrame) -> list[str]:
+    """Which implementation has the highest mean test accuracy and which agree with it."""
+    group = _ok(stats, "test_accuracy").sort_values("test_accuracy", ascending=False)
+    if group.empty:
+        return []
+    best = group.iloc[0]
+    text = (
+        f"Test accuracy is highest for {best['label']} on {best['device']} "
+        f"({fmt_percent(best['test_accuracy'])}, mean of {best['test_accuracy_n']} seeds)"
+    )
+    rest = group.iloc[1:]
+    if rest.empty:
+        return [text + "."]
+    lower = [
+        f"{r['label']} on {r['device']}" for _, r in rest.iterrows() if not _overlap(r, best, "test_accuracy")
+    ]
+    if not lower:
+        return [text + "; all implementations agree within their 95% confidence intervals."]
+    return [
+        text + f"; {_join(lower)} {'is' if len(lower) == 1 else 'are'} lower (the intervals do not overlap)."
+    ]
+
+
+def headline_sentence(stats: pd.DataFrame) -> str:
+    """One line: fastest vs slowest per step on the first device, and whether accuracies agree."""
+    timed = _ok(stats, "step_s")
+    if timed.empty:
+        return "No run of this task finished, so there is nothing to compare."
+    device = sorted(timed["device"].unique())[0]
+    ranked = timed[timed["device"] == device].sort_values("step_s")
+    fast, slow = ranked.iloc[0], ranked.iloc[-1]
+    text = f"{fast['label']} is fastest per step on {device}"
+    if len(ranked) > 1:
+        text += f", {slow['step_s'] / fast['step_s']:.1f}× faster than {slow['label']}"
+    accuracy = accuracy_sentences(stats)
+    agree = bool(accuracy) and "agree within" in accuracy[0]
+    return text + ("; test accuracies agree within their confidence intervals." if agree else ".")
+
+
+def warmup_sentences(stats: pd.DataFrame) -> list[str]:
+    """The largest first-epoch overhead (tracing, compilation, warm-up) over a steady epoch."""
+    group = _ok(_ok(stats, "first_epoch_s"), "steady_epoch_s")
+    if group.empty:
+        return []
+    extra = (group["first_epoch_s"] - group["steady_epoch_s"]).rename("extra")
+    worst, least = group.loc[extra.idxmax()], group.loc[extra.idxmin()]
+    return [
+        f"The first epoch costs most in {worst['label']} on {worst['device']}: "
+        f"{fmt_seconds(extra.max())} more than a steady epoch ({fmt_seconds(worst['first_epoch_s'])} vs "
+        f"{fmt_seconds(worst['steady_epoch_s'])}); least in {least['label']} "
+        f"({fmt_seconds(extra.min())} more). This one-off cost is kept out of the step time."
+    ]
+
+
+def target_sentences(stats: pd.DataFrame) -> list[str]:
+    """Who reaches the target validation accuracy first, and who does not reach it at all."""
+    out = []
+    reached = _ok(stats, "time_to_target_s").sort_values("time_to_target_s")
+    if not reached.empty:
+        first = reached.iloc[0]
+        out.append(
+            f"{first['label']} on {first['device']} reaches {fmt_percent(first['target_val_accuracy'])} "
+            f"validation accuracy first, after {fmt_seconds(first['time_to_target_s'])} of training "
+            "(median over the seeds that reached it)."
+        )
+    missed = stats[(stats["n_ok"] > 0) & (stats["n_reached"] < stats["n_ok"])]
+    for _, row in missed.iterrows():
+        missing = row["n_ok"] - row["n_reached"]
+        out.append(f"{missing} of {row['n_ok']} {row['label']} seeds never reached the target.")
+    return out
+
+
+def gap_sentences(stats: pd.DataFrame) -> list[str]:
+    """The largest generalization gap and whether the gaps differ."""
+    group = _ok(stats, "gap").sort_values("gap", ascending=False)
+    if group.empty:
+        return []
+    top = group.iloc[0]
+    text = (
+        f"The generalization gap (final train minus validation accuracy) is largest for {top['label']} "
+        f"on {top['device']}: {fmt_pp(top['gap'])}"
+    )
+    if len(group) > 1:
+        same = all(_overlap(r, top, "gap") for _, r in group.iloc[1:].iterrows())
+        text += "; the gaps agree within their confidence intervals." if same else "; the gaps differ."
+    return [text]
