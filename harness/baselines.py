@@ -84,7 +84,8 @@ def _read_file(path: Path) -> tuple[list[RunRecord], list[store.Skipped]]:
 
 
 def select_records(path: Path, machine_id: str | None = None) -> Side:
-    """Records of a file (all of them) or of a directory (for each pair, the newest file holding it).
+    """Records of a file (all of them) or of a directory (for each pair, the newest file holding it,
+    by name: run files are named from their UTC time).
 
     A runs directory (``<results>/runs``) is narrowed to ``machine_id``'s folder when it has one.
     """
@@ -104,11 +105,8 @@ def select_records(path: Path, machine_id: str | None = None) -> Side:
 
 
 def _newest_per_pair(per_file: dict[Path, list[RunRecord]]) -> list[RunRecord]:
-    def newness(path: Path) -> tuple[str, str]:
-        return (max((r.created_at for r in per_file[path]), default=""), path.name)
-
     newest: dict[PairKey, Path] = {}
-    for path in sorted(per_file, key=newness):
+    for path in sorted(per_file, key=lambda p: p.name):  # run file names start with their UTC time
         for key in group_ok(per_file[path]):
             newest[key] = path
     chosen = [r for path, recs in per_file.items() for r in recs if newest.get(pair_key(r)) == path]

@@ -109,6 +109,14 @@ _REDUCE = {"median": np.median, "mean": np.mean, "min": np.min, "max": np.max}
 _NAN_REDUCE = {"median": np.nanmedian, "mean": np.nanmean, "min": np.nanmin, "max": np.nanmax}
 
 
+def _row_statistic(rows: np.ndarray, statistic: str) -> np.ndarray:
+    if statistic != "median":
+        return _REDUCE[statistic](rows, axis=1)
+    ordered = np.sort(rows, axis=1)  # several times faster than np.median on many short rows
+    n = rows.shape[1]
+    return (ordered[:, (n - 1) // 2] + ordered[:, n // 2]) / 2.0
+
+
 def bootstrap_runs(
     runs: list[np.ndarray], statistic: str, resamples: int, rng: np.random.Generator
 ) -> np.ndarray:
@@ -120,10 +128,10 @@ def bootstrap_runs(
         padded[i, : len(run)] = run
     picked = rng.integers(0, len(runs), size=(resamples, len(runs)))
     picked_len = lengths[picked][..., None]
-    within = (rng.random((resamples, len(runs), n_max)) * picked_len).astype(int)
-    draws = padded[picked[..., None], within]
+    within = (rng.random((resamples, len(runs), n_max)) * picked_len).astype(np.intp)
+    draws = padded.ravel()[picked[..., None] * n_max + within]
     if np.all(lengths == n_max):
-        return _REDUCE[statistic](draws.reshape(resamples, -1), axis=1)
+        return _row_statistic(draws.reshape(resamples, -1), statistic)
     draws[np.arange(n_max) >= picked_len] = np.nan
     return _NAN_REDUCE[statistic](draws.reshape(resamples, -1), axis=1)
 

@@ -89,7 +89,8 @@ def summary_line(rows: Sequence[Comparison]) -> str:
     """``2 regressed, 1 unclear, 14 pairs compared`` style headline."""
     counts = {s: len({r.key for r in rows if r.status == s}) for s in (REGRESSED, UNCLEAR, IMPROVED)}
     parts = [f"{n} {s}" for s, n in counts.items() if n]
-    return ", ".join(parts + [f"{len({r.key for r in rows})} pairs compared"])
+    n_pairs = len({r.key for r in rows})
+    return ", ".join([*parts, f"{n_pairs} pair{'' if n_pairs == 1 else 's'} compared"])
 
 
 def render_table(rows: Sequence[Comparison], unmatched: Sequence[Unmatched] = (), title: str = "") -> object:
