@@ -114,17 +114,30 @@ def _newest_per_pair(per_file: dict[Path, list[RunRecord]]) -> list[RunRecord]:
     return chosen + failed_only
 
 
+def find_baseline(results_dir: Path) -> Path:
+    """This machine's baseline: ``<machine_id>.jsonl``, else the newest ``*-<fingerprint[:8]>.jsonl``.
+
+    The fallback matters on CI: a recreated runner has a new hostname (so a new ``machine_id``)
+    but the same hardware fingerprint, which ``machine_id`` ends with.
+    """
+    info = machine.machine_info()
+    exact = baseline_path(results_dir, str(info["machine_id"]))
+    if exact.exists():
+        return exact
+    same_hardware = list(exact.parent.glob(f"*-{str(info.get('fingerprint', ''))[:8]}.jsonl"))
+    if same_hardware:
+        return max(same_hardware, key=lambda p: (p.stat().st_mtime, p.name))
+    raise CompareInputError(
+        f"no baseline for this machine ({info['machine_id']}): {exact} does not exist. Create one with "
+        "`python -m harness run --suite <suite>` then `python -m harness baseline save`, "
+        "or pass --baseline FILE"
+    )
+
+
 def load_sides(baseline: Path | None, current: Path, results_dir: Path) -> Sides:
-    """Both sides; no ``baseline`` means this machine's committed one (a missing one is an error)."""
+    """Both sides; no ``baseline`` means :func:`find_baseline` (a missing one is an error)."""
+    baseline = find_baseline(results_dir) if baseline is None else baseline
     machine_id = this_machine_id()
-    if baseline is None:
-        baseline = baseline_path(results_dir, machine_id)
-        if not baseline.exists():
-            raise CompareInputError(
-                f"no baseline for this machine ({machine_id}): {baseline} does not exist. Create one with "
-                "`python -m harness run --suite <suite>` then `python -m harness baseline save`, "
-                "or pass --baseline FILE"
-            )
     return Sides(select_records(baseline, machine_id), select_records(current, machine_id))
 
 

@@ -29,7 +29,16 @@ different seed sets: Welch's t interval. Fewer than two seeds on a side gives no
 threshold (e.g. the lower end of the step-time ratio is above 1.10): the regression is both
 larger than the limit and clear of the noise measured on both sides. An estimate beyond the
 limit whose interval is not is reported as ``unclear`` (rerun with more seeds) and does not
-fail. Measured false-alarm rate: see ``tests/test_compare_stats.py``.
+fail.
+
+*Measured* (``tests/test_compare.py::test_false_alarm_rate_over_500_noisy_pairs``; 500 pairs of
+independent draws of one distribution, 3 seeds x 9 epochs, 5% epoch and 2% run spread): 0 of
+500 pairs flagged with the five example thresholds. With a 0% step-time limit, i.e. the bare
+one-sided test at the 97.5% end, 1.4% of pairs are flagged (nominal 2.5%). In a side study of
+400 pairs per setting, the share of 95% intervals wholly above 1.0 was, for run spread 0/2/5%:
+0.5/1.8/6.3% with this bootstrap against 1.8/5.8/14.5% for a bootstrap over pooled epochs,
+which is why runs are resampled first (with only three runs it is still somewhat narrow when
+run-to-run spread dominates; the threshold margin absorbs that).
 
 Loading, baselines and the machine check live in :mod:`harness.baselines`, the terminal and
 Markdown tables in :mod:`harness.compare_table`, the history DataFrame in :mod:`harness.history`.

@@ -139,3 +139,12 @@ def test_cli_compare_is_wired(tmp_path, capsys):
     argv = ["compare", "--baseline", str(_golden("baseline")), "--current", str(_golden("current_slower"))]
     assert cli.main([*argv, "--results", str(tmp_path), "--markdown", str(tmp_path / "s.md")]) == 1
     assert (tmp_path / "s.md").read_text().startswith("### Benchmark comparison")
+
+
+def test_default_baseline_falls_back_to_same_hardware_under_another_hostname(tmp_path, monkeypatch):
+    results = tmp_path / "results"
+    (results / "baselines").mkdir(parents=True)
+    shutil.copy(_golden("baseline"), results / "baselines" / "fv-az42-0a1b2c3d.jsonl")
+    assert _compare(tmp_path, _golden("current_slower"), baseline=None) == 1
+    monkeypatch.setattr(machine, "machine_info", lambda: {**THIS_MACHINE, "fingerprint": "ffff0000"})
+    assert _compare(tmp_path, _golden("current_slower"), baseline=None) == 2
