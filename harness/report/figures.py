@@ -56,14 +56,14 @@ def _styled(draw: Callable[P, Figure]) -> Callable[P, Figure]:
 
 def palette(labels: list[str]) -> dict[str, tuple[float, float, float]]:
     """One colour per implementation label (made :func:`plain`), the same in every figure."""
-    colours = sns.color_palette("colorblind", max(len(labels), 1))
+    colours = sns.color_palette("tab10", max(len(labels), 1))
     return {plain(label): colours[i % len(colours)] for i, label in enumerate(sorted(labels))}
 
 
 def to_data_uri(fig: Figure) -> str:
     """The figure as a ``data:image/png;base64,...`` URI, for embedding in the HTML."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+    fig.savefig(buffer, format="png", dpi=DPI)  # constrained layout already fits the labels
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -122,7 +122,9 @@ def _log_if_wide(ax: object, values: pd.Series, ratio: float = 30.0) -> None:
 @_styled
 def throughput_figure(stats: pd.DataFrame, colours: dict) -> Figure:
     """Bars of steady-state training throughput (median, 95% CI whiskers) per implementation."""
-    data = stats[stats["samples_per_s"].notna()].sort_values("samples_per_s", ascending=False)
+    data = stats[stats["samples_per_s"].notna()].sort_values(
+        ["device", "samples_per_s"], ascending=[True, False]
+    )
     fig = Figure(figsize=(7.5, _height(len(data))), layout="constrained")
     ax = fig.subplots()
     long = _interval_long(data.assign(row=_row_label(data)), "samples_per_s")
@@ -152,7 +154,8 @@ def warmup_figure(stats: pd.DataFrame) -> Figure:
         "first_epoch_s": "first epoch",
         "steady_epoch_s": "steady epoch",
     }
-    data = stats[stats["first_epoch_s"].notna()].assign(row=lambda d: _row_label(d))
+    data = stats[stats["first_epoch_s"].notna()].sort_values(["device", "step_s"])
+    data = data.assign(row=_row_label(data))
     long = data.melt(id_vars=["row"], value_vars=list(phases), var_name="phase", value_name="seconds")
     long = long.dropna().assign(phase=lambda d: d["phase"].map(phases))
     fig = Figure(figsize=(7.5, _height(len(data), 0.75)), layout="constrained")
@@ -191,12 +194,12 @@ def curves_figure(history: pd.DataFrame, colours: dict) -> Figure:
     for row, metrics in enumerate(PANELS):
         for col, metric in enumerate(metrics):
             ax = axes[row][col]
-            data = history[history["metric"] == metric]
+            data = history[history["metric"] == metric].rename(columns={"label": "implementation"})
             sns.lineplot(
                 data=data,
                 x="epoch",
                 y="value",
-                hue="label",
+                hue="implementation",
                 style=style,
                 palette=colours,
                 errorbar="sd",

@@ -47,6 +47,33 @@ def speed_sentences(stats: pd.DataFrame) -> list[str]:
     return out
 
 
+def throughput_sentences(stats: pd.DataFrame) -> list[str]:
+    """Per device: the highest and lowest steady-state training throughput."""
+    out = []
+    for device, group in _ok(stats, "samples_per_s").groupby("device", sort=True):
+        ranked = group.sort_values("samples_per_s", ascending=False)
+        top, low = ranked.iloc[0], ranked.iloc[-1]
+        text = f"On {device}, {top['label']} trains {top['samples_per_s']:,.0f} samples/s"
+        if len(ranked) > 1:
+            text += f", {top['samples_per_s'] / low['samples_per_s']:.2f}× the {low['label']} rate"
+        out.append(text + ".")
+    return out
+
+
+def sync_sentences(stats: pd.DataFrame) -> list[str]:
+    """How much longer a single synchronised step takes than a steady-state step, per device."""
+    out = []
+    for device, group in _ok(_ok(stats, "step_s"), "single_step_s").groupby("device", sort=True):
+        ratio = (group["single_step_s"] / group["step_s"]).rename("ratio")
+        most, least = group.loc[ratio.idxmax()], group.loc[ratio.idxmin()]
+        out.append(
+            f"On {device}, a single synchronised step takes {ratio.max():.2f}× the steady-state step time in "
+            f"{most['label']} and {ratio.min():.2f}× in {least['label']}: the cost of waiting for the device "
+            "and of starting each step from Python, which an epoch amortises."
+        )
+    return out
+
+
 def accuracy_sentences(stats: pd.DataFrame) -> list[str]:
     """Which implementation has the highest mean test accuracy and which agree with it."""
     group = _ok(stats, "test_accuracy").sort_values("test_accuracy", ascending=False)

@@ -72,12 +72,13 @@ def _speed_figures(frames: Frames, key: tuple, stats: pd.DataFrame, colours: dic
             "Step time per implementation and device. Left, the headline: each steady epoch's time divided "
             "by its steps (boxes pool every steady epoch of every seed). Right, single steps each timed "
             "with a device sync, which adds the per-step sync overhead.",
-            narrative.speed_sentences(stats),
+            narrative.sync_sentences(stats),
         ),
         FigureView(
             figures.to_data_uri(figures.throughput_figure(stats, colours)),
             "Training throughput",
             "Steady-state training throughput: median samples per second, whiskers the 95% bootstrap CI.",
+            narrative.throughput_sentences(stats),
         ),
         FigureView(
             figures.to_data_uri(figures.warmup_figure(stats)),
