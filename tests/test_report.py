@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from harness.records import History, RunRecord, Timings
-from harness.report import build_report
+from harness.report import build_report, narrative
 from harness.report import figures as report_figures
 from harness.report.frame import build_frames
 from harness.report.summary import group_stats
@@ -234,7 +234,7 @@ def test_sentences_generated_from_data(built: dict) -> None:
 def test_microbenchmarks_table_and_ratios(built: dict) -> None:
     html = built["html"]
     bench = html[html.index('id="microbenchmarks"') : html.index('id="environment"')]
-    assert "test_train_step[tensorflow]" in bench and "1.74×" in bench
+    assert "test_train_step[tensorflow]" in bench and "1.74×" in bench and "4.02 ms" in bench
     assert "In train_step[mnist], test_train_step[torch] is fastest" in bench
     assert "AMD EPYC 7763 64-Core Processor, 2 cores" in bench and "20d22ba4c1e0 (main)" in bench
 
@@ -292,6 +292,15 @@ def test_gap_best_is_closest_to_zero() -> None:
     table = headline_table(group_stats(build_frames(records)))
     best = {row.label: row.cells["gap"].best for row in table.rows}
     assert best == {"torch": False, "jax": True}
+
+
+def test_validation_peak_before_the_end_is_called_overfitting() -> None:
+    late = _record("torch", 0)
+    early = _record("jax", 0)
+    early.history.val_accuracy = [0.96, 0.95]
+    history = build_frames([late, early]).history
+    (sentence,) = narrative.best_epoch_sentences(history)
+    assert "jax on cpu at epoch 1 of 2 (-1.00 pp by the end)" in sentence and "torch" not in sentence
 
 
 def test_dollar_in_a_label_does_not_become_mathtext() -> None:

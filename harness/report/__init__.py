@@ -58,7 +58,7 @@ def build_report(results_dir: Path, out: Path) -> str:
         "machines": machines,
         "failed": environment.failed_runs(frames.runs),
         "skipped": environment.skipped_lines([*skipped, *bench_skipped], results_dir),
-        "bench": bench.to_dict("records"),
+        "bench": benchmarks.benchmark_rows(bench),
         "bench_sessions": sessions,
         "bench_sentences": benchmarks.benchmark_sentences(bench),
         "bench_figure": figures.to_data_uri(bench_fig) if bench_fig is not None else "",

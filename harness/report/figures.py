@@ -220,9 +220,7 @@ def curves_figure(history: pd.DataFrame, colours: dict) -> Figure:
                 )
             ax.set(title=metric.replace("_", " "), ylabel="", xlabel="epoch")
     if axes[0][1].get_legend() is not None:
-        sns.move_legend(
-            axes[0][1], "upper left", bbox_to_anchor=(1.02, 1), frameon=False, title="implementation"
-        )
+        sns.move_legend(axes[0][1], "upper left", bbox_to_anchor=(1.02, 1), frameon=False)
     return fig
 
 

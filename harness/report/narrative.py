@@ -160,3 +160,28 @@ def gap_sentences(stats: pd.DataFrame) -> list[str]:
         same = all(_overlap(r, top, "gap") for _, r in group.iloc[1:].iterrows())
         text += "; the gaps agree within their confidence intervals." if same else "; the gaps differ."
     return [text]
+
+
+def best_epoch_sentences(history: pd.DataFrame, tolerance: float = 0.001) -> list[str]:
+    """Where mean validation accuracy peaks: at the end, or earlier and more than ``tolerance``
+    (0.1 pp: below that a drop is seed noise on these tasks) above the final value (overfitting)."""
+    val = history[history["metric"] == "val_accuracy"]
+    if val.empty:
+        return []
+    mean = val.groupby(["label", "device", "epoch"], as_index=False)["value"].mean()
+    early = []
+    for (label, device), curve in mean.groupby(["label", "device"], sort=True):
+        best, last = curve.loc[curve["value"].idxmax()], curve.loc[curve["epoch"].idxmax()]
+        if best["epoch"] < last["epoch"] and best["value"] - last["value"] > tolerance:
+            drop = fmt_pp(last["value"] - best["value"])
+            early.append(
+                f"{label} on {device} at epoch {best['epoch']} of {last['epoch']} ({drop} by the end)"
+            )
+    if not early:
+        return [
+            "Mean validation accuracy is at its best (within 0.1 pp) at the last epoch for every "
+            "implementation: no sign of overfitting yet."
+        ]
+    return [
+        f"Mean validation accuracy peaks before the last epoch for {_join(early)}: a sign of overfitting."
+    ]

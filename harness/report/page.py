@@ -100,7 +100,7 @@ def _accuracy_figures(frames: Frames, key: tuple, stats: pd.DataFrame, colours: 
             "Loss and accuracy per epoch",
             "Train and validation loss and accuracy per epoch: line the mean over seeds, band ±1 standard "
             "deviation; a star marks each implementation's best validation-accuracy epoch.",
-            narrative.target_sentences(stats),
+            narrative.best_epoch_sentences(history) + narrative.target_sentences(stats),
         ),
         FigureView(
             figures.to_data_uri(figures.accuracy_figure(stats, colours)),
