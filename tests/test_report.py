@@ -246,6 +246,8 @@ def test_environment_lists_versions_commits_and_counts(built: dict) -> None:
     assert "20d22ba4c1e0f9a7b3d2e5f60718293a4b5c6d7e</code> (15 runs)" in env
     assert "15: 13 ok, 1 crashed, 1 unavailable" in env
     assert "NVIDIA GeForce RTX 3060" in env
+    assert "<b>threads</b>: 2; <b>mode</b>: default" not in env  # keys are sorted
+    assert "<b>mode</b>: default; <b>threads</b>: 2" in env and "<b>threads</b>: 20" in env
 
 
 def test_overfitting_block_rendered_when_present(built: dict) -> None:
@@ -278,6 +280,13 @@ def test_frames_derive_step_time_throughput_and_gap() -> None:
     assert frames.epochs["step_s"].tolist() == [0.1, 0.12]
     assert frames.epochs["samples_per_s"].tolist() == pytest.approx([1000.0, 1000 / 1.2])
     assert frames.runs["gap"].iloc[0] == pytest.approx(0.04)
+
+
+def test_modes_get_their_own_rows() -> None:
+    compiled = _record("torch", 0)
+    compiled.mode = "compiled"
+    stats = group_stats(build_frames([_record("torch", 0), compiled]))
+    assert sorted(stats["label"]) == ["torch", "torch [compiled]"]
 
 
 def test_different_specs_of_a_task_get_separate_sections() -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from harness.records import STATUSES
+from harness.report.frame import run_label
 from harness.store import Skipped
 
 
@@ -31,6 +32,7 @@ class MachineSummary:
     last_run: str
     status_counts: list[tuple[str, int]]
     n_runs: int
+    execution: list[tuple[str, str, list[tuple[str, str]]]]
 
 
 def _versions(records: Sequence[Any]) -> list[tuple[str, str]]:
@@ -54,6 +56,28 @@ def _gpus(info: dict[str, Any]) -> str:
         )
         or "none"
     )
+
+
+def _distinct(values: list[Any]) -> str:
+    numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    if len(numbers) == len(values) and len(set(numbers)) > 1:
+        return f"{min(numbers):.4g} – {max(numbers):.4g}"
+    return " | ".join(dict.fromkeys(f"{v:.4g}" if isinstance(v, float) else str(v) for v in values))
+
+
+def _execution(records: Sequence[Any]) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """Per implementation label and device: each execution setting, with every value it took."""
+    grouped: dict[tuple[str, str], dict[str, list[Any]]] = {}
+    for record in records:
+        if record.status != "ok":
+            continue
+        settings = grouped.setdefault((run_label(record.impl, record.mode), record.device), {})
+        for key, value in (record.execution or {}).items():
+            settings.setdefault(key, []).append(value)
+    return [
+        (label, device, [(k, _distinct(v)) for k, v in sorted(settings.items())])
+        for (label, device), settings in sorted(grouped.items())
+    ]
 
 
 def _devices(records: Sequence[Any]) -> str:
@@ -88,6 +112,7 @@ def machine_summaries(records: Sequence[Any], runs: pd.DataFrame) -> list[Machin
                 last_run=dates[-1],
                 status_counts=[(s, statuses[s]) for s in STATUSES if statuses[s]],
                 n_runs=len(group),
+                execution=_execution(group),
             )
         )
     return out
