@@ -72,6 +72,7 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--timeout", type=float, help="seconds before a run is killed")
     p.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results directory")
     p.add_argument("--dry-run", action="store_true", help="print the runs, run nothing")
+    p.add_argument("--report", type=Path, nargs="?", const=DEFAULT_REPORT, help="then build the report")
     p.set_defaults(func=_cmd_run)
 
 
@@ -85,6 +86,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"{len(plan.requests)} runs")
         return 0
     outcome = runner.run_plan(plan, args.results)
+    if args.report:
+        from harness.report import build_report
+
+        print(build_report(args.results, args.report))
     return 0 if outcome.all_ok_or_unavailable else 1
 
 

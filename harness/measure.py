@@ -10,6 +10,8 @@ is outside every training timer.
 from __future__ import annotations
 
 import math
+import os
+import time
 import traceback
 from dataclasses import dataclass, field
 from typing import Any
@@ -126,7 +128,42 @@ def execute(cls: type[Trainer], backend: str, request: RunRequest) -> RunRecord:
     return record
 
 
+FAULT_ENV = "MLPBENCH_FAULT"
+
+
+def inject_fault(trainer: Trainer) -> None:
+    """Test-only: ``$MLPBENCH_FAULT`` makes this run ``crash`` (the process dies), ``hang``, raise
+    (``raise``), or add ``delay:SECONDS`` inside every training step's timed region. Lets the
+    tests prove that crashes, timeouts and slow-downs are caught by the real machinery."""
+    fault = os.environ.get(FAULT_ENV, "")
+    if not fault:
+        return
+    kind, _, arg = fault.partition(":")
+    if kind == "crash":
+        os._exit(3)
+    if kind == "hang":
+        time.sleep(3600)
+    if kind == "raise":
+        raise RuntimeError("injected failure")
+    if kind == "delay":
+        delay_s = float(arg)
+        train_epoch, train_step = trainer.train_epoch, trainer.train_step
+        per_epoch = trainer.spec.batch_size
+
+        def slow_epoch(order: Any) -> None:
+            train_epoch(order)
+            time.sleep(delay_s * -(-len(order) // per_epoch))
+
+        def slow_step(index: Any) -> float:
+            time.sleep(delay_s)
+            return train_step(index)
+
+        trainer.train_epoch, trainer.train_step = slow_epoch, slow_step  # type: ignore[method-assign]
+
+
 def _measure(trainer: Trainer, spec: TrainSpec, request: RunRequest, record: RunRecord) -> None:
+    inject_fault(trainer)
+    record.execution["loadavg_1m_before"] = os.getloadavg()[0]
     data = task_spec.load_data(spec)
     n_train = len(data.y_train)
     record.n_train, record.n_test = n_train, len(data.y_test)
@@ -146,3 +183,4 @@ def _measure(trainer: Trainer, spec: TrainSpec, request: RunRequest, record: Run
     record.device_peak_bytes = trainer.device_memory_peak_bytes()
     record.execution.update(trainer.execution())
     record.execution["process_threads"] = psutil.Process().num_threads()
+    record.execution["loadavg_1m_after"] = os.getloadavg()[0]

@@ -49,6 +49,9 @@ class Progress:
             self.bar.console.print(f"[red]{record.status}[/red] {record.task}/{record.impl}: {first_line}")
         self.bar.advance(self.task)
 
+    def skip(self) -> None:
+        self.bar.advance(self.task)
+
     def summary(self, records: list[RunRecord]) -> None:
         """Print one row per (task, impl, mode, device): runs by status, step time, accuracy."""
         self.bar.stop()

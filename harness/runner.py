@@ -212,12 +212,16 @@ def run_plan(plan: Plan, results_dir: Path) -> Outcome:
     with Progress(len(plan.requests), writer.path) as progress:
         for (impl, device), requests in _groups(plan.requests).items():
             info = registry.get(impl)
-            runnable = []
+            runnable, reported = [], set()
             for request in requests:
                 reason = preflight_reason(request, info)
                 if reason is None:
                     runnable.append(request)
                     continue
+                if (request.task, request.mode, reason) in reported:
+                    progress.skip()  # one unavailable record per task and mode says it; not per seed
+                    continue
+                reported.add((request.task, request.mode, reason))
                 record = _base_record(request, info)
                 record.status, record.reason = "unavailable", reason
                 records.append(_store(writer, _finish(record, request), progress))

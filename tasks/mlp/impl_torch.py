@@ -148,7 +148,7 @@ class TorchTrainer(Trainer):
     def get_params(self) -> list[np.ndarray]:
         out: list[np.ndarray] = []
         for layer in self._linears():
-            out += [layer.weight.detach().cpu().numpy().T.copy(), layer.bias.detach().cpu().numpy()]
+            out += [layer.weight.detach().cpu().numpy().T.copy(), layer.bias.detach().cpu().numpy().copy()]
         return out
 
     def sync(self) -> None:

