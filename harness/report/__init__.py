@@ -16,6 +16,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
+
 from harness import store
 from harness.report import benchmarks, environment, figures, page
 from harness.report.frame import build_frames
@@ -31,8 +33,8 @@ def _records_dir(results_dir: Path) -> Path | None:
     return results_dir if any(results_dir.rglob("*.jsonl")) else None
 
 
-def _microbench_figure(frame: object) -> figures.Figure | None:
-    return figures.microbench_figure(frame) if len(frame) else None
+def _microbench_uri(frame: pd.DataFrame) -> str:
+    return figures.to_data_uri(figures.microbench_figure(frame)) if len(frame) else ""
 
 
 def build_report(results_dir: Path, out: Path) -> str:
@@ -48,7 +50,6 @@ def build_report(results_dir: Path, out: Path) -> str:
     records, skipped = store.load(records_dir) if records_dir else ([], [])
     frames = build_frames(records)
     bench, sessions, bench_skipped = benchmarks.load_benchmarks(results_dir)
-    bench_fig = _microbench_figure(bench)
     machines = environment.machine_summaries(records, frames.runs) if records else []
     context = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -61,7 +62,7 @@ def build_report(results_dir: Path, out: Path) -> str:
         "bench": benchmarks.benchmark_rows(bench),
         "bench_sessions": sessions,
         "bench_sentences": benchmarks.benchmark_sentences(bench),
-        "bench_figure": figures.to_data_uri(bench_fig) if bench_fig is not None else "",
+        "bench_figure": _microbench_uri(bench),
     }
     page.write_html(page.render(context), out)
     n_machines = len(machines)

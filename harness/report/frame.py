@@ -175,11 +175,3 @@ def build_frames(records: Sequence[RunRecord]) -> Frames:
         evals=_frame(evals, [*sample_cols, "eval_s", "eval_samples_per_s"]),
         history=_frame(history, [*sample_cols, "metric", "epoch", "value"]),
     )
-
-
-def machines(records: Sequence[RunRecord]) -> dict[str, dict[str, Any]]:
-    """machine_id -> the machine dict of its first record (the fingerprint makes them equal)."""
-    out: dict[str, dict[str, Any]] = {}
-    for record in records:
-        out.setdefault(_machine_id(record), record.machine)
-    return out

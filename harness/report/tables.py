@@ -54,11 +54,10 @@ class Row:
 
 @dataclass
 class Table:
-    """Columns, rows and the numbers behind them (``stats`` keeps the section's statistics)."""
+    """The columns shown and one row per implementation x mode x device, grouped by device."""
 
     columns: list[Column]
     rows: list[Row]
-    stats: pd.DataFrame
 
 
 def fmt_seconds(value: float) -> str:
@@ -202,4 +201,4 @@ def headline_table(stats: pd.DataFrame) -> Table:
     columns = [c for c in COLUMNS if stats[c.name].map(_finite).any() or c.name == "step_s"]
     ordered = _order(stats)
     rows = [r for _, device in ordered.groupby("device", sort=True) for r in _device_rows(device, columns)]
-    return Table(columns, rows, ordered)
+    return Table(columns, rows)
