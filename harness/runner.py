@@ -83,7 +83,7 @@ class Worker:
     """A live ``python -m harness.worker`` process and its protocol pipe."""
 
     def __init__(self, info: registry.ImplInfo, device: str, threads: int) -> None:
-        self.log = tempfile.TemporaryFile(mode="w+b")
+        self.log = tempfile.TemporaryFile(mode="w+b")  # noqa: SIM115 - lives as long as the worker
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "harness.worker", info.name, str(threads)],
             stdin=subprocess.PIPE,

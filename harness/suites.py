@@ -33,8 +33,28 @@ from tasks import datasets
 from tasks.mlp.spec import TASKS
 
 SUITE_DIR = Path(__file__).resolve().parent.parent / "tasks" / "suites"
-TOP_KEYS = {"description", "devices", "seeds", "modes", "timeout_s", "step_samples", "eval_repeats", "threads", "runs"}
-RUN_KEYS = {"tasks", "impls", "modes", "devices", "seeds", "spec", "timeout_s", "step_samples", "eval_repeats"}
+TOP_KEYS = {
+    "description",
+    "devices",
+    "seeds",
+    "modes",
+    "timeout_s",
+    "step_samples",
+    "eval_repeats",
+    "threads",
+    "runs",
+}
+RUN_KEYS = {
+    "tasks",
+    "impls",
+    "modes",
+    "devices",
+    "seeds",
+    "spec",
+    "timeout_s",
+    "step_samples",
+    "eval_repeats",
+}
 DEFAULTS: dict[str, Any] = {
     "devices": ["cpu"],
     "seeds": [0],
@@ -63,7 +83,8 @@ def suite_path(name_or_path: str) -> Path:
         return candidate
     if name_or_path not in shipped_suites():
         raise registry.UnknownName(
-            f"unknown suite {name_or_path!r}; valid: {', '.join(shipped_suites())} (or a path to a .toml file)"
+            f"unknown suite {name_or_path!r}; valid: {', '.join(shipped_suites())} "
+            "(or a path to a .toml file)"
         )
     return SUITE_DIR / f"{name_or_path}.toml"
 
@@ -127,8 +148,12 @@ def expand(name: str, data: dict[str, Any], args: argparse.Namespace) -> list[Ru
     for run in data["runs"]:
         merged = {**DEFAULTS, **{k: v for k, v in data.items() if k in DEFAULTS}, **run}
         tasks = _narrow("task", merged.get("tasks", list(TASKS)), args.task, TASKS)
-        impls = _narrow("implementation", _expand_impls(merged.get("impls", ["*"])), args.impl,
-                        list(registry.implementations()))
+        impls = _narrow(
+            "implementation",
+            _expand_impls(merged.get("impls", ["*"])),
+            args.impl,
+            list(registry.implementations()),
+        )
         devices = _narrow("device", merged["devices"], args.device, DEVICES)
         modes = merged["modes"] if args.mode is None else args.mode
         seeds = merged["seeds"] if args.seeds is None else args.seeds
@@ -136,9 +161,16 @@ def expand(name: str, data: dict[str, Any], args: argparse.Namespace) -> list[Ru
         for task, impl, mode, device, seed in itertools.product(tasks, impls, modes, devices, seeds):
             requests.append(
                 RunRequest(
-                    task=task, impl=impl, device=device, mode=mode, seed=int(seed), overrides=overrides,
-                    suite=name, timeout_s=float(args.timeout or merged["timeout_s"]),
-                    step_samples=int(merged["step_samples"]), eval_repeats=int(merged["eval_repeats"]),
+                    task=task,
+                    impl=impl,
+                    device=device,
+                    mode=mode,
+                    seed=int(seed),
+                    overrides=overrides,
+                    suite=name,
+                    timeout_s=float(args.timeout or merged["timeout_s"]),
+                    step_samples=int(merged["step_samples"]),
+                    eval_repeats=int(merged["eval_repeats"]),
                 )
             )
     return requests
@@ -166,7 +198,12 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
     or, with selections and no suite, exactly the selection (all tasks/impls, cpu, seed 0)."""
     selections = [args.task, args.impl, args.device, args.mode, args.seeds]
     if args.suite is None and any(s is not None for s in selections):
-        name, data = "adhoc", {"runs": [{"tasks": args.task or list(TASKS), "impls": args.impl or ["*"]}]}
+        run = {
+            "tasks": args.task or list(TASKS),
+            "impls": args.impl or ["*"],
+            "devices": args.device or ["cpu"],
+        }
+        name, data = "adhoc", {"runs": [run]}
     else:
         path = suite_path(args.suite or "default")
         name, data = path.stem, load_suite(path)
@@ -174,10 +211,10 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
     if not requests:
         raise SuiteError(f"the selection matches no run of suite {name!r}")
     validate(requests)
-    threads = args.threads or data.get("threads")
+    threads = args.threads if args.threads is not None else data.get("threads")
     if threads is not None and int(threads) < 1:
         raise SuiteError(f"threads must be >= 1, got {threads}")
     plan = Plan(name, requests)
-    if threads:
+    if threads is not None:
         plan.threads = int(threads)
     return plan

@@ -88,9 +88,7 @@ def _stratified_split(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     from sklearn.model_selection import train_test_split
 
-    x_a, x_b, y_a, y_b = train_test_split(
-        x, y, test_size=fraction, random_state=seed, stratify=y
-    )
+    x_a, x_b, y_a, y_b = train_test_split(x, y, test_size=fraction, random_state=seed, stratify=y)
     return x_a, y_a, x_b, y_b
 
 
@@ -321,9 +319,7 @@ def load(name: str, split_seed: int = 0) -> Splits:
     return LOADERS[name](split_seed)
 
 
-def subsample_and_corrupt(
-    splits: Splits, train_fraction: float, label_noise: float, seed: int
-) -> Splits:
+def subsample_and_corrupt(splits: Splits, train_fraction: float, label_noise: float, seed: int) -> Splits:
     """Keep a stratified ``train_fraction`` of the training split and replace ``label_noise`` of
     its labels with uniformly random classes (seeded). Validation and test are left clean."""
     x, y = splits.x_train, splits.y_train

@@ -13,7 +13,11 @@ import pytest
 
 from tasks import datasets
 
-SMALL = {"iris": (4, 3, (90, 30, 30)), "digits": (64, 10, (1077, 360, 360)), "mnist1d": (40, 10, (3500, 500, 1000))}
+SMALL = {
+    "iris": (4, 3, (90, 30, 30)),
+    "digits": (64, 10, (1077, 360, 360)),
+    "mnist1d": (40, 10, (3500, 500, 1000)),
+}
 
 
 @pytest.mark.parametrize("name", list(SMALL))
@@ -117,4 +121,4 @@ def test_mnist_from_hand_placed_file_is_cached(tmp_path: Path, monkeypatch: pyte
     splits = datasets.load("mnist")
     datasets._mnist_arrays.cache_clear()
     assert splits.x_train.shape == (50000, 784) and splits.x_test.shape == (10000, 784)
-    assert 0.0 <= splits.x_train.min() and splits.x_train.max() < 1.0
+    assert splits.x_train.min() >= 0.0 and splits.x_train.max() < 1.0

@@ -36,7 +36,10 @@ def probes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, np.n
         env = runner.worker_env(registry.get(impl), "cpu", 2)
         done = subprocess.run(
             [sys.executable, str(Path(__file__).with_name("parity_probe.py")), impl, str(out)],
-            env=env, capture_output=True, text=True, timeout=600,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         assert done.returncode == 0, f"{impl} probe failed:\n{done.stderr[-3000:]}"
         with np.load(out) as data:

@@ -123,9 +123,7 @@ class JaxTrainer(Trainer):
         key = jax.random.fold_in(self.key, self.step_count)
         self.step_count += 1
         x, y = self.data["train"]
-        self.params, self.opt_state, loss = self._train_step(
-            self.params, self.opt_state, key, x, y, index
-        )
+        self.params, self.opt_state, loss = self._train_step(self.params, self.opt_state, key, x, y, index)
         return loss
 
     def train_epoch(self, order: np.ndarray) -> None:

@@ -94,9 +94,7 @@ class TensorflowTrainer(Trainer):
         with tf.device(self.tf_device):
             self.mlp = make_mlp_module(self.spec, params)
             self.optimizer = make_optimizer(self.spec)
-            self.data = {
-                s: tuple(tf.constant(a) for a in data.split(s)) for s in ("train", "val", "test")
-            }
+            self.data = {s: tuple(tf.constant(a) for a in data.split(s)) for s in ("train", "val", "test")}
             self.step_count = tf.Variable(0, dtype=tf.int64)
         mlp, opt, seed0 = self.mlp, self.optimizer, self.spec.seed
         loss_obj = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -108,7 +106,7 @@ class TensorflowTrainer(Trainer):
             with tf.GradientTape() as tape:
                 loss = loss_obj(y, mlp(x, training=True, seed=seed))
             grads = tape.gradient(loss, mlp.weights)
-            opt.apply_gradients(zip(grads, mlp.weights))
+            opt.apply_gradients(zip(grads, mlp.weights, strict=True))
             return loss
 
         @tf.function

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -66,10 +67,9 @@ class TorchTrainer(Trainer):
     def setup_framework(cls, threads: int, backend: str = "") -> dict[str, Any]:
         _import()
         torch.set_num_threads(threads)
-        try:
+        # Settable once per process; if already set, the read-back below says what holds.
+        with contextlib.suppress(RuntimeError):
             torch.set_num_interop_threads(threads)
-        except RuntimeError:  # already set once in this process; the read-back says what holds
-            pass
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
         torch.set_float32_matmul_precision("highest")
@@ -159,4 +159,3 @@ class TorchTrainer(Trainer):
         if self.dev.type != "cuda":
             return None
         return int(torch.cuda.max_memory_allocated(self.dev))
-

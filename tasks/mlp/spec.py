@@ -68,9 +68,7 @@ def load_data(spec: TrainSpec) -> datasets.Splits:
     """The spec's dataset, subsampled and label-corrupted as the spec says; checks batch size."""
     splits = datasets.load(spec.task, spec.split_seed)
     if spec.train_fraction < 1.0 or spec.label_noise > 0.0:
-        splits = datasets.subsample_and_corrupt(
-            splits, spec.train_fraction, spec.label_noise, spec.seed
-        )
+        splits = datasets.subsample_and_corrupt(splits, spec.train_fraction, spec.label_noise, spec.seed)
     n_train = len(splits.y_train)
     if spec.batch_size > n_train:
         raise SpecError(
@@ -90,10 +88,8 @@ def init_params(spec: TrainSpec) -> list[np.ndarray]:
     sizes = spec.layer_sizes()
     params: list[np.ndarray] = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
-        if spec.init == "glorot_uniform":
-            limit = np.sqrt(6.0 / (fan_in + fan_out))
-        else:
-            limit = np.sqrt(6.0 / fan_in)
+        fan = fan_in + fan_out if spec.init == "glorot_uniform" else fan_in
+        limit = np.sqrt(6.0 / fan)
         params.append(rng.uniform(-limit, limit, size=(fan_in, fan_out)).astype(np.float32))
         params.append(np.zeros(fan_out, dtype=np.float32))
     return params
