@@ -88,6 +88,7 @@ def _step_samples(trainer: Trainer, spec: TrainSpec, n_train: int, count: int) -
     """``count`` synchronised single steps on full batches of a fresh permutation."""
     order = task_spec.batch_order(spec, spec.epochs, n_train)
     batches = [b for b in task_spec.batch_slices(order, spec.batch_size) if len(b) == spec.batch_size]
+    batches = batches or task_spec.batch_slices(order, spec.batch_size)  # split smaller than a batch
     samples = []
     for i in range(count):
         index = batches[i % len(batches)]
