@@ -4,7 +4,8 @@ Each phase is timed on its own (never mixed): ``build_s``; ``first_epoch_s`` (in
 and compilation); ``epoch_s`` for the steady-state epochs 2..E, each one ``train_epoch`` and one
 device sync, as real training runs; ``eval_s`` full test-split evaluations; ``step_s`` single
 training steps, each synchronised. Per-epoch evaluation on train and validation (the history)
-is outside every training timer.
+is outside every training timer, as is the per-epoch test evaluation a ``track_test`` request
+adds. Every ok run ends with the overfitting analysis of its history in ``extra["overfitting"]``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 import psutil
 
+from harness import overfitting
 from harness.interface import Trainer, TrainSpec, Unavailable
 from harness.records import History, RunRecord, Timings
 from harness.timing import PeakRSS, repeat, timed
@@ -38,6 +40,7 @@ class RunRequest:
     timeout_s: float = 900.0
     step_samples: int = 30
     eval_repeats: int = 5
+    track_test: bool = False  # evaluate the test split after every epoch too (overfitting studies)
 
     def spec(self) -> TrainSpec:
         """The resolved spec: the task's defaults, the overrides, this seed."""
@@ -59,7 +62,9 @@ def _finite(*values: float) -> bool:
     return all(math.isfinite(v) for v in values)
 
 
-def _train(trainer: Trainer, spec: TrainSpec, n_train: int, timings: Timings, history: History) -> str:
+def _train(
+    trainer: Trainer, spec: TrainSpec, n_train: int, timings: Timings, history: History, track_test: bool
+) -> str:
     """Run every epoch, filling ``timings`` and ``history``; return ``"ok"`` or ``"diverged"``."""
     trained_s = 0.0
     for epoch in range(spec.epochs):
@@ -76,6 +81,8 @@ def _train(trainer: Trainer, spec: TrainSpec, n_train: int, timings: Timings, hi
         history.train_accuracy.append(train_acc)
         history.val_loss.append(val_loss)
         history.val_accuracy.append(val_acc)
+        if track_test:
+            history.test_accuracy.append(trainer.evaluate("test")[1])
         if not _finite(train_loss, val_loss):
             return "diverged"
         if timings.time_to_target_s is None and val_acc >= spec.target_val_accuracy:
@@ -173,11 +180,12 @@ def _measure(trainer: Trainer, spec: TrainSpec, request: RunRequest, record: Run
     timings = record.timings
     with PeakRSS() as peak:
         _, timings.build_s = timed(lambda: trainer.build(task_spec.init_params(spec), data), trainer.sync)
-        record.status = _train(trainer, spec, n_train, timings, record.history)
+        record.status = _train(trainer, spec, n_train, timings, record.history, request.track_test)
         if record.status == "ok":
             record.test_loss, record.test_accuracy = trainer.evaluate("test")
             timings.eval_s = repeat(lambda: trainer.evaluate("test"), trainer.sync, request.eval_repeats)
             timings.step_s = _step_samples(trainer, spec, n_train, request.step_samples)
+            record.extra["overfitting"] = overfitting.analyse(record.history)
         else:
             record.reason = f"loss is not finite after epoch {len(record.history.train_loss)}"
     record.peak_rss_bytes = peak.bytes

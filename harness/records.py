@@ -48,12 +48,17 @@ class Timings:
 
 @dataclass
 class History:
-    """Per-epoch metrics on the train and validation splits, evaluated with dropout off."""
+    """Per-epoch metrics on the train and validation splits, evaluated with dropout off.
+
+    ``test_accuracy`` is filled per epoch only when the run asked for it (``track_test``), for
+    the overfitting analysis; it is empty otherwise, as in records written before it existed.
+    """
 
     train_loss: list[float] = field(default_factory=list)
     train_accuracy: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     val_accuracy: list[float] = field(default_factory=list)
+    test_accuracy: list[float] = field(default_factory=list)
 
 
 @dataclass

@@ -7,6 +7,7 @@ product of tasks x impls x modes x devices x seeds with spec overrides::
     devices = ["cpu", "gpu"]
     seeds = [0, 1, 2]
     timeout_s = 900
+    track_test = false         # true: evaluate the test split after every epoch too
     [[runs]]
     tasks = ["iris", "digits"]
     impls = ["*"]              # every implementation
@@ -42,6 +43,7 @@ TOP_KEYS = {
     "step_samples",
     "eval_repeats",
     "threads",
+    "track_test",
     "runs",
 }
 RUN_KEYS = {
@@ -54,6 +56,7 @@ RUN_KEYS = {
     "timeout_s",
     "step_samples",
     "eval_repeats",
+    "track_test",
 }
 DEFAULTS: dict[str, Any] = {
     "devices": ["cpu"],
@@ -62,6 +65,7 @@ DEFAULTS: dict[str, Any] = {
     "timeout_s": 900.0,
     "step_samples": 30,
     "eval_repeats": 5,
+    "track_test": False,
 }
 
 
@@ -171,6 +175,7 @@ def expand(name: str, data: dict[str, Any], args: argparse.Namespace) -> list[Ru
                     timeout_s=float(args.timeout or merged["timeout_s"]),
                     step_samples=int(merged["step_samples"]),
                     eval_repeats=int(merged["eval_repeats"]),
+                    track_test=bool(merged["track_test"]),
                 )
             )
     return requests
