@@ -7,8 +7,8 @@ and most accurate for each task on each machine, by how much, and how sure are w
 
 Modules: :mod:`.frame` (records -> DataFrames), :mod:`.summary` (statistics per configuration),
 :mod:`.tables` (the headline table), :mod:`.narrative` (sentences), :mod:`.figures` (drawing),
-:mod:`.benchmarks` (pytest-benchmark files), :mod:`.environment` (machines, failures, skipped
-lines) and :mod:`.page` (sections and HTML).
+:mod:`.benchmarks` (pytest-benchmark files), :mod:`.study` (the overfitting study),
+:mod:`.environment` (machines, failures, skipped lines) and :mod:`.page` (sections and HTML).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness import store
-from harness.report import benchmarks, environment, figures, page
+from harness.report import benchmarks, environment, figures, page, study
 from harness.report.frame import build_frames
 from harness.report.summary import group_stats
 
@@ -56,6 +56,7 @@ def build_report(results_dir: Path, out: Path) -> str:
         "results_dir": str(results_dir),
         "n_records": len(records),
         "sections": page.build_sections(frames, group_stats(frames)),
+        "study": study.study_view(records),
         "machines": machines,
         "failed": environment.failed_runs(frames.runs),
         "skipped": environment.skipped_lines([*skipped, *bench_skipped], results_dir),

@@ -274,3 +274,39 @@ def microbench_figure(benchmarks: pd.DataFrame) -> Figure:
         )
         ax.set(title=group, xlabel="median µs per call (whisker: ± stddev)", ylabel="")
     return fig
+
+
+@_styled
+def study_figure(study: pd.DataFrame, colours: dict, factors: dict[str, str]) -> Figure:
+    """The overfitting study: final gap (top) and onset epoch (bottom) against each factor's levels,
+    one column per factor, per implementation; mean over seeds with a 95% bootstrap CI band."""
+    present = [f for f in factors if f in set(study["factor"])]
+    fig = Figure(figsize=(3.6 * len(present) + 1.5, 6.0), layout="constrained")
+    axes = fig.subplots(2, len(present), squeeze=False)
+    for col, factor in enumerate(present):
+        data = study[study["factor"] == factor].rename(columns={"label": "implementation"})
+        order = data.sort_values("order")["level"].drop_duplicates().tolist()
+        for row, (metric, title) in enumerate(
+            (("gap", "train − val accuracy"), ("onset_epoch", "onset epoch"))
+        ):
+            ax = axes[row][col]
+            sns.pointplot(
+                data=data.dropna(subset=[metric]),
+                x="level",
+                y=metric,
+                hue="implementation",
+                order=order,
+                palette=colours,
+                errorbar=("ci", 95),
+                dodge=0.4,
+                capsize=0.1,
+                linestyle="none" if factor == "cure" else "-",  # cures are categories, not a trend
+                legend=(row == 0 and col == len(present) - 1),
+                ax=ax,
+            )
+            ax.set(title=f"{title} vs {factors[factor]}", xlabel=factors[factor], ylabel="")
+            ax.tick_params(axis="x", labelrotation=20)
+    last = axes[0][len(present) - 1]
+    if last.get_legend() is not None:
+        sns.move_legend(last, "upper left", bbox_to_anchor=(1.02, 1), frameon=False)
+    return fig

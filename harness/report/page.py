@@ -16,7 +16,7 @@ from typing import Any
 import jinja2
 import pandas as pd
 
-from harness.report import figures, narrative
+from harness.report import figures, narrative, study
 from harness.report.frame import Frames
 from harness.report.summary import SECTION, sections
 from harness.report.tables import Table, headline_table
@@ -118,7 +118,7 @@ def _flatten(block: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         if isinstance(value, dict):
             out |= _flatten(value, f"{prefix}{name}.")
         else:
-            out[f"{prefix}{name}"] = value
+            out[f"{prefix}{name}"] = round(value, 4) if isinstance(value, float) else value
     return out
 
 
@@ -131,6 +131,11 @@ def _overfitting(runs: pd.DataFrame) -> list[dict[str, Any]]:
         {"label": r["label"], "device": r["device"], "seed": r["seed"]} | _flatten(r["overfitting"])
         for _, r in rows.iterrows()
     ]
+
+
+def _overfit_note(runs: pd.DataFrame, key: tuple[str, str, str]) -> str:
+    part = _part(runs, key)
+    return study.overfit_note(part["overfitting"]) if "overfitting" in part else ""
 
 
 def build_sections(frames: Frames, stats: pd.DataFrame) -> list[SectionView]:
@@ -146,7 +151,7 @@ def build_sections(frames: Frames, stats: pd.DataFrame) -> list[SectionView]:
                 machine_id=machine_id,
                 task=task,
                 variant=variant,
-                headline=narrative.headline_sentence(part),
+                headline=narrative.headline_sentence(part) + _overfit_note(frames.runs, key),
                 table=headline_table(part),
                 table_sentences=narrative.speed_sentences(part) + narrative.accuracy_sentences(part),
                 speed=_speed_figures(frames, key, part, colours),
