@@ -1,0 +1,166 @@
+"""Micro-benchmarks (pytest-benchmark): one training step and one inference batch per
+implementation, device and problem size.
+
+Run with ``tox -e bench-micro`` (or ``pytest tests/benchmarks --benchmark-only``; the normal test
+run ignores this folder). Implementations come from :mod:`harness.registry`, so a new
+``impl_*.py`` file is benchmarked without touching this file. Every timed call ends with the
+device done: ``train_step`` returns a host float and is followed by ``sync`` as in
+:mod:`harness.measure`; ``predict_batch`` waits for its result.
+
+Unlike ``harness run``, everything runs in this one process: Keras is benchmarked on the backend
+``$KERAS_BACKEND`` names (TensorFlow by default); other Keras backends are skipped with a reason.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+
+from harness import machine, registry
+from harness.interface import Trainer, TrainSpec
+from tasks.datasets import Splits
+from tasks.mlp import spec as task_spec
+
+SYNTHETIC_SIZES = {"train": 8192, "val": 1024, "test": 1024}
+# Problem name -> (spec, data loader). "mnist-synthetic" is the MNIST-sized network on random
+# data with MNIST's shapes, so it needs no download.
+PROBLEMS = ("digits", "mnist-synthetic")
+THREADS = os.cpu_count() or 1  # as harness.runner.Plan: every core, for every framework
+WARMUP_CALLS = 5  # compile / trace / allocator warm-up before pytest-benchmark's own warm-up
+
+
+def _problem(name: str) -> tuple[TrainSpec, Callable[[TrainSpec], Splits]]:
+    if name == "mnist-synthetic":
+        return task_spec.make_spec("mnist"), _synthetic_splits
+    return task_spec.make_spec(name), task_spec.load_data
+
+
+def _synthetic_splits(spec: TrainSpec) -> Splits:
+    """Random standard-normal features and uniform labels with the spec's shapes (seeded)."""
+    rng = np.random.default_rng(spec.seed)
+    arrays: dict[str, np.ndarray] = {}
+    for split, rows in SYNTHETIC_SIZES.items():
+        arrays[f"x_{split}"] = rng.standard_normal((rows, spec.n_features), dtype=np.float32)
+        arrays[f"y_{split}"] = rng.integers(0, spec.n_classes, size=rows, dtype=np.int64)
+    return Splits(name=f"{spec.task}-synthetic", **arrays)
+
+
+def _cases() -> Iterator[Any]:
+    """One ``(impl, device)`` param per discovered implementation and device; gpu ones marked."""
+    for info in registry.implementations().values():
+        for device in ("cpu", "gpu"):
+            marks = [pytest.mark.gpu] if device == "gpu" else []
+            yield pytest.param(info.name, device, marks=marks, id=f"{info.name}-{device}")
+
+
+def _skip_reason(info: registry.ImplInfo, device: str) -> str | None:
+    """Why ``info`` cannot be benchmarked on ``device`` in this process, found before importing it."""
+    active = os.environ.get("KERAS_BACKEND", "tensorflow")
+    if info.framework == "keras" and info.backend != active:
+        return (
+            f"Keras picks its backend once per process and this one runs {active!r}; "
+            f"benchmark {info.name} with KERAS_BACKEND={info.backend} pytest tests/benchmarks"
+        )
+    if device == "gpu" and not info.supports_gpu:
+        return f"{info.name} does not support GPUs"
+    return info.unavailable_reason()
+
+
+class TrainerCache:
+    """Built trainers, one per (implementation, device, problem), shared by the benchmarks."""
+
+    def __init__(self) -> None:
+        self._built: dict[tuple[str, str, str], tuple[Trainer, Splits]] = {}
+
+    def get(self, impl: str, device: str, problem: str) -> tuple[Trainer, Splits]:
+        """The trainer (built, weights initialised, data on the device) and its data; skips if
+        the implementation or device cannot run here."""
+        key = (impl, device, problem)
+        if key not in self._built:
+            self._built[key] = self._build(impl, device, problem)
+        return self._built[key]
+
+    @staticmethod
+    def _build(impl: str, device: str, problem: str) -> tuple[Trainer, Splits]:
+        info = registry.get(impl)
+        reason = _skip_reason(info, device)
+        if reason:
+            pytest.skip(reason)
+        cls = info.trainer_class()
+        backend_args = (info.backend,) if info.backend else ()
+        cls.setup_framework(THREADS, *backend_args)
+        reason = cls.device_reason(device)
+        if reason:
+            pytest.skip(reason)
+        spec, load = _problem(problem)
+        data = load(spec)
+        trainer = cls(spec, device, "default", info.backend)
+        trainer.build(task_spec.init_params(spec), data)
+        return trainer, data
+
+
+@pytest.fixture(scope="session")
+def trainers() -> TrainerCache:
+    """The session's trainer cache."""
+    return TrainerCache()
+
+
+def _label(benchmark: Any, kind: str, problem: str, impl: str, device: str) -> None:
+    info = machine.machine_info()
+    benchmark.group = f"{kind}[{problem}]"
+    benchmark.extra_info.update(
+        {
+            "machine_id": info["machine_id"],
+            "fingerprint": info["fingerprint"],
+            "impl": impl,
+            "device": device,
+            "problem": problem,
+        }
+    )
+
+
+def _warm(fn: Callable[[], Any]) -> Callable[[], Any]:
+    for _ in range(WARMUP_CALLS):
+        fn()
+    return fn
+
+
+def _step_fn(trainer: Trainer, data: Splits) -> Callable[[], None]:
+    """One synchronised training step per call, cycling through the full batches of one epoch."""
+    spec = trainer.spec
+    order = task_spec.batch_order(spec, 0, len(data.y_train))
+    full = [b for b in task_spec.batch_slices(order, spec.batch_size) if len(b) == spec.batch_size]
+    batches = itertools.cycle(full)
+
+    def step() -> None:
+        trainer.train_step(next(batches))
+        trainer.sync()
+
+    return step
+
+
+@pytest.mark.parametrize("problem", PROBLEMS)
+@pytest.mark.parametrize(("impl", "device"), list(_cases()))
+def test_train_step(benchmark: Any, trainers: TrainerCache, impl: str, device: str, problem: str) -> None:
+    """One training step on a full batch, device synchronised; the loss stays finite."""
+    trainer, data = trainers.get(impl, device, problem)
+    _label(benchmark, "train_step", problem, impl, device)
+    benchmark(_warm(_step_fn(trainer, data)))
+    loss = trainer.train_step(np.arange(trainer.spec.batch_size))
+    assert np.isfinite(loss)
+
+
+@pytest.mark.parametrize("problem", PROBLEMS)
+@pytest.mark.parametrize(("impl", "device"), list(_cases()))
+def test_inference(benchmark: Any, trainers: TrainerCache, impl: str, device: str, problem: str) -> None:
+    """A forward pass on ``batch_size`` host rows of the test split, waiting for the result."""
+    trainer, data = trainers.get(impl, device, problem)
+    _label(benchmark, "inference", problem, impl, device)
+    x = np.ascontiguousarray(data.x_test[: trainer.spec.batch_size])
+    benchmark(_warm(lambda: trainer.predict_batch(x)))
+    assert benchmark.stats.stats.median > 0
