@@ -114,6 +114,17 @@ def _newest_per_pair(per_file: dict[Path, list[RunRecord]]) -> list[RunRecord]:
     return chosen + failed_only
 
 
+def baseline_for(results_dir: Path, machine_id: str, fingerprint: str) -> Path | None:
+    """The baseline of a machine: ``<machine_id>.jsonl``, else the newest ``*-<fingerprint[:8]>.jsonl``
+    (same hardware under another hostname); ``None`` when neither exists.
+    """
+    exact = baseline_path(results_dir, machine_id)
+    if exact.exists():
+        return exact
+    same_hardware = list(exact.parent.glob(f"*-{fingerprint[:8]}.jsonl")) if fingerprint else []
+    return max(same_hardware, key=lambda p: (p.stat().st_mtime, p.name)) if same_hardware else None
+
+
 def find_baseline(results_dir: Path) -> Path:
     """This machine's baseline: ``<machine_id>.jsonl``, else the newest ``*-<fingerprint[:8]>.jsonl``.
 
@@ -121,14 +132,12 @@ def find_baseline(results_dir: Path) -> Path:
     but the same hardware fingerprint, which ``machine_id`` ends with.
     """
     info = machine.machine_info()
-    exact = baseline_path(results_dir, str(info["machine_id"]))
-    if exact.exists():
-        return exact
-    same_hardware = list(exact.parent.glob(f"*-{str(info.get('fingerprint', ''))[:8]}.jsonl"))
-    if same_hardware:
-        return max(same_hardware, key=lambda p: (p.stat().st_mtime, p.name))
+    found = baseline_for(results_dir, str(info["machine_id"]), str(info.get("fingerprint", "")))
+    if found is not None:
+        return found
     raise CompareInputError(
-        f"no baseline for this machine ({info['machine_id']}): {exact} does not exist. Create one with "
+        f"no baseline for this machine ({info['machine_id']}): "
+        f"{baseline_path(results_dir, str(info['machine_id']))} does not exist. Create one with "
         "`python -m harness run --suite <suite>` then `python -m harness baseline save`, "
         "or pass --baseline FILE"
     )

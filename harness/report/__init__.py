@@ -1,13 +1,15 @@
 """The HTML comparison report: run records -> tidy DataFrames -> seaborn figures -> one HTML file.
 
 ``build_report(results_dir, out)`` reads ``<results>/runs/**.jsonl`` (run records) and
-``<results>/benchmarks/*.json`` (pytest-benchmark output) and writes a single self-contained page
+``<results>/benchmarks/*.json`` (pytest-benchmark output), compares each machine's newest run with
+``<results>/baselines/<machine_id>.jsonl`` when there is one, and writes a single self-contained page
 (figures embedded as PNG data URIs, no network needed) answering: which implementation is fastest
 and most accurate for each task on each machine, by how much, and how sure are we.
 
 Modules: :mod:`.frame` (records -> DataFrames), :mod:`.summary` (statistics per configuration),
 :mod:`.tables` (the headline table), :mod:`.narrative` (sentences), :mod:`.figures` (drawing),
 :mod:`.benchmarks` (pytest-benchmark files), :mod:`.study` (the overfitting study),
+:mod:`.history` (metrics over commits), :mod:`.regression` (the check against the baseline),
 :mod:`.environment` (machines, failures, skipped lines) and :mod:`.page` (sections and HTML).
 """
 
@@ -19,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness import store
-from harness.report import benchmarks, environment, figures, page, study
+from harness.report import benchmarks, environment, figures, history, page, regression, study
 from harness.report.frame import build_frames
 from harness.report.summary import group_stats
 
@@ -57,6 +59,8 @@ def build_report(results_dir: Path, out: Path) -> str:
         "n_records": len(records),
         "sections": page.build_sections(frames, group_stats(frames)),
         "study": study.study_view(records),
+        "history": history.history_views(records),
+        "regression": regression.regression_views(results_dir, records),
         "machines": machines,
         "failed": environment.failed_runs(frames.runs),
         "skipped": environment.skipped_lines([*skipped, *bench_skipped], results_dir),

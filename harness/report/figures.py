@@ -310,3 +310,46 @@ def study_figure(study: pd.DataFrame, colours: dict, factors: dict[str, str]) ->
     if last.get_legend() is not None:
         sns.move_legend(last, "upper left", bbox_to_anchor=(1.02, 1), frameon=False)
     return fig
+
+
+HISTORY_PANELS = {  # metric: (axis label, scale)
+    "step_time": ("step time (ms), median, 95% CI", 1e3),
+    "throughput": ("samples / s, median, 95% CI", 1.0),
+    "test_accuracy": ("test accuracy (%), mean, 95% CI", 100.0),
+}
+
+
+@_styled
+def history_figure(history: pd.DataFrame, colours: dict) -> Figure:
+    """Headline metrics over stored runs (airspeed velocity's graphs): one row per metric, one
+    column per task, one line per ``label``; x is the run date (``run_at``), ticks name the commit
+    (``tick``), whiskers the 95% CI (``ci_low``, ``ci_high``)."""
+    tasks = sorted(history["task"].unique())
+    metrics = [m for m in HISTORY_PANELS if m in set(history["metric"])]
+    fig = Figure(figsize=(1.5 + 4.2 * len(tasks), 0.6 + 2.4 * len(metrics)), layout="constrained")
+    axes = fig.subplots(len(metrics), len(tasks), squeeze=False, sharex=True)
+    ticks = history.drop_duplicates("run_at").sort_values("run_at")
+    ticks = ticks.iloc[:: max(1, len(ticks) // 8)]  # at most ~8 labels: a long history stays legible
+    for row, metric in enumerate(metrics):
+        title, scale = HISTORY_PANELS[metric]
+        for col, task in enumerate(tasks):
+            ax = axes[row][col]
+            part = history[(history["metric"] == metric) & (history["task"] == task)]
+            for label, line in part.sort_values("run_at").groupby("label", sort=True):
+                value = line["value"] * scale
+                below = (value - line["ci_low"] * scale).clip(lower=0).fillna(0)
+                above = (line["ci_high"] * scale - value).clip(lower=0).fillna(0)
+                ax.errorbar(line["run_at"], value, yerr=[below, above], marker="o", markersize=4,
+                            capsize=3, linewidth=1.2, color=colours.get(label), label=label)  # fmt: skip
+            ax.set(title=f"{task}: {metric.replace('_', ' ')}", ylabel=title if col == 0 else "", xlabel="")
+            ax.set_xticks(ticks["run_at"].tolist(), [plain(t) for t in ticks["tick"]])
+            ax.tick_params(axis="x", labelsize=8)
+    legend = {
+        label: handle
+        for ax in axes.flat
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True)
+    }
+    if legend:
+        axes[0][-1].legend(legend.values(), legend.keys(), loc="upper left", bbox_to_anchor=(1.02, 1),
+                           frameon=False)  # fmt: skip
+    return fig
