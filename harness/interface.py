@@ -146,12 +146,20 @@ class Trainer(ABC):
     DATA_PATH: ClassVar[str]  # how batches reach the model, recorded per run
 
     def __init__(self, spec: TrainSpec, device: str, mode: str = "default", backend: str = "") -> None:
-        if mode not in self.MODES:
-            raise Unavailable(f"mode {mode!r} is not implemented; valid: {', '.join(self.MODES)}")
+        reason = self.mode_reason(mode, backend)
+        if reason:
+            raise Unavailable(reason)
         self.spec = spec
         self.device = device
         self.mode = mode
         self.backend = backend
+
+    @classmethod
+    def mode_reason(cls, mode: str, backend: str = "") -> str | None:
+        """``None`` when ``mode`` can run on ``backend``, else why not."""
+        if mode not in cls.MODES:
+            return f"{cls.FRAMEWORK} has no mode {mode!r}; its modes: {', '.join(cls.MODES)}"
+        return None
 
     @classmethod
     @abstractmethod

@@ -92,7 +92,7 @@ def implementations() -> dict[str, ImplInfo]:
                 framework=cls.FRAMEWORK,
                 backend=backend,
                 api=cls.API,
-                modes=tuple(cls.MODES),
+                modes=tuple(m for m in cls.MODES if cls.mode_reason(m, backend) is None),
                 supports_gpu=cls.SUPPORTS_GPU,
             )
     return out

@@ -149,7 +149,7 @@ def _base_record(request: RunRequest, info: registry.ImplInfo | None) -> RunReco
 def preflight_reason(request: RunRequest, info: registry.ImplInfo) -> str | None:
     """Why ``request`` cannot run here, found without starting a worker; ``None`` if it may."""
     if request.mode not in info.modes:
-        return f"{info.name} has no mode {request.mode!r}; its modes: {', '.join(info.modes)}"
+        return info.trainer_class().mode_reason(request.mode, info.backend) or f"{info.name}: no such mode"
     missing = info.unavailable_reason()
     if missing:
         return missing

@@ -1,5 +1,5 @@
 """Run by the parity tests in a subprocess per implementation (Keras' backend is fixed per process):
-``python tests/parity_probe.py IMPL OUT.npz`` trains each probe configuration for PROBE_STEPS steps
+``python tests/parity_probe.py IMPL MODE OUT.npz`` trains each probe configuration for PROBE_STEPS steps
 from the shared numpy initial weights and batch order, and saves per-step losses and final weights."""
 
 from __future__ import annotations
@@ -50,8 +50,10 @@ def probe(impl: str, mode: str = "default") -> dict[str, np.ndarray]:
         trainer.train_epoch(task_spec.batch_order(spec, epoch, len(data.y_train)))
         trainer.sync()
         out[f"{name}/after_epoch_val"] = np.asarray(trainer.evaluate("val"))
+        for i, p in enumerate(trainer.get_params()):
+            out[f"{name}/after_epoch_param{i}"] = p
     return out
 
 
 if __name__ == "__main__":
-    np.savez(sys.argv[2], **probe(sys.argv[1]))
+    np.savez(sys.argv[3], **probe(sys.argv[1], sys.argv[2]))

@@ -114,4 +114,14 @@ def test_gpu_visible_but_framework_cannot_use_it(tmp_path: Path, monkeypatch: py
 
 def test_unknown_mode_is_unavailable(tmp_path: Path) -> None:
     status, records = _run(tmp_path, "--task", "iris", "--impl", "jax", "--mode", "turbo")
-    assert status == 0 and records[0].status == "unavailable" and "no mode 'turbo'" in records[0].reason
+    assert (
+        status == 0
+        and records[0].status == "unavailable"
+        and "jax has no mode 'turbo'; its modes: default, scan" in records[0].reason
+    )
+
+
+def test_mode_a_backend_cannot_do_is_unavailable(tmp_path: Path) -> None:
+    status, records = _run(tmp_path, "--task", "iris", "--impl", "keras-torch", "--mode", "fast")
+    assert status == 0 and records[0].status == "unavailable"
+    assert "steps_per_execution=1" in records[0].reason

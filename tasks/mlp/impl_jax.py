@@ -62,7 +62,10 @@ class JaxTrainer(Trainer):
 
     FRAMEWORK = "jax"
     API = "low-level"
-    MODES = {"default": "jax.jit train step, Python loop over batches"}
+    MODES = {
+        "default": "jax.jit train step, Python loop over batches",
+        "scan": "one jitted lax.scan over the epoch's full batches (the short last batch: the jitted step)",
+    }
     SYNC_METHOD = "jax.block_until_ready on the parameters"
     DATA_PATH = "whole dataset as jax.Arrays on the device; batches gathered by index inside jit"
 
@@ -74,8 +77,8 @@ class JaxTrainer(Trainer):
 
         return {
             "versions": {"jax": jax.__version__, "jaxlib": jaxlib.__version__, "optax": optax.__version__},
-            # XLA's CPU client sizes its own Eigen pool; the worker pins the process to
-            # `threads` cores (affinity), which is what bounds it. Read back from the process.
+            # XLA's CPU client sizes its own Eigen pool (one thread per core) and has no setting
+            # for it; the record's process_threads says what the process actually ran.
             "intra_op_threads": None,
             "inter_op_threads": None,
             "matmul_precision": str(jax.config.jax_default_matmul_precision),
@@ -102,12 +105,25 @@ class JaxTrainer(Trainer):
         self.step_count = 0
         spec, tx = self.spec, self.tx
 
-        @jax.jit
-        def train_step(params, opt_state, key, x_all, y_all, index):
+        def update(params, opt_state, key, x_all, y_all, index):
             x, y = x_all[index], y_all[index]
             loss, grads = jax.value_and_grad(partial(loss_fn, spec))(params, x, y, key)
             updates, opt_state = tx.update(grads, opt_state, params)
             return optax.apply_updates(params, updates), opt_state, loss
+
+        @jax.jit
+        def train_scan(params, opt_state, key, step0, x_all, y_all, batches):
+            def body(carry, index):
+                params, opt_state, step = carry
+                step_key = jax.random.fold_in(key, step) if spec.dropout else key
+                params, opt_state, loss = update(params, opt_state, step_key, x_all, y_all, index)
+                return (params, opt_state, step + 1), loss
+
+            (params, opt_state, _), _ = jax.lax.scan(body, (params, opt_state, step0), batches)
+            return params, opt_state
+
+        train_step = jax.jit(update)
+        self._train_scan = train_scan
 
         @jax.jit
         def evaluate(params, x, y):
@@ -120,7 +136,9 @@ class JaxTrainer(Trainer):
         self._predict = jax.jit(lambda params, x: forward(spec, params, x, None))
 
     def _step(self, index: Any) -> Any:
-        key = jax.random.fold_in(self.key, self.step_count)
+        # Without dropout the compiled step never reads its key: the per-batch fold_in (an eager
+        # dispatch) is skipped, it cost ~30% of a digits step on CPU (tests/benchmarks/bare_loop.py).
+        key = jax.random.fold_in(self.key, self.step_count) if self.spec.dropout else self.key
         self.step_count += 1
         x, y = self.data["train"]
         self.params, self.opt_state, loss = self._train_step(self.params, self.opt_state, key, x, y, index)
@@ -128,18 +146,23 @@ class JaxTrainer(Trainer):
 
     def train_epoch(self, order: np.ndarray) -> None:
         order_dev = jax.device_put(order.astype(np.int32), self.dev)
-        batches = batch_slices(order_dev, self.spec.batch_size)
-        if self.spec.dropout:
-            for index in batches:
-                self._step(index)
-            return
-        # Without dropout the compiled step never reads its key, so the per-batch fold_in (an eager
-        # dispatch) is skipped: it cost ~30% of a digits step on CPU (tests/benchmarks/bare_loop.py).
-        x, y = self.data["train"]
-        for index in batches:
-            state = self._train_step(self.params, self.opt_state, self.key, x, y, index)
-            self.params, self.opt_state = state[0], state[1]
-        self.step_count += len(batches)
+        if self.mode == "scan":
+            order_dev = self._scan_full_batches(order_dev)
+        for index in batch_slices(order_dev, self.spec.batch_size):
+            self._step(index)
+
+    def _scan_full_batches(self, order_dev: Any) -> Any:
+        """One compiled ``lax.scan`` over the epoch's full batches; returns the short rest."""
+        size = self.spec.batch_size
+        n_full = len(order_dev) // size
+        if n_full:
+            x, y = self.data["train"]
+            batches = order_dev[: n_full * size].reshape(n_full, size)
+            self.params, self.opt_state = self._train_scan(
+                self.params, self.opt_state, self.key, self.step_count, x, y, batches
+            )
+            self.step_count += n_full
+        return order_dev[n_full * size :]
 
     def train_step(self, index: np.ndarray) -> float:
         return float(self._step(jax.device_put(index.astype(np.int32), self.dev)))
@@ -156,6 +179,11 @@ class JaxTrainer(Trainer):
 
     def sync(self) -> None:
         jax.block_until_ready(self.params)
+
+    def execution(self) -> dict[str, Any]:
+        out = super().execution()
+        out["compile"] = "xla (jax.jit)" + (", lax.scan over the epoch" if self.mode == "scan" else "")
+        return out
 
     def device_memory_peak_bytes(self) -> int | None:
         if self.device != "gpu":

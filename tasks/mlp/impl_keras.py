@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from harness.interface import ADAM_BETAS, ADAM_EPSILON, Trainer, TrainSpec
-from tasks.mlp.spec import metrics_from_logits
+from tasks.mlp.spec import metrics_from_logits, steps_per_epoch
 
 keras: Any = None
 
@@ -57,7 +57,10 @@ class KerasTrainer(Trainer):
     FRAMEWORK = "keras"
     API = "high-level"
     BACKENDS = ("tensorflow", "jax", "torch")
-    MODES = {"default": "model.compile() defaults, model.fit one epoch at a time"}
+    MODES = {
+        "default": "model.compile() defaults, model.fit one epoch at a time",
+        "fast": "compile(steps_per_execution=steps per epoch, jit_compile=True on tensorflow/jax backends)",
+    }
     SYNC_METHOD = "fit returns after the epoch's logs are read back; sync() reads a weight back"
     DATA_PATH = "numpy arrays passed to fit (Keras' data adapter copies batches to the device)"
 
@@ -77,6 +80,15 @@ class KerasTrainer(Trainer):
         return facts
 
     @classmethod
+    def mode_reason(cls, mode: str, backend: str = "") -> str | None:
+        if mode == "fast" and backend == "torch":
+            return (
+                "Keras' torch backend accepts only steps_per_execution=1 (Keras 3.15), and its "
+                "jit_compile means torch.compile, not XLA: there is no 'fast' mode on it"
+            )
+        return super().mode_reason(mode, backend)
+
+    @classmethod
     def device_reason(cls, device: str) -> str | None:
         return _backend_trainer(keras.backend.backend()).device_reason(device)
 
@@ -90,8 +102,19 @@ class KerasTrainer(Trainer):
                 optimizer=make_optimizer(self.spec),
                 loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                 metrics=["accuracy"],
+                **self._fast_options(len(data.y_train)),
             )
         self.data = {s: data.split(s) for s in ("train", "val", "test")}
+
+    def _fast_options(self, n_train: int) -> dict[str, Any]:
+        """``fast`` mode: a whole epoch per execution, XLA where the backend compiles with it
+        (Keras' jit_compile on the torch backend means torch.compile, which is not XLA)."""
+        if self.mode != "fast":
+            return {}
+        return {
+            "steps_per_execution": steps_per_epoch(self.spec, n_train),
+            "jit_compile": keras.backend.backend() != "torch",
+        }
 
     def _placement(self) -> Any:
         """``keras.device`` scope; on the torch backend variables created inside it lose their

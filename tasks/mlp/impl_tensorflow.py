@@ -65,7 +65,11 @@ class TensorflowTrainer(Trainer):
 
     FRAMEWORK = "tensorflow"
     API = "low-level"
-    MODES = {"default": "tf.function train step with GradientTape, Python loop over batches"}
+    MODES = {
+        "default": "tf.function train step with GradientTape, Python loop over batches",
+        "epoch-function": "one tf.function over the epoch's full batches (tf.range loop)",
+        "xla": "the train step compiled with XLA: tf.function(jit_compile=True)",
+    }
     SYNC_METHOD = "read the last-updated variable back to the host (.numpy())"
     DATA_PATH = "whole dataset as tensors on the device; batches gathered with tf.gather in the step"
 
@@ -99,8 +103,7 @@ class TensorflowTrainer(Trainer):
         mlp, opt, seed0 = self.mlp, self.optimizer, self.spec.seed
         loss_obj = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
-        @tf.function
-        def train_step(x_all: Any, y_all: Any, index: Any, step: Any) -> Any:
+        def step_body(x_all: Any, y_all: Any, index: Any, step: Any) -> Any:
             x, y = tf.gather(x_all, index), tf.gather(y_all, index)
             seed = tf.stack([tf.constant(seed0, tf.int64), step])
             with tf.GradientTape() as tape:
@@ -108,6 +111,14 @@ class TensorflowTrainer(Trainer):
             grads = tape.gradient(loss, mlp.weights)
             opt.apply_gradients(zip(grads, mlp.weights, strict=True))
             return loss
+
+        @tf.function
+        def train_epoch(x_all: Any, y_all: Any, batches: Any, step0: Any) -> None:
+            for i in tf.range(tf.shape(batches)[0]):
+                step_body(x_all, y_all, batches[i], step0 + tf.cast(i, tf.int64) + 1)
+
+        self._train_epoch_fn = train_epoch
+        train_step = tf.function(step_body, jit_compile=self.mode == "xla")
 
         @tf.function
         def evaluate(x: Any, y: Any) -> Any:
@@ -120,22 +131,27 @@ class TensorflowTrainer(Trainer):
 
     def _step(self, index: Any) -> Any:
         x, y = self.data["train"]
-        self.step_count.assign_add(1)
+        if self.spec.dropout:  # the seed is read only by dropout; an eager assign_add per batch costs
+            self.step_count.assign_add(1)
         return self._train_step(x, y, index, self.step_count)
 
     def train_epoch(self, order: np.ndarray) -> None:
         with tf.device(self.tf_device):
-            batches = batch_slices(tf.constant(order), self.spec.batch_size)
-            if self.spec.dropout:
-                for index in batches:
-                    self._step(index)
-                return
-            # Without dropout the step never reads its seed, so the counter is advanced once per
-            # epoch rather than by an eager assign_add per batch (tests/benchmarks/bare_loop.py).
+            if self.mode == "epoch-function":
+                order = self._epoch_function_full_batches(order)
+            for index in batch_slices(tf.constant(order), self.spec.batch_size):
+                self._step(index)
+
+    def _epoch_function_full_batches(self, order: np.ndarray) -> np.ndarray:
+        """One ``tf.function`` call runs every full batch of the epoch; returns the short rest."""
+        size = self.spec.batch_size
+        n_full = len(order) // size
+        if n_full:
             x, y = self.data["train"]
-            for index in batches:
-                self._train_step(x, y, index, self.step_count)
-            self.step_count.assign_add(len(batches))
+            batches = tf.constant(order[: n_full * size].reshape(n_full, size))
+            self._train_epoch_fn(x, y, batches, self.step_count.read_value())
+            self.step_count.assign_add(n_full)
+        return order[n_full * size :]
 
     def train_step(self, index: np.ndarray) -> float:
         with tf.device(self.tf_device):
@@ -156,6 +172,15 @@ class TensorflowTrainer(Trainer):
     def sync(self) -> None:
         # The last variable is updated last; reading it back waits for every queued kernel.
         self.mlp.weights[-1].numpy()
+
+    def execution(self) -> dict[str, Any]:
+        out = super().execution()
+        out["compile"] = {
+            "default": "tf.function graph per step",
+            "epoch-function": "tf.function graph per epoch",
+            "xla": "tf.function(jit_compile=True) per step",
+        }[self.mode]
+        return out
 
     def device_memory_peak_bytes(self) -> int | None:
         if self.device != "gpu":

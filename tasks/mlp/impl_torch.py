@@ -59,7 +59,10 @@ class TorchTrainer(Trainer):
 
     FRAMEWORK = "torch"
     API = "low-level"
-    MODES = {"default": "eager nn.Module with torch.optim"}
+    MODES = {
+        "default": "eager nn.Module with torch.optim",
+        "compile": "torch.compile(model) (mode='reduce-overhead', i.e. CUDA graphs, on gpu)",
+    }
     SYNC_METHOD = "torch.cuda.synchronize (gpu); none needed on cpu, eager ops are synchronous"
     DATA_PATH = "whole dataset as tensors on the device; batches gathered by index on the device"
 
@@ -90,9 +93,14 @@ class TorchTrainer(Trainer):
     def build(self, params: list[np.ndarray], data: Any) -> None:
         self.dev = torch.device("cuda" if self.device == "gpu" else "cpu")
         torch.manual_seed(self.spec.seed)  # dropout masks
-        self.model = build_module(self.spec).to(self.dev)
+        self.module = build_module(self.spec).to(self.dev)
         self._load(params)
-        self.optimizer = make_optimizer(self.spec, self.model.parameters())
+        self.optimizer = make_optimizer(self.spec, self.module.parameters())
+        self.model = self.module
+        if self.mode == "compile":
+            self.model = torch.compile(
+                self.module, mode="reduce-overhead" if self.dev.type == "cuda" else None
+            )
         self.loss_fn = torch.nn.CrossEntropyLoss()
         self.data = {
             split: (
@@ -105,7 +113,7 @@ class TorchTrainer(Trainer):
             torch.cuda.reset_peak_memory_stats(self.dev)
 
     def _linears(self) -> list[Any]:
-        return [m for m in self.model if isinstance(m, torch.nn.Linear)]
+        return [m for m in self.module if isinstance(m, torch.nn.Linear)]
 
     def _load(self, params: list[np.ndarray]) -> None:
         with torch.no_grad():
@@ -154,6 +162,16 @@ class TorchTrainer(Trainer):
     def sync(self) -> None:
         if self.dev.type == "cuda":
             torch.cuda.synchronize(self.dev)
+
+    def execution(self) -> dict[str, Any]:
+        out = super().execution()
+        if self.mode == "compile":
+            out["compile"] = "torch.compile (inductor" + (
+                ", CUDA graphs)" if self.dev.type == "cuda" else ")"
+            )
+        else:
+            out["compile"] = "eager"
+        return out
 
     def device_memory_peak_bytes(self) -> int | None:
         if self.dev.type != "cuda":
