@@ -30,7 +30,11 @@ def _backend_trainer(backend: str) -> type[Trainer]:
 
 
 def make_optimizer(spec: TrainSpec) -> Any:
-    """Keras ``Adam``/``SGD``; their ``weight_decay`` is decoupled, as the spec defines it."""
+    """Keras ``Adam``/``SGD``; their ``weight_decay`` is decoupled, as the spec defines it.
+
+    Also what TensorFlow's low-level loop uses (``tf.keras`` is this same Keras 3)."""
+    import keras  # imported already by the caller's setup, so its backend is fixed by then
+
     decay = spec.weight_decay or None
     if spec.optimizer == "adam":
         b1, b2 = ADAM_BETAS

@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from harness.interface import ADAM_BETAS, ADAM_EPSILON, Trainer, TrainSpec
+from harness.interface import Trainer, TrainSpec
+from tasks.mlp.impl_keras import make_optimizer
 from tasks.mlp.spec import batch_slices
 
 tf: Any = None
@@ -23,17 +24,6 @@ def _import() -> None:
 
         tf = _tf
         keras = _tf.keras
-
-
-def make_optimizer(spec: TrainSpec) -> Any:
-    """The Keras optimizers TF 2 uses; their ``weight_decay`` is decoupled, as the spec defines."""
-    decay = spec.weight_decay or None
-    if spec.optimizer == "adam":
-        b1, b2 = ADAM_BETAS
-        return keras.optimizers.Adam(
-            spec.learning_rate, beta_1=b1, beta_2=b2, epsilon=ADAM_EPSILON, weight_decay=decay
-        )
-    return keras.optimizers.SGD(spec.learning_rate, momentum=spec.momentum, weight_decay=decay)
 
 
 def make_mlp_module(spec: TrainSpec, params: list[np.ndarray]) -> Any:
@@ -97,7 +87,7 @@ class TensorflowTrainer(Trainer):
         self.tf_device = "/GPU:0" if self.device == "gpu" else "/CPU:0"
         with tf.device(self.tf_device):
             self.mlp = make_mlp_module(self.spec, params)
-            self.optimizer = make_optimizer(self.spec)
+            self.optimizer = make_optimizer(self.spec)  # the Keras optimizers TF 2 code uses
             self.data = {s: tuple(tf.constant(a) for a in data.split(s)) for s in ("train", "val", "test")}
             self.step_count = tf.Variable(0, dtype=tf.int64)
         mlp, opt, seed0 = self.mlp, self.optimizer, self.spec.seed
