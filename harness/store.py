@@ -57,6 +57,7 @@ class RecordWriter:
                 handle.write(old + line.encode())
                 handle.flush()
                 os.fsync(handle.fileno())
+            os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; results are meant to be shared
             os.replace(tmp, self.path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
