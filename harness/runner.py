@@ -173,7 +173,7 @@ def _run_group(
     requests: list[RunRequest],
     threads: int,
     on_start: Callable[[str], None],
-) -> Iterator[tuple[RunRequest, RunRecord]]:
+) -> Iterator[RunRecord]:
     """Run ``requests`` in workers for ``info`` on ``device``, replacing a worker that dies."""
     worker: Worker | None = None
     try:
@@ -191,17 +191,17 @@ def _run_group(
             except WorkerDied as died:
                 record.status, record.reason = died.status, str(died)
                 worker = None
-            yield request, record
+            yield record
     finally:
         if worker is not None:
             worker.close()
 
 
-def _finish(record: RunRecord, request: RunRequest) -> RunRecord:
+def _finish(record: RunRecord, threads: int) -> RunRecord:
     record.machine = machine.machine_info()
     record.versions = {**machine.package_versions(), **record.execution.pop("versions", {})}
     record.git_commit = machine.git_commit()
-    record.execution.setdefault("requested_threads", None)
+    record.execution.setdefault("requested_threads", threads)
     return record
 
 
@@ -224,9 +224,9 @@ def run_plan(plan: Plan, results_dir: Path) -> Outcome:
                 reported.add((request.task, request.mode, reason))
                 record = _base_record(request, info)
                 record.status, record.reason = "unavailable", reason
-                records.append(_store(writer, _finish(record, request), progress))
-            for request, record in _run_group(info, device, runnable, plan.threads, progress.start):
-                records.append(_store(writer, _finish(record, request), progress))
+                records.append(_store(writer, _finish(record, plan.threads), progress))
+            for record in _run_group(info, device, runnable, plan.threads, progress.start):
+                records.append(_store(writer, _finish(record, plan.threads), progress))
         progress.summary(records)
     return Outcome(writer.path, records)
 
