@@ -73,6 +73,9 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results directory")
     p.add_argument("--dry-run", action="store_true", help="print the runs, run nothing")
     p.add_argument("--report", type=Path, nargs="?", const=DEFAULT_REPORT, help="then build the report")
+    p.add_argument(
+        "--no-calibrate", action="store_true", help="skip the machine calibration (no efficiency in records)"
+    )
     p.set_defaults(func=_cmd_run)
 
 
@@ -85,12 +88,44 @@ def _cmd_run(args: argparse.Namespace) -> int:
             print(request.label())
         print(f"{len(plan.requests)} runs")
         return 0
+    plan.calibrate = not args.no_calibrate
     outcome = runner.run_plan(plan, args.results)
     if args.report:
         from harness.report import build_report
 
         print(build_report(args.results, args.report))
     return 0 if outcome.all_ok_or_unavailable else 1
+
+
+def _add_calibrate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("calibrate", help="measure (or show the cached) matmul peak and dispatch cost")
+    p.add_argument("--device", nargs="+", default=["cpu"], help="device(s): cpu, gpu")
+    p.add_argument("--threads", type=int, help="threads for every framework (default: all cores)")
+    p.add_argument("--force", action="store_true", help="measure again even if the cache matches")
+    p.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results directory")
+    p.set_defaults(func=_cmd_calibrate)
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    import os
+
+    from harness import registry, runner
+    from harness.interface import DEVICES
+
+    registry.check_names("device", args.device, DEVICES)
+    threads = args.threads if args.threads is not None else os.cpu_count() or 1
+    if threads < 1:
+        raise UsageError(f"threads must be >= 1, got {threads}")
+    path = runner.calibration_file(args.results)
+    entries = runner.calibrate(args.device, threads, path, force=args.force)
+    print(f"{'engine':<11} {'device':<6} {'threads':>7} {'matmul GFLOP/s':>15} {'dispatch us':>12}  measured")
+    for e in entries:
+        print(
+            f"{e.engine:<11} {e.device:<6} {e.threads:>7} {e.matmul_flops_per_s / 1e9:>15.1f} "
+            f"{e.dispatch_median_s * 1e6:>12.1f}  {e.measured_at}"
+        )
+    print(f"cache: {path}")
+    return 0 if entries else 1
 
 
 def _add_report(sub: argparse._SubParsersAction) -> None:
@@ -153,6 +188,7 @@ SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_list,
     _add_env,
     _add_run,
+    _add_calibrate,
     _add_report,
     _add_compare,
     _add_baseline,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -126,6 +126,21 @@ def _choice(name: str, value: object, valid: tuple[str, ...]) -> None:
         raise SpecError(f"{name}={value!r} is not supported; valid: {', '.join(valid)}")
 
 
+@dataclass(frozen=True)
+class Probe:
+    """What the machine calibration (:mod:`harness.calibration`) times in one framework.
+
+    ``matmul`` enqueues one ``n x n`` float32 matrix product on the device, ``dispatch`` the
+    smallest unit of work the framework launches as its users drive it (an eager op, or a call
+    of a compiled function), and ``sync`` waits until everything enqueued has finished.
+    """
+
+    matmul: Callable[[], Any]
+    dispatch: Callable[[], Any]
+    sync: Callable[[], Any]
+    dispatch_kind: str
+
+
 class Unavailable(RuntimeError):
     """This implementation cannot run here (device, mode or backend missing); says why."""
 
@@ -172,6 +187,14 @@ class Trainer(ABC):
     @abstractmethod
     def device_reason(cls, device: str) -> str | None:
         """``None`` when ``device`` can be used, else why not (after :meth:`setup_framework`)."""
+
+    @classmethod
+    def probe(cls, device: str, n: int) -> Probe:
+        """The calibration's callables on ``device`` (after :meth:`setup_framework`).
+
+        Only the low-level implementation of each framework defines it; an implementation on
+        another framework's engine (Keras) is calibrated through that engine's."""
+        raise NotImplementedError(f"{cls.__name__} has no calibration probe; its engine's is used")
 
     @abstractmethod
     def build(self, params: list[np.ndarray], data: Splits) -> None:

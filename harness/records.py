@@ -91,6 +91,7 @@ class RunRecord:
     test_loss: float | None = None
     peak_rss_bytes: int | None = None
     device_peak_bytes: int | None = None
+    efficiency: dict[str, Any] = field(default_factory=dict)  # against the machine calibration
     extra: dict[str, Any] = field(default_factory=dict)
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))

@@ -39,8 +39,14 @@ class ImplInfo:
     framework: str
     backend: str
     api: str
-    modes: tuple[str, ...]
+    modes: tuple[str, ...]  # the modes that can run on this backend
     supports_gpu: bool
+    declared_modes: tuple[str, ...] = ()  # every mode of the class, runnable here or not
+
+    @property
+    def engine(self) -> str:
+        """The framework whose kernels run: Keras runs on its backend's."""
+        return self.backend or self.framework
 
     def trainer_class(self) -> type[Trainer]:
         """Import the implementation file and return its Trainer subclass."""
@@ -94,6 +100,7 @@ def implementations() -> dict[str, ImplInfo]:
                 api=cls.API,
                 modes=tuple(m for m in cls.MODES if cls.mode_reason(m, backend) is None),
                 supports_gpu=cls.SUPPORTS_GPU,
+                declared_modes=tuple(cls.MODES),
             )
     return out
 

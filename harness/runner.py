@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness import machine, registry
+from harness import calibration, machine, registry
 from harness.measure import RunRequest
 from harness.progress import Progress
 from harness.records import RunRecord
@@ -43,6 +43,7 @@ class Plan:
     name: str
     requests: list[RunRequest]
     threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+    calibrate: bool = True  # measure the machine (once, cached) and add efficiency to records
 
 
 @dataclass
@@ -109,6 +110,12 @@ class Worker:
             code = self.proc.wait()
             raise WorkerDied("crashed", f"worker exited with status {code}: {self._stderr_tail()}")
         return json.loads(line)
+
+    def calibrate(self, device: str, n: int) -> dict[str, Any]:
+        """Ask the worker to time its framework's matmul and dispatch probe on ``device``."""
+        self.proc.stdin.write((json.dumps({"op": "calibrate", "device": device, "n": n}) + "\n").encode())
+        self.proc.stdin.flush()
+        return self._receive(STARTUP_TIMEOUT_S)
 
     def run(self, request: RunRequest) -> dict[str, Any]:
         """Send one request, wait at most its timeout, return the record dict."""
@@ -197,16 +204,105 @@ def _run_group(
             worker.close()
 
 
-def _finish(record: RunRecord, threads: int) -> RunRecord:
+def _finish(record: RunRecord, threads: int, entries: list[calibration.Entry]) -> RunRecord:
     record.machine = machine.machine_info()
     record.versions = {**machine.package_versions(), **record.execution.pop("versions", {})}
     record.git_commit = machine.git_commit()
     record.execution.setdefault("requested_threads", threads)
+    if record.status == "ok" and entries:
+        fingerprint = record.machine["fingerprint"]
+        engine = registry.get(record.impl).engine if record.impl in registry.implementations() else ""
+        own = next(
+            (e for e in entries if (e.engine, e.device, e.threads) == (engine, record.device, threads)), None
+        )
+        best = calibration.peak(entries, record.device, threads, fingerprint)
+        record.efficiency = calibration.efficiency(
+            record.timings, record.n_train, record.train_flops_per_sample, record.steps_per_epoch, own, best
+        )
     return record
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def calibration_file(results_dir: Path) -> Path:
+    """Where this machine's calibration is cached (``$MLPBENCH_CALIBRATION_DIR`` moves it)."""
+    folder = os.environ.get("MLPBENCH_CALIBRATION_DIR")
+    base = Path(folder) if folder else results_dir / "calibration"
+    return base / f"{machine.machine_info()['machine_id']}.json"
+
+
+def _engine_version(engine: str) -> str:
+    versions = machine.package_versions()
+    names = {"tensorflow": ("tensorflow", "tensorflow-cpu"), "jax": ("jaxlib",)}.get(engine, (engine,))
+    return next((versions[n] for n in names if n in versions), "")
+
+
+def calibrate(
+    devices: list[str], threads: int, path: Path, force: bool = False, log: Callable[[str], None] = _log
+) -> list[calibration.Entry]:
+    """Every installed engine's entry on each of ``devices``, measured where the cache at
+    ``path`` has none that still matches (or all of them with ``force``); returns the usable ones."""
+    entries = calibration.load(path)
+    fingerprint = machine.machine_info()["fingerprint"]
+    usable = []
+    for device in devices:
+        for engine in ("torch", "tensorflow", "jax"):
+            info = registry.implementations().get(engine)
+            if info is None or info.unavailable_reason():
+                continue
+            version = _engine_version(engine)
+            found = (
+                None if force else calibration.find(entries, engine, device, threads, fingerprint, version)
+            )
+            if found is None:
+                found = _measure_engine(info, device, threads, fingerprint, version, log)
+                if found is None:
+                    continue
+                entries = calibration.upsert(entries, found)
+                calibration.save(path, entries)
+            usable.append(found)
+    return usable
+
+
+def _measure_engine(
+    info: registry.ImplInfo,
+    device: str,
+    threads: int,
+    fingerprint: str,
+    version: str,
+    log: Callable[[str], None],
+) -> calibration.Entry | None:
+    n = calibration.MATMUL_N[device]
+    log(f"calibrating {info.engine} on {device} ({threads} threads): {n}x{n} float32 matmul, empty dispatch")
+    try:
+        worker = Worker(info, device, threads)
+        try:
+            answer = worker.calibrate(device, n) if "error" not in worker.ready else worker.ready
+        finally:
+            worker.close()
+    except WorkerDied as died:
+        answer = {"error": str(died)}
+    if "error" in answer:
+        log(f"  {info.engine} on {device} not calibrated: {answer['error']}")
+        return None
+    result = answer["result"]
+    return calibration.Entry(
+        engine=info.engine, device=device, threads=threads, fingerprint=fingerprint, version=version, **result
+    )
+
+
+def _runnable_devices(plan: Plan) -> list[str]:
+    devices = {r.device for r in plan.requests}
+    return [d for d in ("cpu", "gpu") if d in devices and (d == "cpu" or machine.gpu_reason() is None)]
 
 
 def run_plan(plan: Plan, results_dir: Path) -> Outcome:
     """Run every request of ``plan``; append each record to a new file under ``results_dir``."""
+    entries: list[calibration.Entry] = []
+    if plan.calibrate:
+        entries = calibrate(_runnable_devices(plan), plan.threads, calibration_file(results_dir))
     writer = RecordWriter(results_dir, machine.machine_info()["machine_id"], machine.git_commit(), plan.name)
     records: list[RunRecord] = []
     with Progress(len(plan.requests), writer.path) as progress:
@@ -224,9 +320,9 @@ def run_plan(plan: Plan, results_dir: Path) -> Outcome:
                 reported.add((request.task, request.mode, reason))
                 record = _base_record(request, info)
                 record.status, record.reason = "unavailable", reason
-                records.append(_store(writer, _finish(record, plan.threads), progress))
+                records.append(_store(writer, _finish(record, plan.threads, entries), progress))
             for record in _run_group(info, device, runnable, plan.threads, progress.start):
-                records.append(_store(writer, _finish(record, plan.threads), progress))
+                records.append(_store(writer, _finish(record, plan.threads, entries), progress))
         progress.summary(records)
     return Outcome(writer.path, records)
 

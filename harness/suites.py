@@ -11,6 +11,7 @@ product of tasks x impls x modes x devices x seeds with spec overrides::
     [[runs]]
     tasks = ["iris", "digits"]
     impls = ["*"]              # every implementation
+    modes = ["*", "-default"]  # "*": every mode each implementation declares; "-x": leave x out
     spec = { epochs = 20 }
 
 Command-line selections narrow a suite (``--task``, ``--impl``, ``--device``, ``--mode``),
@@ -122,6 +123,15 @@ def _expand_impls(names: list[str]) -> list[str]:
     return names
 
 
+def _expand_modes(impl: str, modes: list[str]) -> list[str]:
+    """``"*"`` is every mode ``impl`` declares (one it cannot run here is recorded as unavailable);
+    ``"-name"`` leaves ``name`` out, e.g. ``["*", "-default"]`` is every fast path."""
+    declared = registry.get(impl).declared_modes
+    chosen = [m for name in modes if not name.startswith("-") for m in (declared if name == "*" else [name])]
+    excluded = {name[1:] for name in modes if name.startswith("-")}
+    return [m for m in dict.fromkeys(chosen) if m not in excluded]
+
+
 def _parse_set(items: list[str]) -> dict[str, Any]:
     """``["epochs=3", "hidden=[64,64]"]`` -> overrides, values parsed as TOML."""
     out: dict[str, Any] = {}
@@ -162,7 +172,8 @@ def expand(name: str, data: dict[str, Any], args: argparse.Namespace) -> list[Ru
         modes = merged["modes"] if args.mode is None else args.mode
         seeds = merged["seeds"] if args.seeds is None else args.seeds
         overrides = {**run.get("spec", {}), **cli_spec}
-        for task, impl, mode, device, seed in itertools.product(tasks, impls, modes, devices, seeds):
+        combos = [(impl, mode) for impl in impls for mode in _expand_modes(impl, modes)]
+        for task, (impl, mode), device, seed in itertools.product(tasks, combos, devices, seeds):
             requests.append(
                 RunRequest(
                     task=task,

@@ -14,7 +14,7 @@ import sys
 import traceback
 from typing import Any, TextIO
 
-from harness import registry
+from harness import calibration, registry
 from harness.measure import RunRequest, execute
 from harness.timing import timed
 
@@ -52,13 +52,29 @@ def serve(impl_name: str, threads: int, stream: TextIO) -> int:
         _send(stream, {"op": "ready", "error": reason, "detail": traceback.format_exc(limit=-3)})
         return 0
     _send(stream, {"op": "ready", "facts": facts})
-    for runs_before, line in enumerate(sys.stdin):
-        request = RunRequest.from_dict(json.loads(line))
-        record = execute(cls, backend, request)
+    runs_before = 0
+    for line in sys.stdin:
+        message = json.loads(line)
+        if message.get("op") == "calibrate":
+            _send(stream, _calibrate(cls, message["device"], int(message["n"])))
+            continue
+        record = execute(cls, backend, RunRequest.from_dict(message))
         record.timings.import_s = facts["import_s"]
         record.timings.worker_runs_before = runs_before
+        runs_before += 1
         _send(stream, {"op": "record", "record": record.to_dict()})
     return 0
+
+
+def _calibrate(cls: Any, device: str, n: int) -> dict[str, Any]:
+    """Time the framework's matmul and dispatch probe; an unusable device is an ``error``."""
+    reason = cls.device_reason(device)
+    if reason:
+        return {"op": "calibration", "error": reason}
+    try:
+        return {"op": "calibration", "result": calibration.measure(cls.probe(device, n), n)}
+    except Exception as exc:  # a failing probe leaves records without efficiency, nothing worse
+        return {"op": "calibration", "error": f"{type(exc).__name__}: {exc}"}
 
 
 def main(argv: list[str]) -> int:

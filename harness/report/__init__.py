@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness import store
-from harness.report import benchmarks, environment, figures, history, page, regression, study
+from harness import policy, store
+from harness.report import benchmarks, environment, figures, history, modes, page, regression, scaling, study
 from harness.report.frame import build_frames
 from harness.report.summary import group_stats
 
@@ -51,13 +51,18 @@ def build_report(results_dir: Path, out: Path) -> str:
     records_dir = _records_dir(results_dir)
     records, skipped = store.load(records_dir) if records_dir else ([], [])
     frames = build_frames(records)
+    stats = group_stats(frames)
     bench, sessions, bench_skipped = benchmarks.load_benchmarks(results_dir)
     machines = environment.machine_summaries(records, frames.runs) if records else []
     context = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "results_dir": str(results_dir),
         "n_records": len(records),
-        "sections": page.build_sections(frames, group_stats(frames)),
+        "policy": policy.POLICY,
+        "policy_flagged": policy.flagged(records),
+        "sections": page.build_sections(frames, stats),
+        "modes": modes.modes_views(stats),
+        "scaling": scaling.scaling_views(records),
         "study": study.study_view(records),
         "history": history.history_views(records),
         "regression": regression.regression_views(results_dir, records),

@@ -119,7 +119,17 @@ def _run_row(record: RunRecord, variant: str) -> dict[str, Any]:
         "created_at": record.created_at,
         "suite": record.suite,
         "overfitting": record.extra.get("overfitting") if isinstance(record.extra, dict) else None,
+        **_efficiency(record),
     }
+
+
+EFFICIENCY_FIELDS = ("fraction_of_peak", "achieved_flops_per_s", "peak_flops_per_s", "dispatch_s")
+
+
+def _efficiency(record: RunRecord) -> dict[str, Any]:
+    """The record's efficiency against the machine calibration (``None`` where not calibrated)."""
+    block = record.efficiency if isinstance(record.efficiency, dict) else {}
+    return {name: block.get(name) for name in EFFICIENCY_FIELDS}
 
 
 def _sample_rows(key: dict[str, Any], record: RunRecord) -> tuple[list, list, list]:

@@ -90,6 +90,11 @@ def fmt_pp(value: float) -> str:
     return f"{100 * value:+.2f} pp"
 
 
+def fmt_fraction(value: float) -> str:
+    """A small fraction as a percentage with three significant digits: ``0.512%``, ``12.3%``."""
+    return f"{_sig3(100 * value)}%"
+
+
 def fmt_bytes(value: float) -> str:
     """Bytes in MiB or GiB: ``613 MiB``."""
     return f"{value / 2**30:.2f} GiB" if value >= 2**30 else f"{value / 2**20:.0f} MiB"
@@ -98,6 +103,7 @@ def fmt_bytes(value: float) -> str:
 COLUMNS = [
     Column("samples_per_s", "Throughput", "samples/s, median [95% CI]", "higher", fmt_rate, has_ci=True),
     Column("step_s", "Step time", "median [95% CI]", "lower", fmt_seconds, has_ci=True),
+    Column("fraction_of_peak", "Of matmul peak", "achieved FLOP/s ÷ calibrated peak", "higher", fmt_fraction),
     Column("first_epoch_s", "First epoch", "incl. compile; vs steady", "lower", fmt_seconds),
     Column("time_to_target_s", "Time to target", "median; seeds reaching the target", "lower", fmt_seconds),
     Column("test_accuracy", "Test accuracy", "mean ± 95% CI", "higher", fmt_percent, "pp", True),
@@ -147,6 +153,8 @@ def _note(column: Column, row: pd.Series) -> str:
         return f"[{column.fmt(row[f'{name}_lo'])} – {column.fmt(row[f'{name}_hi'])}]"
     if name == "first_epoch_s":
         return f"steady {fmt_seconds(row['steady_epoch_s'])}"
+    if name == "fraction_of_peak" and _finite(row.get("achieved_flops_per_s")):
+        return f"{row['achieved_flops_per_s'] / 1e9:.3g} GFLOP/s"
     if name == "time_to_target_s":
         return f"{row['n_reached']}/{row['n_ok']} reach {100 * row['target_val_accuracy']:g}%"
     return ""

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.interface import ADAM_BETAS, ADAM_EPSILON, Trainer, TrainSpec
+from harness.interface import ADAM_BETAS, ADAM_EPSILON, Probe, Trainer, TrainSpec
 from tasks.mlp.spec import batch_slices
 
 jax: Any = None
@@ -93,6 +93,27 @@ class JaxTrainer(Trainer):
             except RuntimeError as exc:
                 return f"jax {jax.__version__} has no GPU backend: {str(exc).splitlines()[0]}"
         return None
+
+    @classmethod
+    def probe(cls, device: str, n: int) -> Probe:
+        dev = jax.devices("gpu" if device == "gpu" else "cpu")[0]
+        rng = np.random.default_rng(0)
+        a, b = (jax.device_put(rng.standard_normal((n, n), dtype=np.float32), dev) for _ in "ab")
+        matmul, increment = jax.jit(jnp.matmul), jax.jit(lambda x: x + 1)
+        state = {"product": matmul(a, b), "tiny": jax.device_put(np.zeros(1, np.float32), dev)}
+
+        def run_matmul() -> None:
+            state["product"] = matmul(a, b)
+
+        def run_dispatch() -> None:
+            state["tiny"] = increment(state["tiny"])
+
+        return Probe(
+            matmul=run_matmul,
+            dispatch=run_dispatch,
+            sync=lambda: jax.block_until_ready(list(state.values())),
+            dispatch_kind="call of a jitted x + 1 on a 1-element array",
+        )
 
     def build(self, params: list[np.ndarray], data: Any) -> None:
         self.dev = jax.devices("gpu" if self.device == "gpu" else "cpu")[0]

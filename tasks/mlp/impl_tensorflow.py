@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.interface import Trainer, TrainSpec
+from harness.interface import Probe, Trainer, TrainSpec
 from tasks.mlp.impl_keras import make_optimizer
 from tasks.mlp.spec import batch_slices
 
@@ -82,6 +82,34 @@ class TensorflowTrainer(Trainer):
         if device == "gpu" and not tf.config.list_physical_devices("GPU"):
             return f"tensorflow {tf.__version__} sees no GPU (tensorflow-cpu build or no CUDA device)"
         return None
+
+    @classmethod
+    def probe(cls, device: str, n: int) -> Probe:
+        tf_device = "/GPU:0" if device == "gpu" else "/CPU:0"
+        rng = np.random.default_rng(0)
+        with tf.device(tf_device):
+            a, b = (tf.constant(rng.standard_normal((n, n), dtype=np.float32)) for _ in "ab")
+            state = {"product": tf.matmul(a, b), "tiny": tf.zeros(1)}
+        increment = tf.function(lambda x: x + 1)
+
+        def run_matmul() -> None:
+            with tf.device(tf_device):
+                state["product"] = tf.matmul(a, b)
+
+        def run_dispatch() -> None:
+            with tf.device(tf_device):
+                state["tiny"] = increment(state["tiny"])
+
+        def sync() -> None:  # a read-back waits for the kernels before it; a 1x1 slice copies little
+            state["product"][:1, :1].numpy()
+            state["tiny"].numpy()
+
+        return Probe(
+            matmul=run_matmul,
+            dispatch=run_dispatch,
+            sync=sync,
+            dispatch_kind="call of a tf.function x + 1 on a 1-element tensor",
+        )
 
     def build(self, params: list[np.ndarray], data: Any) -> None:
         self.tf_device = "/GPU:0" if self.device == "gpu" else "/CPU:0"

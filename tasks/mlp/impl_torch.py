@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.interface import ADAM_BETAS, ADAM_EPSILON, Trainer, TrainSpec
+from harness.interface import ADAM_BETAS, ADAM_EPSILON, Probe, Trainer, TrainSpec
 from tasks.mlp.spec import batch_slices
 
 torch: Any = None  # imported by setup_framework, so importing this file stays cheap
@@ -36,10 +36,11 @@ def build_module(spec: TrainSpec) -> Any:
     return nn.Sequential(*layers)
 
 
-def make_optimizer(spec: TrainSpec, parameters: Any) -> Any:
+def make_optimizer(spec: TrainSpec, parameters: Any, fused: bool | None = None) -> Any:
     """Adam -> ``AdamW`` (decoupled weight decay, as the spec defines it); SGD -> ``SGD``.
 
-    For SGD without momentum torch's coupled L2 equals the spec's decoupled decay.
+    For SGD without momentum torch's coupled L2 equals the spec's decoupled decay. ``fused=True``
+    updates every parameter in one kernel; ``None`` lets torch choose (per-parameter loops on CPU).
     """
     if spec.optimizer == "adam":
         return torch.optim.AdamW(
@@ -48,9 +49,14 @@ def make_optimizer(spec: TrainSpec, parameters: Any) -> Any:
             betas=ADAM_BETAS,
             eps=ADAM_EPSILON,
             weight_decay=spec.weight_decay,
+            fused=fused,
         )
     return torch.optim.SGD(
-        parameters, lr=spec.learning_rate, momentum=spec.momentum, weight_decay=spec.weight_decay
+        parameters,
+        lr=spec.learning_rate,
+        momentum=spec.momentum,
+        weight_decay=spec.weight_decay,
+        fused=fused,
     )
 
 
@@ -61,6 +67,7 @@ class TorchTrainer(Trainer):
     API = "low-level"
     MODES = {
         "default": "eager nn.Module with torch.optim",
+        "fused": "eager nn.Module, torch.optim with fused=True (one kernel updates every parameter)",
         "compile": "torch.compile(model) (mode='reduce-overhead', i.e. CUDA graphs, on gpu)",
     }
     SYNC_METHOD = "torch.cuda.synchronize (gpu); none needed on cpu, eager ops are synchronous"
@@ -90,12 +97,33 @@ class TorchTrainer(Trainer):
             return f"torch {torch.__version__} sees no CUDA device (torch.cuda.is_available() is False)"
         return None
 
+    @classmethod
+    def probe(cls, device: str, n: int) -> Probe:
+        dev = torch.device("cuda" if device == "gpu" else "cpu")
+        rng = np.random.default_rng(0)
+        a, b = (torch.as_tensor(rng.standard_normal((n, n), dtype=np.float32), device=dev) for _ in "ab")
+        out = torch.empty((n, n), device=dev)
+        tiny = torch.zeros(1, device=dev)
+
+        def sync() -> None:
+            if dev.type == "cuda":
+                torch.cuda.synchronize(dev)
+
+        return Probe(
+            matmul=lambda: torch.matmul(a, b, out=out),
+            dispatch=lambda: tiny.add_(1.0),
+            sync=sync,
+            dispatch_kind="eager in-place add on a 1-element tensor",
+        )
+
     def build(self, params: list[np.ndarray], data: Any) -> None:
         self.dev = torch.device("cuda" if self.device == "gpu" else "cpu")
         torch.manual_seed(self.spec.seed)  # dropout masks
         self.module = build_module(self.spec).to(self.dev)
         self._load(params)
-        self.optimizer = make_optimizer(self.spec, self.module.parameters())
+        self.optimizer = make_optimizer(
+            self.spec, self.module.parameters(), fused=self.mode == "fused" or None
+        )
         self.model = self.module
         if self.mode == "compile":
             self.model = torch.compile(
@@ -171,6 +199,9 @@ class TorchTrainer(Trainer):
             )
         else:
             out["compile"] = "eager"
+        out["optimizer_kernel"] = (
+            "fused" if self.optimizer.defaults.get("fused") else "default (foreach/for-loop)"
+        )
         return out
 
     def device_memory_peak_bytes(self) -> int | None:

@@ -1,0 +1,137 @@
+"""Step time against batch size: where each implementation and mode stops being overhead-bound
+(a step costs about the same whatever the batch) and becomes compute-bound (time grows with the
+batch, FLOP/s approach the machine's peak). Drawn from any runs of one task that differ only in
+``batch_size`` (the ``scaling`` suite makes them).
+
+The knee is read off the medians: the largest batch whose step time is still under twice the
+step time at the smallest batch. Below it, a framework's fixed per-step cost dominates.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from harness.records import RunRecord
+from harness.report import figures
+from harness.report.frame import run_label
+from harness.report.tables import fmt_fraction, fmt_seconds
+
+IGNORED = {"batch_size", "seed", "epochs", "target_val_accuracy"}
+MIN_BATCH_SIZES = 3
+KNEE_FACTOR = 2.0
+
+
+@dataclass
+class ScalingView:
+    """One machine, task and device swept over batch sizes: its figure and what it shows."""
+
+    machine_id: str
+    task: str
+    device: str
+    batch_sizes: list[int]
+    uri: str
+    sentences: list[str] = field(default_factory=list)
+
+
+def _sweep_key(record: RunRecord) -> tuple[str, str, str, str]:
+    rest = {k: v for k, v in record.config.items() if k not in IGNORED}
+    machine_id = str(record.machine.get("machine_id", ""))
+    return machine_id, record.task, record.device, json.dumps(rest, sort_keys=True, default=str)
+
+
+def _point(record: RunRecord) -> dict[str, Any] | None:
+    epochs = sorted(s for s in record.timings.epoch_s if s and s > 0)
+    if not epochs or not record.steps_per_epoch:
+        return None
+    efficiency = record.efficiency if isinstance(record.efficiency, dict) else {}
+    return {
+        "label": run_label(record.impl, record.mode),
+        "batch_size": int(record.config["batch_size"]),
+        "step_s": epochs[len(epochs) // 2] / record.steps_per_epoch,
+        "fraction_of_peak": efficiency.get("fraction_of_peak", math.nan),
+        "dispatch_s": efficiency.get("dispatch_s", math.nan),
+    }
+
+
+def scaling_frame(records: list[RunRecord]) -> dict[tuple[str, str, str], pd.DataFrame]:
+    """Per (machine, task, device): median step time and fraction of peak per label and batch
+    size, for the largest group of ok runs that differ only in batch size (at least three)."""
+    groups: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
+    for record in records:
+        if record.status == "ok" and record.config.get("batch_size"):
+            point = _point(record)
+            if point is not None:
+                groups.setdefault(_sweep_key(record), []).append(point)
+    best: dict[tuple[str, str, str], pd.DataFrame] = {}
+    for (machine_id, task, device, _), points in groups.items():
+        frame = pd.DataFrame(points)
+        if frame["batch_size"].nunique() < MIN_BATCH_SIZES:
+            continue
+        frame = frame.groupby(["label", "batch_size"], as_index=False).median(numeric_only=True)
+        key = (machine_id, task, device)
+        if key not in best or frame["batch_size"].nunique() > best[key]["batch_size"].nunique():
+            best[key] = frame
+    return best
+
+
+def knee_batch(line: pd.DataFrame) -> int:
+    """The largest batch whose step time is under :data:`KNEE_FACTOR` x the smallest batch's."""
+    line = line.sort_values("batch_size")
+    limit = KNEE_FACTOR * line["step_s"].iloc[0]
+    return int(line[line["step_s"] < limit]["batch_size"].max())
+
+
+def _sentences(frame: pd.DataFrame) -> list[str]:
+    lines = []
+    for label, line in frame.groupby("label", sort=True):
+        line = line.sort_values("batch_size")
+        knee, smallest, largest = knee_batch(line), line.iloc[0], line.iloc[-1]
+        text = (
+            f"{label}: {fmt_seconds(smallest['step_s'])} per step at batch {smallest['batch_size']}, "
+            f"{fmt_seconds(largest['step_s'])} at {largest['batch_size']}; overhead-bound up to batch {knee}"
+        )
+        if knee == largest["batch_size"]:
+            text += " (never compute-bound in this range)"
+        peak = line["fraction_of_peak"].max()
+        if isinstance(peak, float) and math.isfinite(peak):
+            text += f"; at best {fmt_fraction(peak)} of the matmul peak"
+        lines.append(text + ".")
+    return lines
+
+
+@figures._styled
+def scaling_figure(frame: pd.DataFrame, colours: dict) -> Figure:
+    """Left: step time against batch size (log-log); right: fraction of the matmul peak."""
+    has_peak = frame["fraction_of_peak"].notna().any()
+    fig = Figure(figsize=(11 if has_peak else 6, 4.2), layout="constrained")
+    axes = fig.subplots(1, 2 if has_peak else 1, squeeze=False)[0]
+    panels = [("step_s", 1e3, "step time (ms)")] + (
+        [("fraction_of_peak", 100, "% of matmul peak")] if has_peak else []
+    )
+    for ax, (column, scale, ylabel) in zip(axes, panels, strict=True):
+        for label, line in frame.sort_values("batch_size").groupby("label", sort=True):
+            ax.plot(line["batch_size"], line[column] * scale, marker="o", markersize=4, linewidth=1.3,
+                    color=colours.get(label), label=label)  # fmt: skip
+        ax.set(xscale="log", yscale="log", xlabel="batch size", ylabel=ylabel)
+        ax.set_xticks(
+            sorted(frame["batch_size"].unique()), [str(b) for b in sorted(frame["batch_size"].unique())]
+        )
+    axes[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False)
+    return fig
+
+
+def scaling_views(records: list[RunRecord]) -> list[ScalingView]:
+    """A figure and sentences per machine, task and device swept over batch sizes."""
+    views = []
+    for (machine_id, task, device), frame in sorted(scaling_frame(records).items()):
+        colours = figures.palette(sorted(frame["label"].unique()))
+        uri = figures.to_data_uri(scaling_figure(frame, colours))
+        sizes = sorted(int(b) for b in frame["batch_size"].unique())
+        views.append(ScalingView(machine_id, task, device, sizes, uri, _sentences(frame)))
+    return views
