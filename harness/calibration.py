@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.interface import Probe
+from harness.records import Timings
 from harness.timing import timed
 
 SCHEMA_VERSION = 1
@@ -168,7 +169,7 @@ def peak(entries: list[Entry], device: str, threads: int, fingerprint: str) -> E
 
 
 def efficiency(
-    record_timings: dict[str, Any] | Any,
+    timings: Timings,
     n_train: int | None,
     train_flops_per_sample: int | None,
     steps_per_epoch: int | None,
@@ -180,7 +181,7 @@ def efficiency(
     ``achieved_flops_per_s`` is training FLOPs over the median steady-state epoch (every sample
     of the epoch, the short last batch included); empty when the run has no steady epochs.
     """
-    epochs = sorted(record_timings.epoch_s)
+    epochs = sorted(timings.epoch_s)
     if not epochs or not n_train or not train_flops_per_sample or not steps_per_epoch:
         return {}
     epoch_s = epochs[len(epochs) // 2]

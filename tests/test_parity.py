@@ -56,7 +56,9 @@ def probes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, np.n
 
 def test_every_implementation_and_mode_is_probed() -> None:
     assert {"torch:default", "tensorflow:default", "jax:default", "keras:default"} <= set(IMPLS)
-    assert {"jax:scan", "tensorflow:epoch-function", "tensorflow:xla", "keras:fast"} <= set(IMPLS)
+    assert {"jax:scan", "tensorflow:epoch-function", "tensorflow:xla", "keras:fast", "torch:fused"} <= set(
+        IMPLS
+    )
 
 
 @pytest.mark.parametrize("probe_name", [p[0] for p in PROBES])

@@ -125,3 +125,27 @@ def test_mode_a_backend_cannot_do_is_unavailable(tmp_path: Path) -> None:
     status, records = _run(tmp_path, "--task", "iris", "--impl", "keras-torch", "--mode", "fast")
     assert status == 0 and records[0].status == "unavailable"
     assert "steps_per_execution=1" in records[0].reason
+
+
+def test_execution_block_is_read_back_and_efficiency_is_against_the_calibration(tmp_path: Path) -> None:
+    """Threads are set through each framework and read back: with --threads 1 the record says 1
+    where the framework can tell (torch, tensorflow); jax cannot be set and says None. Every ok
+    record carries its efficiency against the (session's shared) machine calibration."""
+    status, records = _run(
+        tmp_path, "--task", "iris", "--impl", "torch", "tensorflow", "jax", "--epochs", "3", "--threads", "1"
+    )
+    assert status == 0 and {r.impl for r in records} == {"torch", "tensorflow", "jax"}
+    by_impl = {r.impl: r for r in records}
+    for impl in ("torch", "tensorflow"):
+        execution = by_impl[impl].execution
+        assert execution["requested_threads"] == 1 and execution["intra_op_threads"] == 1, execution
+        assert execution["tf32"] is False
+    assert by_impl["jax"].execution["intra_op_threads"] is None
+    assert by_impl["jax"].execution["matmul_precision"] == "highest"
+    for record in records:
+        eff = record.efficiency
+        assert eff["engine"] == record.impl and 0 < eff["fraction_of_peak"] < 1, eff
+        flops = record.train_flops_per_sample * record.n_train / sorted(record.timings.epoch_s)[0]
+        assert eff["achieved_flops_per_s"] <= flops * 1.0001  # the median epoch, never faster than the best
+        assert eff["peak_flops_per_s"] >= eff["engine_matmul_flops_per_s"] > 1e9
+        assert eff["step_in_dispatches"] > 1

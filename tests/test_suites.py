@@ -124,3 +124,32 @@ def test_cli_list_and_env(capsys: pytest.CaptureFixture[str]) -> None:
     assert "keras-jax" in out and "gpu" in out and "smoke" in out
     assert cli.main(["env"]) == 0
     assert '"fingerprint"' in capsys.readouterr().out
+
+
+def test_default_suite_runs_every_framework_as_written_and_in_every_fast_path() -> None:
+    requests = suites.plan_from_args(_args()).requests
+    for info in registry.implementations().values():
+        for task in ("iris", "digits", "mnist1d", "mnist"):
+            mine = [r for r in requests if (r.impl, r.task, r.device) == (info.name, task, "cpu")]
+            assert sorted(r.seed for r in mine if r.mode == "default") == [0, 1, 2]
+            fast = sorted(r.mode for r in mine if r.mode != "default")
+            assert fast == sorted(m for m in info.declared_modes if m != "default")
+            assert all(r.seed == 0 for r in mine if r.mode != "default")
+
+
+def test_mode_star_expands_per_implementation_and_minus_leaves_out(tmp_path: Path) -> None:
+    path = tmp_path / "modes.toml"
+    path.write_text('[[runs]]\ntasks = ["iris"]\nimpls = ["jax", "torch"]\nmodes = ["*", "-default"]\n')
+    requests = suites.plan_from_args(_args(suite=str(path))).requests
+    assert sorted((r.impl, r.mode) for r in requests) == sorted(
+        [("jax", m) for m in registry.get("jax").declared_modes if m != "default"]
+        + [("torch", m) for m in registry.get("torch").declared_modes if m != "default"]
+    )
+    every = suites.plan_from_args(_args(suite=str(path), mode=["*"])).requests
+    assert {(r.impl, r.mode) for r in every} >= {("jax", "default"), ("jax", "scan"), ("torch", "fused")}
+
+
+def test_a_declared_mode_the_backend_cannot_run_is_kept_to_be_recorded_unavailable() -> None:
+    requests = suites.plan_from_args(_args(suite="modes", impl=["keras-torch"])).requests
+    assert "fast" in {r.mode for r in requests}
+    assert "fast" not in registry.get("keras-torch").modes

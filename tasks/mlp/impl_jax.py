@@ -166,24 +166,31 @@ class JaxTrainer(Trainer):
         return loss
 
     def train_epoch(self, order: np.ndarray) -> None:
-        order_dev = jax.device_put(order.astype(np.int32), self.dev)
+        order = order.astype(np.int32)
         if self.mode == "scan":
-            order_dev = self._scan_full_batches(order_dev)
+            rest = self._scan_full_batches(order)
+            if len(rest):  # shorter than a batch: one step, no slicing
+                self._step(jax.device_put(rest, self.dev))
+            return
+        order_dev = jax.device_put(order, self.dev)
         for index in batch_slices(order_dev, self.spec.batch_size):
             self._step(index)
 
-    def _scan_full_batches(self, order_dev: Any) -> Any:
-        """One compiled ``lax.scan`` over the epoch's full batches; returns the short rest."""
+    def _scan_full_batches(self, order: np.ndarray) -> np.ndarray:
+        """One compiled ``lax.scan`` over the epoch's full batches; returns the short rest.
+
+        The batches are cut in numpy and sent in one transfer: eager slicing of a device array
+        costs 35-150 us per slice on CPU, more than a whole iris step inside the scan."""
         size = self.spec.batch_size
-        n_full = len(order_dev) // size
+        n_full = len(order) // size
         if n_full:
             x, y = self.data["train"]
-            batches = order_dev[: n_full * size].reshape(n_full, size)
+            batches = jax.device_put(order[: n_full * size].reshape(n_full, size), self.dev)
             self.params, self.opt_state = self._train_scan(
                 self.params, self.opt_state, self.key, self.step_count, x, y, batches
             )
             self.step_count += n_full
-        return order_dev[n_full * size :]
+        return order[n_full * size :]
 
     def train_step(self, index: np.ndarray) -> float:
         return float(self._step(jax.device_put(index.astype(np.int32), self.dev)))

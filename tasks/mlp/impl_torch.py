@@ -126,6 +126,9 @@ class TorchTrainer(Trainer):
         )
         self.model = self.module
         if self.mode == "compile":
+            # A fresh compile per run: dynamo's caches would otherwise carry graphs (and dynamic
+            # shapes learnt from the previous task) from one run of this worker into the next.
+            torch.compiler.reset()
             self.model = torch.compile(
                 self.module, mode="reduce-overhead" if self.dev.type == "cuda" else None
             )
