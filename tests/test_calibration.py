@@ -4,6 +4,7 @@ block derived from it, and a cache that is reused while it matches and never hal
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from pathlib import Path
 
@@ -153,3 +154,30 @@ def test_real_calibration_is_plausible_and_cached(capsys: pytest.CaptureFixture[
 def test_calibrate_rejects_bad_input() -> None:
     assert cli.main(["calibrate", "--device", "tpu"]) == 2
     assert cli.main(["calibrate", "--threads", "0"]) == 2
+
+
+def test_plan_calibrates_the_gpu_only_where_one_is_visible(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The device choice with the GPU faked: a plan with gpu runs calibrates the gpu only when
+    ``machine.gpu_reason`` says a GPU is there; an engine that cannot use it is left out."""
+    from harness.measure import RunRequest
+    from harness.runner import Plan, _runnable_devices
+
+    plan = Plan("p", [RunRequest(task="iris", impl="jax", device=d) for d in ("cpu", "gpu")])
+    monkeypatch.setattr(machine, "gpu_reason", lambda: "no NVIDIA driver")
+    assert _runnable_devices(plan) == ["cpu"]
+    monkeypatch.setattr(machine, "gpu_reason", lambda: None)
+    assert _runnable_devices(plan) == ["cpu", "gpu"]
+    assert _runnable_devices(Plan("p", [RunRequest(task="iris", impl="jax", device="cpu")])) == ["cpu"]
+
+    def fake_measure(info, device, threads, fp, version, log):  # noqa: ANN001, ANN202
+        if device == "gpu" and info.engine == "tensorflow":
+            return None  # e.g. tensorflow-cpu: the worker said the device is unavailable
+        return _entry(info.engine, device=device, threads=threads, fingerprint=fp, version=version,
+                      n=calibration.MATMUL_N[device])  # fmt: skip
+
+    monkeypatch.setattr(runner, "_measure_engine", fake_measure)
+    entries = runner.calibrate(["cpu", "gpu"], 2, Path(tempfile.mkdtemp()) / "c.json", log=lambda _: None)
+    assert sorted((e.engine, e.device) for e in entries) == sorted(
+        [(e, "cpu") for e in ("torch", "tensorflow", "jax")] + [("torch", "gpu"), ("jax", "gpu")]
+    )
+    assert {e.n for e in entries if e.device == "gpu"} == {calibration.MATMUL_N["gpu"]}

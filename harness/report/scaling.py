@@ -25,6 +25,7 @@ from harness.report.tables import fmt_fraction, fmt_seconds
 IGNORED = {"batch_size", "seed", "epochs", "target_val_accuracy"}
 MIN_BATCH_SIZES = 3
 KNEE_FACTOR = 2.0
+MODE_MARKERS = ("s", "^", "D", "v", "P", "X")
 
 
 @dataclass
@@ -52,6 +53,8 @@ def _point(record: RunRecord) -> dict[str, Any] | None:
     efficiency = record.efficiency if isinstance(record.efficiency, dict) else {}
     return {
         "label": run_label(record.impl, record.mode),
+        "impl": record.impl,
+        "mode": record.mode,
         "batch_size": int(record.config["batch_size"]),
         "step_s": epochs[len(epochs) // 2] / record.steps_per_epoch,
         "fraction_of_peak": efficiency.get("fraction_of_peak", math.nan),
@@ -73,7 +76,9 @@ def scaling_frame(records: list[RunRecord]) -> dict[tuple[str, str, str], pd.Dat
         frame = pd.DataFrame(points)
         if frame["batch_size"].nunique() < MIN_BATCH_SIZES:
             continue
-        frame = frame.groupby(["label", "batch_size"], as_index=False).median(numeric_only=True)
+        frame = frame.groupby(["label", "impl", "mode", "batch_size"], as_index=False).median(
+            numeric_only=True
+        )
         key = (machine_id, task, device)
         if key not in best or frame["batch_size"].nunique() > best[key]["batch_size"].nunique():
             best[key] = frame
@@ -107,21 +112,31 @@ def _sentences(frame: pd.DataFrame) -> list[str]:
 
 @figures._styled
 def scaling_figure(frame: pd.DataFrame, colours: dict) -> Figure:
-    """Left: step time against batch size (log-log); right: fraction of the matmul peak."""
+    """Left: step time against batch size (log-log); right: percent of the matmul peak.
+    One colour per implementation, a dashed line and its own marker per non-default mode."""
     has_peak = frame["fraction_of_peak"].notna().any()
-    fig = Figure(figsize=(11 if has_peak else 6, 4.2), layout="constrained")
+    fig = Figure(figsize=(11.5 if has_peak else 6.5, 4.4), layout="constrained")
     axes = fig.subplots(1, 2 if has_peak else 1, squeeze=False)[0]
-    panels = [("step_s", 1e3, "step time (ms)")] + (
-        [("fraction_of_peak", 100, "% of matmul peak")] if has_peak else []
-    )
-    for ax, (column, scale, ylabel) in zip(axes, panels, strict=True):
+    panels = [("step_s", 1e3, "step time (ms)", "log")]
+    if has_peak:
+        panels.append(("fraction_of_peak", 100, "% of the matmul peak", "linear"))
+    sizes = sorted(frame["batch_size"].unique())
+    others = sorted(m for m in frame["mode"].unique() if m != "default")
+    markers = {m: MODE_MARKERS[i % len(MODE_MARKERS)] for i, m in enumerate(others)}
+    for ax, (column, scale, ylabel, yscale) in zip(axes, panels, strict=True):
         for label, line in frame.sort_values("batch_size").groupby("label", sort=True):
-            ax.plot(line["batch_size"], line[column] * scale, marker="o", markersize=4, linewidth=1.3,
-                    color=colours.get(label), label=label)  # fmt: skip
-        ax.set(xscale="log", yscale="log", xlabel="batch size", ylabel=ylabel)
-        ax.set_xticks(
-            sorted(frame["batch_size"].unique()), [str(b) for b in sorted(frame["batch_size"].unique())]
-        )
+            impl, mode = line["impl"].iloc[0], line["mode"].iloc[0]
+            style = (
+                {"linestyle": "-", "marker": "o"}
+                if mode == "default"
+                else {"linestyle": "--", "marker": markers[mode]}
+            )
+            ax.plot(line["batch_size"], line[column] * scale, markersize=5, linewidth=1.3,
+                    color=colours.get(impl), label=label, **style)  # fmt: skip
+        ax.set(xscale="log", yscale=yscale, xlabel="batch size", ylabel=ylabel)
+        ax.set_xticks(sizes, [str(b) for b in sizes])
+        if yscale == "linear":
+            ax.set_ylim(bottom=0)
     axes[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False)
     return fig
 
@@ -130,7 +145,7 @@ def scaling_views(records: list[RunRecord]) -> list[ScalingView]:
     """A figure and sentences per machine, task and device swept over batch sizes."""
     views = []
     for (machine_id, task, device), frame in sorted(scaling_frame(records).items()):
-        colours = figures.palette(sorted(frame["label"].unique()))
+        colours = figures.palette(sorted(frame["impl"].unique()))
         uri = figures.to_data_uri(scaling_figure(frame, colours))
         sizes = sorted(int(b) for b in frame["batch_size"].unique())
         views.append(ScalingView(machine_id, task, device, sizes, uri, _sentences(frame)))

@@ -120,7 +120,9 @@ class JaxTrainer(Trainer):
         put = partial(jax.device_put, device=self.dev)
         self.params = [put(p) for p in params]
         self.tx = make_optimizer(self.spec)
-        self.opt_state = self.tx.init(self.params)
+        # Committed to the device like the parameters: an uncommitted leaf (optax's step count)
+        # would make the second call compile again, its inputs' placement differing from the first's.
+        self.opt_state = put(self.tx.init(self.params))
         self.data = {s: tuple(put(a) for a in data.split(s)) for s in ("train", "val", "test")}
         self.key = put(jax.random.key(self.spec.seed))
         self.step_count = 0
