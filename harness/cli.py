@@ -36,6 +36,10 @@ def _cmd_list(args: argparse.Namespace) -> int:
         reason = info.unavailable_reason()
         state = "available" if reason is None else f"unavailable: {reason}"
         print(f"  {info.name:<12} {info.framework:<11} {info.api:<11} modes={','.join(info.modes)}  {state}")
+        for mode in info.declared_modes:
+            if mode not in info.modes:
+                reason = info.trainer_class().mode_reason(mode, info.backend)
+                print(f"  {'':<12} mode {mode!r} unavailable: {reason}")
     gpu = machine.gpu_reason()
     print("devices:\n  cpu          available")
     print(f"  gpu          {'available' if gpu is None else 'unavailable: ' + gpu}")
