@@ -141,3 +141,22 @@ def test_fingerprint_fallback_finds_a_baseline_saved_under_another_hostname(tmp_
     build_report(root, root / "index.html")
     section = _section((root / "index.html").read_text(encoding="utf-8"), "regression", MACHINE_A)
     assert "old-host-3f9a1c2e.jsonl" in section and 'data-status="regressed"' in section
+
+
+def test_history_follows_the_spec_run_at_the_most_commits() -> None:
+    """A study that varies the spec (five scaling batch sizes in one commit) must not turn the
+    history into a line per variant: the spec run at the most commits is drawn, the rest named."""
+    import pandas as pd
+
+    from harness.report.history import tracked
+
+    rows = [{"task": "digits", "config_key": "main", "git_commit": c, "value": 1.0} for c in ("a", "b")]
+    study = {"task": "digits", "git_commit": "b", "value": 2.0}
+    rows += [study | {"config_key": f"batch{b}"} for b in range(5) for _ in range(3)]
+    rows += [{"task": "iris", "config_key": "only", "git_commit": "a", "value": 3.0}]
+    kept, notes = tracked(pd.DataFrame(rows))
+    assert set(kept["config_key"]) == {"main", "only"} and len(kept) == 3
+    assert notes == [
+        "digits: 5 other spec variant(s) (e.g. from the scaling or overfitting suites) are not drawn; "
+        "the line follows the spec run at the most commits."
+    ]

@@ -56,7 +56,7 @@ def _styled(draw: Callable[P, Figure]) -> Callable[P, Figure]:
 
 def palette(labels: list[str]) -> dict[str, tuple[float, float, float]]:
     """One colour per implementation label (made :func:`plain`), the same in every figure."""
-    colours = sns.color_palette("tab10", max(len(labels), 1))
+    colours = sns.color_palette("tab10" if len(labels) <= 10 else "tab20", max(len(labels), 1))
     return {plain(label): colours[i % len(colours)] for i, label in enumerate(sorted(labels))}
 
 
@@ -349,7 +349,6 @@ def history_figure(history: pd.DataFrame, colours: dict) -> Figure:
         for ax in axes.flat
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True)
     }
-    if legend:
-        axes[0][-1].legend(legend.values(), legend.keys(), loc="upper left", bbox_to_anchor=(1.02, 1),
-                           frameon=False)  # fmt: skip
+    if legend:  # a figure legend: constrained layout gives it its own column, the axes keep theirs
+        fig.legend(legend.values(), legend.keys(), loc="outside right upper", frameon=False)
     return fig

@@ -77,7 +77,27 @@ def task_sentence(task: str, part: pd.DataFrame) -> str:
     return f"{task}: " + "; ".join(clauses) + "."
 
 
+def tracked(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Per task, only the spec run at the most commits (then in the most runs): the one tracked
+    over time. Studies that vary the spec (scaling, overfitting) would otherwise draw a line per
+    variant; they are named in a sentence instead."""
+    kept, notes = [], []
+    for task, part in frame.groupby("task", sort=True):
+        counts = part.groupby("config_key").agg(
+            commits=("git_commit", "nunique"), rows=("git_commit", "size")
+        )
+        best = counts.sort_values(["commits", "rows"], ascending=False).index[0]
+        kept.append(part[part["config_key"] == best])
+        if len(counts) > 1:
+            notes.append(
+                f"{task}: {len(counts) - 1} other spec variant(s) (e.g. from the scaling or overfitting "
+                "suites) are not drawn; the line follows the spec run at the most commits."
+            )
+    return pd.concat(kept), notes
+
+
 def _machine_view(machine_id: str, frame: pd.DataFrame, colours: dict) -> HistoryView:
+    frame, notes = tracked(frame)
     frame = _prepare(frame)
     view = HistoryView(
         machine_id=machine_id,
@@ -88,7 +108,7 @@ def _machine_view(machine_id: str, frame: pd.DataFrame, colours: dict) -> Histor
     if view.n_commits < MIN_COMMITS:
         return view
     view.uri = figures.to_data_uri(figures.history_figure(frame, colours))
-    view.sentences = [task_sentence(task, part) for task, part in frame.groupby("task", sort=True)]
+    view.sentences = [task_sentence(task, part) for task, part in frame.groupby("task", sort=True)] + notes
     return view
 
 
@@ -98,5 +118,5 @@ def history_views(records: Sequence[RunRecord]) -> list[HistoryView]:
     frame = frame[frame["machine_id"] != ""]
     if frame.empty:
         return []
-    colours = figures.palette(sorted(_labels(frame).unique()))
+    colours = figures.palette(sorted(_labels(tracked(frame)[0]).unique()))
     return [_machine_view(m, part, colours) for m, part in frame.groupby("machine_id", sort=True)]
