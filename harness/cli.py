@@ -210,13 +210,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
+    from harness.calibration import CalibrationError
     from harness.interface import SpecError
     from harness.registry import UnknownName
 
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (UsageError, UnknownName, SpecError, FileNotFoundError) as exc:
+    except (UsageError, UnknownName, SpecError, FileNotFoundError, CalibrationError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -181,3 +181,14 @@ def test_plan_calibrates_the_gpu_only_where_one_is_visible(monkeypatch: pytest.M
         [(e, "cpu") for e in ("torch", "tensorflow", "jax")] + [("torch", "gpu"), ("jax", "gpu")]
     )
     assert {e.n for e in entries if e.device == "gpu"} == {calibration.MATMUL_N["gpu"]}
+
+
+def test_a_corrupt_cache_stops_the_command_with_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MLPBENCH_CALIBRATION_DIR", str(tmp_path))
+    path = runner.calibration_file(tmp_path)
+    path.write_text('{"schema_version": 1, "entries": [{"engine": "torch"}]}')
+    assert cli.main(["calibrate"]) == 2
+    assert "is not a readable calibration cache" in capsys.readouterr().err
+    assert path.read_text() == '{"schema_version": 1, "entries": [{"engine": "torch"}]}'
