@@ -10,9 +10,7 @@ written beside the old and renamed over it (``os.replace`` is atomic).
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -196,23 +194,7 @@ def nothing_comparable(sides: Sides, unmatched: list[Unmatched]) -> str:
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` via a temp file and ``os.replace``: never a half-written file."""
-    _write_atomic(Path(path), text.encode("utf-8"), overwrite=True)
-
-
-def _write_atomic(path: Path, data: bytes, overwrite: bool) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            os.link(tmp, path)  # fails with FileExistsError rather than replace an existing file
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    store.write_atomic(Path(path), text.encode("utf-8"), overwrite=True)
 
 
 def _newest_run_file(results_dir: Path, machine_id: str) -> Path:
@@ -234,7 +216,7 @@ def _baseline_text(records: list[RunRecord]) -> str:
 def _archive(target: Path) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     archive = target.with_name(f"{target.stem}.{stamp}.jsonl")
-    _write_atomic(archive, target.read_bytes(), overwrite=False)
+    store.write_atomic(archive, target.read_bytes(), overwrite=False)
     return archive
 
 
@@ -259,5 +241,5 @@ def save_baseline(results_dir: Path, source: Path | None) -> Path:
         return target
     if target.exists():
         _archive(target)
-    _write_atomic(target, data, overwrite=True)
+    store.write_atomic(target, data, overwrite=True)
     return target

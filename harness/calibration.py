@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from harness import store
 from harness.interface import Probe
 from harness.records import Timings
 from harness.timing import timed
@@ -31,7 +31,6 @@ MATMUL_N = {"cpu": 2048, "gpu": 8192}
 MATMUL_ROUNDS = 7
 DISPATCH_ROUNDS = 7
 DISPATCHES_PER_ROUND = 200
-ENGINE_VERSION_PACKAGE = {"torch": "torch", "tensorflow": "tensorflow", "jax": "jaxlib"}
 
 
 class CalibrationError(RuntimeError):
@@ -109,10 +108,6 @@ def measure(probe: Probe, n: int) -> dict[str, Any]:
     }
 
 
-def cache_path(results_dir: Path, machine_id: str) -> Path:
-    return results_dir / "calibration" / f"{machine_id}.json"
-
-
 def load(path: Path) -> list[Entry]:
     """The cached entries; an absent file is an empty cache, a corrupt one an error."""
     if not path.exists():
@@ -132,19 +127,8 @@ def load(path: Path) -> list[Entry]:
 
 def save(path: Path, entries: list[Entry]) -> None:
     """Write every entry, atomically: a temp file in the same folder renamed over the old one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     body = json.dumps({"schema_version": SCHEMA_VERSION, "entries": [asdict(e) for e in entries]}, indent=1)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(body)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    store.write_atomic(path, body.encode("utf-8"), mode=0o644)
 
 
 def upsert(entries: list[Entry], new: Entry) -> list[Entry]:

@@ -51,18 +51,31 @@ class RecordWriter:
         """Add ``record`` as one line; atomic (temp file + rename), fsynced."""
         line = json.dumps(record.to_dict(), allow_nan=False, separators=(",", ":")) + "\n"
         old = self.path.read_bytes() if self.path.exists() else b""
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".", suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(old + line.encode())
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; results are meant to be shared
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(self.path, old + line.encode(), mode=0o644)  # results are meant to be shared
         self.count += 1
+
+
+def write_atomic(path: Path, data: bytes, overwrite: bool = True, mode: int | None = None) -> None:
+    """Write ``data`` to ``path`` through a fsynced temp file in the same folder: a crash leaves the
+    old file or the new one, never half of one. ``overwrite=False`` links the temp file to ``path``
+    instead of renaming it over, which fails with :class:`FileExistsError` rather than replace a
+    file. ``mode`` sets the permissions (a temp file from mkstemp is owner-only)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
 
 
 def record_files(path: Path) -> list[Path]:
