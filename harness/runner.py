@@ -111,16 +111,18 @@ class Worker:
             raise WorkerDied("crashed", f"worker exited with status {code}: {self._stderr_tail()}")
         return json.loads(line)
 
+    def _send(self, message: dict[str, Any]) -> None:
+        self.proc.stdin.write((json.dumps(message) + "\n").encode())
+        self.proc.stdin.flush()
+
     def calibrate(self, device: str, n: int) -> dict[str, Any]:
         """Ask the worker to time its framework's matmul and dispatch probe on ``device``."""
-        self.proc.stdin.write((json.dumps({"op": "calibrate", "device": device, "n": n}) + "\n").encode())
-        self.proc.stdin.flush()
+        self._send({"op": "calibrate", "device": device, "n": n})
         return self._receive(STARTUP_TIMEOUT_S)
 
     def run(self, request: RunRequest) -> dict[str, Any]:
         """Send one request, wait at most its timeout, return the record dict."""
-        self.proc.stdin.write((json.dumps(request.to_dict()) + "\n").encode())
-        self.proc.stdin.flush()
+        self._send(request.to_dict())
         return self._receive(request.timeout_s)["record"]
 
     def kill(self) -> None:

@@ -96,8 +96,7 @@ def tracked(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return pd.concat(kept), notes
 
 
-def _machine_view(machine_id: str, frame: pd.DataFrame, colours: dict) -> HistoryView:
-    frame, notes = tracked(frame)
+def _machine_view(machine_id: str, frame: pd.DataFrame, notes: list[str], colours: dict) -> HistoryView:
     frame = _prepare(frame)
     view = HistoryView(
         machine_id=machine_id,
@@ -118,5 +117,7 @@ def history_views(records: Sequence[RunRecord]) -> list[HistoryView]:
     frame = frame[frame["machine_id"] != ""]
     if frame.empty:
         return []
-    colours = figures.palette(sorted(_labels(tracked(frame)[0]).unique()))
-    return [_machine_view(m, part, colours) for m, part in frame.groupby("machine_id", sort=True)]
+    per_machine = {m: tracked(part) for m, part in frame.groupby("machine_id", sort=True)}
+    labels = pd.concat([_labels(kept) for kept, _ in per_machine.values()])
+    colours = figures.palette(sorted(labels.unique()))
+    return [_machine_view(m, kept, notes, colours) for m, (kept, notes) in per_machine.items()]

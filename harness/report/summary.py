@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from harness import stats
-from harness.report.frame import KEY, Frames
+from harness.report.frame import EFFICIENCY_FIELDS, KEY, Frames
 
 SECTION = ["machine_id", "task", "variant"]
 
@@ -65,7 +65,7 @@ def _group_row(key: tuple, runs: pd.DataFrame, samples: dict[str, dict[tuple, pd
     reached = ok["time_to_target_s"].dropna()
     row |= {"time_to_target_s": _median(reached), "n_reached": len(reached)}
     row["target_val_accuracy"] = _median(ok["target_val_accuracy"]) if len(ok) else np.nan
-    for column in ("fraction_of_peak", "achieved_flops_per_s", "peak_flops_per_s", "dispatch_s"):
+    for column in EFFICIENCY_FIELDS:
         row[column] = _median(ok[column]) if column in ok else np.nan
     row |= {"peak_rss_bytes": _max(ok["peak_rss_bytes"]), "device_peak_bytes": _max(ok["device_peak_bytes"])}
     return row
