@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import jinja2
 import pandas as pd
 
+from harness import store
 from harness.report import figures, narrative, study
 from harness.report.frame import Frames
 from harness.report.summary import SECTION, sections
@@ -182,15 +182,6 @@ def _umask() -> int:
 
 
 def write_html(text: str, out: Path) -> None:
-    """Write ``text`` to ``out`` atomically (temp file in the same folder, then ``os.replace``)."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; a report is meant to be read
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``text`` to ``out`` atomically (temp file in the same folder, then ``os.replace``),
+    readable as the umask allows: a report is meant to be read."""
+    store.write_atomic(Path(out), text.encode("utf-8"), mode=0o666 & ~_umask())
