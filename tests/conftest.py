@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import machine
+from harness.run import machine
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from harness.interface import SpecError, TrainSpec
+from harness.errors import SpecError
+from harness.spec.train_spec import TrainSpec
 from tasks import datasets
 
 # Sized for each dataset; the lab's single-layer network is the same spec with hidden=().
@@ -69,13 +70,19 @@ def load_data(spec: TrainSpec) -> datasets.Splits:
     splits = datasets.load(spec.task, spec.split_seed)
     if spec.train_fraction < 1.0 or spec.label_noise > 0.0:
         splits = datasets.subsample_and_corrupt(splits, spec.train_fraction, spec.label_noise, spec.seed)
-    n_train = len(splits.y_train)
+    check_batch_size(spec, len(splits.y_train))
+    return splits
+
+
+def check_batch_size(spec: TrainSpec, n_train: int | None = None) -> None:
+    """Raise :class:`SpecError` when a batch is larger than the training split (``n_train``,
+    computed from the spec when not given, without loading the data)."""
+    n_train = datasets.train_size(spec.task, spec.train_fraction) if n_train is None else n_train
     if spec.batch_size > n_train:
         raise SpecError(
             f"batch_size={spec.batch_size} is larger than the {spec.task} training split "
             f"({n_train} samples); use at most {n_train}"
         )
-    return splits
 
 
 def init_params(spec: TrainSpec) -> list[np.ndarray]:
@@ -124,12 +131,6 @@ def train_flops_per_sample(spec: TrainSpec) -> int:
         matmul = 2 * fan_in * fan_out
         total += matmul + (matmul if i == 0 else 2 * matmul)
     return total
-
-
-def forward_flops_per_sample(spec: TrainSpec) -> int:
-    """FLOPs of one forward pass on one sample (matmuls only)."""
-    sizes = spec.layer_sizes()
-    return sum(2 * a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
 
 
 def metrics_from_logits(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:

@@ -31,8 +31,8 @@ if str(REPO_ROOT) not in sys.path:  # run as a plain script: the repo is not on 
 
 import numpy as np  # noqa: E402
 
-from harness.interface import ADAM_BETAS, ADAM_EPSILON, TrainSpec  # noqa: E402
-from harness.measure import RunRequest  # noqa: E402
+from harness.spec.plan import RunRequest  # noqa: E402
+from harness.spec.train_spec import ADAM_BETAS, ADAM_EPSILON, TrainSpec  # noqa: E402
 from tasks.datasets import Splits  # noqa: E402
 from tasks.mlp import spec as task_spec  # noqa: E402
 
@@ -184,15 +184,17 @@ def bare_step_s(impl: str, task: str, epochs: int) -> float:
 
 def harness_step_s(impl: str, task: str, epochs: int, results_dir: Path) -> float:
     """Median steady-state seconds per step of one ``harness run`` (a worker process), from its record."""
-    from harness import runner
+    from harness.record.derived import step_time_s
+    from harness.run import runner
+    from harness.spec.plan import Plan
 
-    plan = runner.Plan("overhead", [RunRequest(task=task, impl=impl, overrides={"epochs": epochs})])
+    plan = Plan("overhead", [RunRequest(task=task, impl=impl, overrides={"epochs": epochs})])
     with contextlib.redirect_stdout(io.StringIO()):
         outcome = runner.run_plan(plan, results_dir)
     record = outcome.records[0]
     if record.status != "ok":
         raise RuntimeError(f"harness run of {impl} on {task} ended {record.status}: {record.reason}")
-    return statistics.median(record.timings.epoch_s) / record.steps_per_epoch
+    return step_time_s(record)
 
 
 def compare(impls: list[str], task: str, epochs: int, repeats: int) -> dict[str, tuple[float, float]]:

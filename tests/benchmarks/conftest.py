@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from harness import machine
-from harness.runner import THREAD_ENV
+from harness.run import machine
+from harness.run.worker_client import THREAD_ENV
 
-# The same thread count for every framework, as harness.runner.worker_env gives its workers; set
+# The same thread count for every framework, as harness.run.worker_client.worker_env gives its workers; set
 # before any framework is imported (OpenMP and TF read these once, at import).
 THREADS = os.cpu_count() or 1
 for _name in THREAD_ENV:

@@ -2,10 +2,10 @@
 implementation, device and problem size.
 
 Run with ``tox -e bench-micro`` (or ``pytest tests/benchmarks --benchmark-only``; the normal test
-run ignores this folder). Implementations come from :mod:`harness.registry`, so a new
+run ignores this folder). Implementations come from :mod:`harness.spec.registry`, so a new
 ``impl_*.py`` file is benchmarked without touching this file. Every timed call ends with the
 device done: ``train_step`` returns a host float and is followed by ``sync`` as in
-:mod:`harness.measure`; ``predict_batch`` waits for its result.
+:mod:`harness.run.measure`; ``predict_batch`` waits for its result.
 
 Unlike ``harness run``, everything runs in this one process: Keras is benchmarked on the backend
 ``$KERAS_BACKEND`` names (TensorFlow by default); other Keras backends are skipped with a reason.
@@ -21,8 +21,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from harness import machine, registry
-from harness.interface import Trainer, TrainSpec
+from harness.run import machine, worker
+from harness.spec import registry
+from harness.spec.contract import Trainer
+from harness.spec.train_spec import TrainSpec
 from tasks.datasets import Splits
 from tasks.mlp import spec as task_spec
 
@@ -30,7 +32,7 @@ SYNTHETIC_SIZES = {"train": 8192, "val": 1024, "test": 1024}
 # Problem name -> (spec, data loader). "mnist-synthetic" is the MNIST-sized network on random
 # data with MNIST's shapes, so it needs no download.
 PROBLEMS = ("digits", "mnist-synthetic")
-THREADS = os.cpu_count() or 1  # as harness.runner.Plan: every core, for every framework
+THREADS = os.cpu_count() or 1  # as harness.spec.plan.Plan: every core, for every framework
 WARMUP_CALLS = 5  # compile / trace / allocator warm-up before pytest-benchmark's own warm-up
 
 
@@ -91,15 +93,13 @@ class TrainerCache:
         reason = _skip_reason(info, device)
         if reason:
             pytest.skip(reason)
-        cls = info.trainer_class()
-        backend_args = (info.backend,) if info.backend else ()
-        cls.setup_framework(THREADS, *backend_args)
-        reason = cls.device_reason(device)
+        unit, _ = worker.prepare(impl, THREADS)
+        reason = unit.engine.device_reason(device)
         if reason:
             pytest.skip(reason)
         spec, load = _problem(problem)
         data = load(spec)
-        trainer = cls(spec, device, "default", info.backend)
+        trainer = unit.trainer(spec, device, "default", unit.engine)
         trainer.build(task_spec.init_params(spec), data)
         return trainer, data
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.records import RunRecord, Timings
+from harness.record.schema import RunRecord, Timings
 
 HERE = Path(__file__).resolve().parent
 MACHINE = {

@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from harness.records import History, RunRecord, Timings  # noqa: E402
+from harness.record.schema import History, RunRecord, Timings  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SCRIPT_LABEL = "<script>alert(1)</script>"

@@ -18,8 +18,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from harness import overfitting  # noqa: E402
-from harness.records import History, RunRecord, Timings  # noqa: E402
+from harness.record import overfitting  # noqa: E402
+from harness.record.schema import History, RunRecord, Timings  # noqa: E402
 from tasks.mlp.spec import make_spec  # noqa: E402
 
 HERE = Path(__file__).resolve().parent

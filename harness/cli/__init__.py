@@ -1,0 +1,37 @@
+"""``python -m harness``: one module per subcommand; each parses, calls the library, prints.
+
+Exit status, mapped here and nowhere else: 0 success; 1 a check failed (a regression, a failed
+run); 2 unusable input (:class:`harness.errors.UsageError`, a missing file); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from harness.cli import baseline, calibrate, compare, env, listing, report, run
+from harness.errors import UsageError
+
+SUBCOMMANDS = (listing, env, run, calibrate, report, compare, baseline)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for module in SUBCOMMANDS:
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (UsageError, FileNotFoundError, OSError, UnicodeDecodeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; records written so far are kept", file=sys.stderr)
+        return 130

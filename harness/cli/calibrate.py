@@ -1,0 +1,41 @@
+"""``harness calibrate``: measure (or show the cached) matmul peak and dispatch cost per engine."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from harness.cli.paths import DEFAULT_RESULTS
+from harness.errors import UsageError, check_names
+from harness.run import calibration
+from harness.spec.train_spec import DEVICES
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("calibrate", help="measure (or show the cached) matmul peak and dispatch cost")
+    p.add_argument("--device", nargs="+", default=["cpu"], help="device(s): cpu, gpu")
+    p.add_argument("--threads", type=int, help="threads for every framework (default: all cores)")
+    p.add_argument("--force", action="store_true", help="measure again even if the cache matches")
+    p.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results directory")
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    check_names("device", args.device, DEVICES)
+    threads = args.threads if args.threads is not None else os.cpu_count() or 1
+    if threads < 1:
+        raise UsageError(f"threads must be >= 1, got {threads}")
+    path = calibration.cache_file(args.results)
+    entries = calibration.calibrate(
+        args.device, threads, path, force=args.force, log=lambda m: print(m, file=sys.stderr)
+    )
+    print(f"{'engine':<11} {'device':<6} {'threads':>7} {'matmul GFLOP/s':>15} {'dispatch us':>12}  measured")
+    for e in entries:
+        print(
+            f"{e.engine:<11} {e.device:<6} {e.threads:>7} {e.matmul_flops_per_s / 1e9:>15.1f} "
+            f"{e.dispatch_median_s * 1e6:>12.1f}  {e.measured_at}"
+        )
+    print(f"cache: {path}")
+    return 0 if entries else 1

@@ -1,0 +1,61 @@
+"""``harness compare``: current records against a baseline; exit 1 on a regression."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from harness.cli.paths import DEFAULT_RESULTS
+from harness.compare import render
+from harness.compare.check import CheckResult, run_check
+from harness.compare.thresholds import parse_thresholds
+from harness.run import machine
+from harness.store.atomic import write_atomic
+from harness.store.baselines import find_baseline
+from harness.store.runs import select_records
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("compare", help="compare current records against a baseline")
+    p.add_argument("--baseline", type=Path, help="record file or directory (default: saved baseline)")
+    p.add_argument("--current", type=Path, default=DEFAULT_RESULTS / "runs", help="record file or directory")
+    p.add_argument("--fail", nargs="+", default=None, metavar="SPEC", help="e.g. step_time:median:10%%")
+    p.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results directory")
+    p.add_argument("--allow-other-machine", action="store_true", help="compare across machines")
+    p.add_argument("--markdown", type=Path, help="also write a Markdown summary here")
+    p.set_defaults(func=main)
+
+
+def print_result(result: CheckResult) -> None:
+    """The sources, the table, the thresholds, the flagged rows and the unmatched pairs."""
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=180)
+    before, after = render.terminal_lines(result)
+    for line in before:
+        console.print(line, soft_wrap=True)
+    console.print(render.render_table(result.rows, result.unmatched))
+    for line in after:
+        console.print(line, soft_wrap=True)
+
+
+def main(args: argparse.Namespace) -> int:
+    thresholds = parse_thresholds(args.fail)
+    info = machine.machine_info()
+    baseline = args.baseline or find_baseline(args.results, info["machine_id"], info["fingerprint"])
+    result = run_check(
+        select_records(baseline, info["machine_id"]),
+        select_records(args.current, info["machine_id"]),
+        thresholds,
+        args.allow_other_machine,
+    )
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print_result(result)
+    if args.markdown is not None:
+        markdown = render.render_markdown(result.rows, result.unmatched, result.sources)
+        write_atomic(args.markdown, markdown.encode("utf-8"))
+    return result.exit_code

@@ -1,0 +1,21 @@
+"""``harness report``: build the HTML report from stored records."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from harness.cli.paths import DEFAULT_REPORT, DEFAULT_RESULTS
+from harness.report.build import build_report
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="build the HTML report from stored records")
+    p.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results directory")
+    p.add_argument("--out", type=Path, default=DEFAULT_REPORT, help="HTML file to write")
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    print(build_report(args.results, args.out))
+    return 0

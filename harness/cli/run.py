@@ -1,0 +1,66 @@
+"""``harness run``: a suite and/or a selection, run in workers, stored, optionally reported."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from harness.cli.paths import DEFAULT_REPORT, DEFAULT_RESULTS
+from harness.cli.progress import Progress
+from harness.run.runner import run_plan
+from harness.spec.suites import Selection, plan_for
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run a suite and/or an explicit selection, storing records")
+    p.add_argument("--suite", help="a shipped suite name or a path to a suite TOML file")
+    p.add_argument("--task", nargs="+", help="task name(s)")
+    p.add_argument("--impl", nargs="+", help="implementation name(s)")
+    p.add_argument("--device", nargs="+", help="device(s): cpu, gpu")
+    p.add_argument("--mode", nargs="+", help="execution mode(s)")
+    p.add_argument("--seeds", nargs="+", type=int, help="seed(s), e.g. --seeds 0 1 2")
+    p.add_argument("--epochs", type=int, help="override the number of epochs")
+    p.add_argument("--set", nargs="+", default=[], metavar="FIELD=VALUE", help="spec overrides")
+    p.add_argument("--threads", type=int, help="threads for every framework (default: all cores)")
+    p.add_argument("--timeout", type=float, help="seconds before a run is killed")
+    p.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results directory")
+    p.add_argument("--dry-run", action="store_true", help="print the runs, run nothing")
+    p.add_argument("--report", type=Path, nargs="?", const=DEFAULT_REPORT, help="then build the report")
+    p.add_argument(
+        "--no-calibrate", action="store_true", help="skip the machine calibration (no efficiency in records)"
+    )
+    p.set_defaults(func=main)
+
+
+def selection_of(args: argparse.Namespace) -> Selection:
+    """The typed selection the library takes, from the parsed arguments."""
+    return Selection(
+        suite=args.suite,
+        tasks=args.task,
+        impls=args.impl,
+        devices=args.device,
+        modes=args.mode,
+        seeds=args.seeds,
+        epochs=args.epochs,
+        overrides=list(args.set),
+        threads=args.threads,
+        timeout_s=args.timeout,
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    plan = plan_for(selection_of(args))
+    if args.dry_run:
+        for request in plan.requests:
+            print(request.label())
+        print(f"{len(plan.requests)} runs")
+        return 0
+    plan.calibrate = not args.no_calibrate
+    with Progress(len(plan.requests)) as progress:
+        outcome = run_plan(plan, args.results, progress)
+        progress.summary(outcome.records, outcome.path)
+    if args.report:
+        from harness.report.build import build_report
+
+        print(build_report(args.results, args.report))
+    return 0 if outcome.all_ok_or_unavailable else 1

@@ -1,0 +1,86 @@
+"""Headline metrics over commits and dates, as a tidy DataFrame for the report's history plot."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from harness.compare import stats
+from harness.compare.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, bootstrap_runs
+from harness.record.derived import config_key, machine_id, metric_samples, pooled
+from harness.record.schema import RunRecord
+
+COLUMNS = (
+    "machine_id", "cpu_model", "task", "impl", "mode", "device", "config_key", "git_commit",
+    "created_at", "metric", "statistic", "unit", "value", "ci_low", "ci_high", "n_runs",
+)  # fmt: skip
+_HEADLINE = (
+    ("step_time", "median", "s"),
+    ("throughput", "median", "samples/s"),
+    ("test_accuracy", "mean", ""),
+)
+
+
+def _group_key(record: RunRecord) -> tuple[str, ...]:
+    cpu_model = str((record.machine or {}).get("cpu_model", ""))
+    return (
+        machine_id(record), cpu_model, record.task, record.impl, record.mode, record.device,
+        config_key(record.config), record.git_commit,
+    )  # fmt: skip
+
+
+def _timing_row(runs: list[list[float]], statistic: str, confidence: float) -> tuple[float, float, float]:
+    value = pooled(runs, statistic)
+    draws = bootstrap_runs(
+        [np.asarray(r) for r in runs], statistic, DEFAULT_RESAMPLES, np.random.default_rng(0)
+    )
+    alpha = (1.0 - confidence) / 2.0
+    low, high = np.quantile(draws, [alpha, 1.0 - alpha])
+    return value, float(low), float(high)
+
+
+def _metric_row(
+    records: list[RunRecord], metric: str, statistic: str, confidence: float
+) -> tuple[float, ...]:
+    runs = [s for r in records if (s := metric_samples(r, metric))]
+    if not runs:
+        return (float("nan"),) * 3
+    if metric == "test_accuracy":
+        return stats.mean_ci([v for run in runs for v in run], confidence)
+    return _timing_row(runs, statistic, confidence)
+
+
+def history_frame(records: Iterable[RunRecord], confidence: float = DEFAULT_CONFIDENCE) -> pd.DataFrame:
+    """Headline metrics of ``ok`` runs, one row per (group, metric), sorted by ``created_at``.
+
+    A group is the runs of one (machine, task, impl, mode, device, config, git commit): seeds and
+    repeated invocations at the same commit are pooled. Columns:
+
+    - ``machine_id``, ``cpu_model``: where it ran (compare only within one ``machine_id``);
+    - ``task``, ``impl``, ``mode``, ``device``, ``config_key`` (spec JSON without the seed);
+    - ``git_commit`` (may end in ``+dirty``); ``created_at``: the group's earliest run, a UTC
+      ``pandas.Timestamp``;
+    - ``metric``: ``step_time`` (unit ``s``, steady-state epoch seconds / steps per epoch),
+      ``throughput`` (``samples/s``, training samples / epoch seconds) or ``test_accuracy``;
+    - ``statistic``: ``median`` for the timings (of every epoch of every run pooled), ``mean``
+      for accuracy (over seeds); ``unit``;
+    - ``value``, ``ci_low``, ``ci_high``: the statistic and its ``confidence`` interval
+      (hierarchical bootstrap for timings, Student t over seeds for accuracy; NaN when absent);
+    - ``n_runs``: how many ``ok`` runs the group pooled.
+    """
+    groups: dict[tuple[str, ...], list[RunRecord]] = defaultdict(list)
+    for record in records:
+        if record.status == "ok":
+            groups[_group_key(record)].append(record)
+    rows = []
+    for key, group in groups.items():
+        created_at = min(r.created_at for r in group)
+        for metric, statistic, unit in _HEADLINE:
+            value, low, high = _metric_row(group, metric, statistic, confidence)
+            rows.append((*key, created_at, metric, statistic, unit, value, low, high, len(group)))
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True, format="ISO8601")
+    return frame.sort_values(["created_at", "task", "impl", "metric"], ignore_index=True)

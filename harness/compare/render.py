@@ -1,0 +1,163 @@
+"""The comparison as a terminal table (rich) and as Markdown (a CI job summary or PR comment).
+
+One line per pair, one column per metric: ``1.31x [1.25, 1.37]`` is current/baseline with its
+confidence interval; test accuracy shows the change in percentage points (pp).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+
+from harness.compare.check import (
+    IMPROVED,
+    REGRESSED,
+    UNCLEAR,
+    CheckResult,
+    Comparison,
+    Unmatched,
+    worst_status,
+)
+from harness.compare.thresholds import METRICS
+from harness.record.derived import PairKey, fmt_value
+
+_STYLE = {REGRESSED: "bold red", UNCLEAR: "yellow", IMPROVED: "green"}
+_MARK = {REGRESSED: "❌", UNCLEAR: "⚠️", IMPROVED: "🟢"}
+_HEADERS = {"test_accuracy": "Δ test accuracy"}
+
+
+def format_estimate(row: Comparison) -> str:
+    """``1.31x [1.25, 1.37]`` for ratios, ``-5.2 pp [-6.1, -4.3]`` for accuracy, ``-`` when absent."""
+    if not np.isfinite(row.estimate):
+        return "-"
+    if METRICS[row.metric].kind == "difference":
+        text = f"{row.estimate * 100:+.1f} pp"
+        ci = f" [{row.ci_low * 100:+.1f}, {row.ci_high * 100:+.1f}]"
+    else:
+        text, ci = f"{row.estimate:.2f}x", f" [{row.ci_low:.2f}, {row.ci_high:.2f}]"
+    return text + (ci if np.isfinite(row.ci_low) and np.isfinite(row.ci_high) else "")
+
+
+def _labels(keys: Iterable[PairKey]) -> dict[PairKey, str]:
+    keys = list(dict.fromkeys(keys))
+    counts: dict[tuple[str, ...], int] = defaultdict(int)
+    for key in keys:
+        counts[key[:4]] += 1
+    # several configs of the same task/impl/mode/device: tell them apart by a short config hash
+    return {
+        k: k.label + (f" cfg {hashlib.sha1(k.config.encode()).hexdigest()[:6]}" if counts[k[:4]] > 1 else "")
+        for k in keys
+    }
+
+
+def _by_pair(rows: Sequence[Comparison]) -> dict[PairKey, dict[str, list[Comparison]]]:
+    out: dict[PairKey, dict[str, list[Comparison]]] = {}
+    for row in rows:
+        out.setdefault(row.key, defaultdict(list))[row.metric].append(row)
+    return out
+
+
+def _thresholds_text(rows: Iterable[Comparison]) -> str:
+    specs = {row.threshold.spec: row.threshold.describe() for row in rows if row.threshold}
+    return "; ".join(specs.values()) or "none"
+
+
+def _detail(row: Comparison, label: str) -> str:
+    metric = METRICS[row.metric]
+    name = f"{metric.label} ({row.statistic})"
+    values = f"{fmt_value(row.baseline_value, metric.unit)} -> {fmt_value(row.current_value, metric.unit)}"
+    ci = f"{row.confidence:.0%} CI" if np.isfinite(row.ci_low) else "no CI"
+    return f"{label}: {name} {values}, {format_estimate(row)} ({ci}; {row.method}) - {row.status}"
+
+
+def details(rows: Sequence[Comparison]) -> list[str]:
+    """One plain line per regressed or unclear row: values, estimate, interval, method, verdict."""
+    labels = _labels(row.key for row in rows)
+    return [_detail(row, labels[row.key]) for row in rows if row.status in (REGRESSED, UNCLEAR)]
+
+
+def summary_line(rows: Sequence[Comparison]) -> str:
+    """``2 regressed, 1 unclear, 14 pairs compared`` style headline."""
+    counts = {s: len({r.key for r in rows if r.status == s}) for s in (REGRESSED, UNCLEAR, IMPROVED)}
+    parts = [f"{n} {s}" for s, n in counts.items() if n]
+    n_pairs = len({r.key for r in rows})
+    return ", ".join([*parts, f"{n_pairs} pair{'' if n_pairs == 1 else 's'} compared"])
+
+
+def render_table(rows: Sequence[Comparison], unmatched: Sequence[Unmatched] = (), title: str = "") -> object:
+    """A :class:`rich.table.Table`: one line per pair, coloured by verdict."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=title or summary_line(rows), show_lines=False)
+    table.add_column("pair")
+    for name, metric in METRICS.items():
+        table.add_column(_HEADERS.get(name, metric.label), justify="right")
+    table.add_column("verdict")
+    labels = _labels(row.key for row in rows)
+    for key, metrics in _by_pair(rows).items():
+        cells = [_rich_cell(metrics.get(name, []), Text) for name in METRICS]
+        status = worst_status(r for rs in metrics.values() for r in rs)
+        table.add_row(labels[key], *cells, Text(status, style=_STYLE.get(status, "")))
+    for item in unmatched:
+        table.add_row(item.key.label, *([""] * len(METRICS)), Text(f"only in {item.present_in}", style="dim"))
+    return table
+
+
+def _rich_cell(rows: list[Comparison], text_type: type) -> object:
+    cell = text_type()
+    for i, row in enumerate(rows):
+        cell.append(("\n" if i else "") + format_estimate(row), style=_STYLE.get(row.status, ""))
+    return cell
+
+
+def terminal_lines(result: CheckResult) -> tuple[list[str], list[str]]:
+    """The plain lines printed around the table: sources and warnings before it; thresholds,
+    flagged rows and unmatched pairs after it."""
+    before = [f"{side}: {text}" for side, text in result.sources.items()]
+    before += [f"warning: {w}" for w in result.warnings]
+    after = [f"fail when: {_thresholds_text(result.rows)}", *details(result.rows)]
+    after += [f"only in {u.present_in}: {u.key.label} - {u.reason}" for u in result.unmatched]
+    return before, after
+
+
+def _md_cell(rows: list[Comparison]) -> str:
+    return "<br>".join(f"{format_estimate(r)} {_MARK.get(r.status, '')}".strip() for r in rows) or "-"
+
+
+def render_markdown(
+    rows: Sequence[Comparison], unmatched: Sequence[Unmatched] = (), sources: Mapping[str, str] | None = None
+) -> str:
+    """A Markdown summary: headline verdict, sources, the table, flagged details, unmatched pairs."""
+    regressed = any(r.status == REGRESSED for r in rows)
+    lines = [f"### Benchmark comparison: {'❌ regression' if regressed else '✅ no regression'}", ""]
+    lines += [f"- **{side}**: `{text}`" for side, text in (sources or {}).items()]
+    lines += [f"- **fail when**: {_thresholds_text(rows)}", f"- {summary_line(rows)}", ""]
+    headers = ["pair", *(_HEADERS.get(n, m.label) for n, m in METRICS.items()), "verdict"]
+    lines += ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    labels = _labels(row.key for row in rows)
+    for key, metrics in _by_pair(rows).items():
+        status = worst_status(r for rs in metrics.values() for r in rs)
+        cells = [_md_cell(metrics.get(name, [])) for name in METRICS]
+        verdict = f"{_MARK.get(status, '')} {status}".strip()
+        lines.append(f"| {labels[key]} | " + " | ".join(cells) + f" | {verdict} |")
+    flagged = details(rows)
+    if flagged:
+        lines += ["", "**Flagged**", ""] + [f"- {line}" for line in flagged]
+    if unmatched:
+        lines += ["", "**Not compared**", ""]
+        lines += [f"- {u.key.label}: only in {u.present_in} ({u.reason})" for u in unmatched]
+    lines += ["", _footnote(rows[0].confidence if rows else 0.95)]
+    return "\n".join(lines) + "\n"
+
+
+def _footnote(confidence: float) -> str:
+    return (
+        f"<sub>Ratios are current/baseline with a {confidence:.0%} hierarchical-bootstrap interval (runs, "
+        "then epochs within runs); accuracy is the change in mean test accuracy with a t interval over "
+        "seeds. A row regresses only when its whole interval is beyond the limit; ⚠️ unclear = beyond "
+        "the limit but within noise (rerun with more seeds).</sub>"
+    )

@@ -1,0 +1,299 @@
+"""Every number derived from a run record, defined once, and how each is written on a page.
+
+Records keep raw samples; everything a table, a comparison, a progress line or the efficiency
+block shows is computed here, when reading, so two places can never disagree on a definition:
+
+- the steady epochs of a run: its ``epoch_s`` samples that are positive (epochs 2..E);
+- **step time**: each steady epoch's seconds divided by the run's ``steps_per_epoch``; the
+  headline of a run or of a group of runs is the :func:`median` of those samples, pooled over
+  the runs (the mean of the two middle values when their number is even);
+- **throughput**: ``n_train / epoch_s`` per steady epoch, in samples per second;
+- **achieved FLOP/s**: ``train_flops_per_sample * n_train / (step_s * steps_per_epoch)`` for a
+  step time ``step_s`` (so it follows whichever median step time is shown beside it), and
+  **fraction of peak**: that over the calibrated peak stored in the record's ``efficiency``;
+- the **config key**: the spec as canonical JSON without ``seed`` (runs that differ only by seed
+  share it), and the **pair key** (task, impl, mode, device, config key) that pairs runs;
+- the **machine id**: ``machine.machine_id``, else the fingerprint, else ``unknown machine``;
+- the **run label** ``torch [fused]`` and the **run name** ``mnist/torch[fused]@cpu seed=0``;
+- unit formatting: seconds in s/ms/µs with three significant digits, rates, percentages, bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, NamedTuple, Protocol
+
+import numpy as np
+
+from harness.record.schema import RunRecord
+
+UNKNOWN_MACHINE = "unknown machine"
+STATISTICS: dict[str, Callable[[np.ndarray], Any]] = {
+    "median": np.median,
+    "mean": np.mean,
+    "min": np.min,
+    "max": np.max,
+}
+
+
+# --- statistics of raw samples -------------------------------------------------------------------
+
+
+def finite(values: Iterable[float | None]) -> np.ndarray:
+    """The finite values among ``values`` as a float array (``None`` and NaN dropped)."""
+    arr = np.asarray([v for v in values if v is not None], dtype=float)
+    return arr[np.isfinite(arr)]
+
+
+def statistic(values: Iterable[float | None], name: str = "median") -> float:
+    """``median``, ``mean``, ``min`` or ``max`` of the finite ``values``; NaN when there are none."""
+    arr = finite(values)
+    return float(STATISTICS[name](arr)) if arr.size else math.nan
+
+
+def median(values: Iterable[float | None]) -> float:
+    """The median of the finite ``values`` (mean of the middle two when even); NaN if none."""
+    return statistic(values, "median")
+
+
+def pooled(runs: Iterable[Sequence[float]], name: str = "median") -> float:
+    """``name`` of every sample of every run pooled together: a group's headline."""
+    return statistic((v for run in runs for v in run), name)
+
+
+# --- per-run samples -----------------------------------------------------------------------------
+
+
+def steady_epochs_s(record: RunRecord) -> list[float]:
+    """The run's steady-state epoch times (epochs 2..E), positive samples only."""
+    return [e for e in record.timings.epoch_s if e is not None and e > 0]
+
+
+def step_samples_s(record: RunRecord) -> list[float]:
+    """Seconds per training step, one sample per steady epoch; empty without ``steps_per_epoch``."""
+    steps = record.steps_per_epoch
+    return [e / steps for e in steady_epochs_s(record)] if steps else []
+
+
+def throughput_samples(record: RunRecord) -> list[float]:
+    """Training samples per second, one per steady epoch; empty without ``n_train``."""
+    n_train = record.n_train
+    return [n_train / e for e in steady_epochs_s(record)] if n_train else []
+
+
+def step_time_s(record: RunRecord) -> float:
+    """The run's headline step time: the median of :func:`step_samples_s` (NaN when none)."""
+    return median(step_samples_s(record))
+
+
+def single_steps_s(record: RunRecord) -> list[float]:
+    """Single synchronised steps, positive samples only."""
+    return [s for s in record.timings.step_s if s is not None and s > 0]
+
+
+def eval_throughput_samples(record: RunRecord) -> list[float]:
+    """Test samples per second of each full test-split evaluation."""
+    n_test = record.n_test
+    return [n_test / s for s in record.timings.eval_s if s and s > 0] if n_test else []
+
+
+def import_s(record: RunRecord) -> float | None:
+    """Framework import and setup, counted only for the run that paid it (its worker's first)."""
+    return record.timings.import_s if record.timings.worker_runs_before == 0 else None
+
+
+def generalization_gap(record: RunRecord) -> float | None:
+    """Final train minus validation accuracy; ``None`` without both."""
+    train, val = record.history.train_accuracy, record.history.val_accuracy
+    if not train or not val or train[-1] is None or val[-1] is None:
+        return None
+    return float(train[-1] - val[-1])
+
+
+METRIC_SAMPLES: dict[str, Callable[[RunRecord], list[float]]] = {
+    "step_time": step_samples_s,
+    "throughput": throughput_samples,
+    "first_epoch": lambda r: [] if r.timings.first_epoch_s is None else [float(r.timings.first_epoch_s)],
+    "peak_memory": lambda r: [] if r.peak_rss_bytes is None else [float(r.peak_rss_bytes)],
+    "test_accuracy": lambda r: [] if r.test_accuracy is None else [float(r.test_accuracy)],
+}
+
+
+def metric_samples(record: RunRecord, metric: str) -> list[float]:
+    """The raw samples one run contributes to a compared ``metric`` (see ``compare.thresholds``)."""
+    return METRIC_SAMPLES[metric](record)
+
+
+# --- efficiency ------------------------------------------------------------------------------------
+
+
+def achieved_flops_per_s(
+    train_flops_per_sample: int | None, n_train: int | None, steps_per_epoch: int | None, step_s: float
+) -> float:
+    """Training FLOP/s of an epoch of ``n_train`` samples in ``steps_per_epoch`` steps of ``step_s``."""
+    if not train_flops_per_sample or not n_train or not steps_per_epoch or not math.isfinite(step_s):
+        return math.nan
+    return train_flops_per_sample * n_train / (step_s * steps_per_epoch)
+
+
+def record_flops_per_s(record: RunRecord, step_s: float | None = None) -> float:
+    """Achieved FLOP/s of ``record`` at ``step_s`` (default: its own headline step time)."""
+    step = step_time_s(record) if step_s is None else step_s
+    return achieved_flops_per_s(record.train_flops_per_sample, record.n_train, record.steps_per_epoch, step)
+
+
+def peak_flops_per_s(record: RunRecord) -> float:
+    """The calibrated matmul peak of the record's device (NaN when the run was not calibrated)."""
+    value = (record.efficiency or {}).get("peak_flops_per_s")
+    return float(value) if isinstance(value, int | float) and value > 0 else math.nan
+
+
+def fraction_of_peak(record: RunRecord, step_s: float | None = None) -> float:
+    """:func:`record_flops_per_s` over :func:`peak_flops_per_s` (NaN when either is missing)."""
+    return record_flops_per_s(record, step_s) / peak_flops_per_s(record)
+
+
+class EngineRate(Protocol):
+    """What the efficiency block needs of a calibration entry."""
+
+    engine: str
+    measured_at: str
+
+    @property
+    def matmul_flops_per_s(self) -> float: ...
+
+    @property
+    def dispatch_median_s(self) -> float: ...
+
+
+def efficiency_block(record: RunRecord, own: EngineRate | None, best: EngineRate | None) -> dict[str, Any]:
+    """The record's stored ``efficiency`` block: the calibration it is read against (``best``: the
+    device's peak; ``own``: its engine's rates), and the figures derived from its own step time."""
+    step = step_time_s(record)
+    flops = record_flops_per_s(record, step)
+    if not math.isfinite(flops):
+        return {}
+    out: dict[str, Any] = {"achieved_flops_per_s": flops, "step_s": step}
+    if best is not None:
+        out |= {"peak_flops_per_s": best.matmul_flops_per_s, "peak_engine": best.engine}
+        out["fraction_of_peak"] = flops / best.matmul_flops_per_s
+    if own is not None:
+        out |= {"engine": own.engine, "engine_matmul_flops_per_s": own.matmul_flops_per_s}
+        out |= {"dispatch_s": own.dispatch_median_s, "calibrated_at": own.measured_at}
+        out["step_in_dispatches"] = step / own.dispatch_median_s
+    return out
+
+
+# --- identity --------------------------------------------------------------------------------------
+
+
+class PairKey(NamedTuple):
+    """What pairs runs across result sets: the run's identity minus its seed."""
+
+    task: str
+    impl: str
+    mode: str
+    device: str
+    config: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.task} {self.impl} {self.mode} {self.device}"
+
+
+def config_key(config: Mapping[str, Any]) -> str:
+    """The spec as canonical JSON without ``seed``: equal for runs that differ only by seed."""
+    return json.dumps({k: v for k, v in config.items() if k != "seed"}, sort_keys=True, default=str)
+
+
+def pair_key(record: RunRecord) -> PairKey:
+    """The :class:`PairKey` of one record."""
+    return PairKey(record.task, record.impl, record.mode, record.device, config_key(record.config))
+
+
+def machine_id(record: RunRecord) -> str:
+    """Where the run happened: its ``machine_id``, else its fingerprint, else ``unknown machine``."""
+    info = record.machine or {}
+    return str(info.get("machine_id") or info.get("fingerprint") or UNKNOWN_MACHINE)
+
+
+def fingerprint(record: RunRecord) -> str:
+    """The hardware fingerprint of the run's machine (``""`` when unknown)."""
+    return str((record.machine or {}).get("fingerprint") or "")
+
+
+def run_label(impl: str, mode: str) -> str:
+    """How an implementation and mode are named on a page: ``torch``, ``torch [fused]``."""
+    return impl if mode in ("", "default") else f"{impl} [{mode}]"
+
+
+def run_name(task: str, impl: str, mode: str, device: str, seed: int) -> str:
+    """One run in words: ``mnist/torch[default]@cpu seed=0``."""
+    return f"{task}/{impl}[{mode}]@{device} seed={seed}"
+
+
+def record_name(record: RunRecord) -> str:
+    """:func:`run_name` of a record."""
+    return run_name(record.task, record.impl, record.mode, record.device, record.seed)
+
+
+# --- units -----------------------------------------------------------------------------------------
+
+
+def _sig3(number: float) -> str:
+    digits = max(0, 2 - int(math.floor(math.log10(abs(number))))) if number else 2
+    return f"{number:.{digits}f}"
+
+
+def _finite_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def fmt_seconds(value: float | None) -> str:
+    """Three significant digits in s, ms or µs: ``2.30 ms``; ``—`` when not a number."""
+    if not _finite_number(value):
+        return "—"
+    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
+        if abs(value) >= scale or unit == "µs":
+            return f"{_sig3(value / scale)} {unit}"
+    return f"{value} s"
+
+
+def fmt_rate(value: float) -> str:
+    """Samples per second with thousands separators: ``55,539/s``."""
+    return f"{value:,.0f}/s" if value >= 100 else f"{value:.3g}/s"
+
+
+def fmt_percent(value: float) -> str:
+    """A fraction as a percentage with two decimals: ``97.73%``."""
+    return f"{100 * value:.2f}%"
+
+
+def fmt_pp(value: float) -> str:
+    """A fraction as signed percentage points: ``+2.01 pp``."""
+    return f"{100 * value:+.2f} pp"
+
+
+def fmt_fraction(value: float) -> str:
+    """A small fraction as a percentage with three significant digits: ``0.512%``, ``12.3%``."""
+    return f"{_sig3(100 * value)}%"
+
+
+def fmt_bytes(value: float) -> str:
+    """Bytes in MiB or GiB: ``613 MiB``."""
+    return f"{value / 2**30:.2f} GiB" if value >= 2**30 else f"{value / 2**20:.0f} MiB"
+
+
+def fmt_value(value: float, unit: str) -> str:
+    """A value in its unit (``s``, ``bytes``, ``samples/s``, or a bare number); ``-`` when absent."""
+    if not _finite_number(value):
+        return "-"
+    if unit == "s":
+        return fmt_seconds(value)
+    if unit == "bytes":
+        return fmt_bytes(value)
+    if unit == "samples/s":
+        return f"{value:,.0f} samples/s"
+    return f"{value:.4f}"

@@ -1,0 +1,127 @@
+"""The run record: one JSON object per (task, impl, mode, device, seed) run, and its schema.
+
+Records keep raw samples only (seconds per epoch, per step, per evaluation); statistics are
+derived when reading (see :mod:`harness.record.derived`). ``results/README.md`` documents every field.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from harness.errors import RecordError
+
+SCHEMA_VERSION = 1
+STATUSES = ("ok", "diverged", "crashed", "timeout", "unavailable")
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+@dataclass
+class Timings:
+    """Every timing phase, kept apart. All values in seconds; lists are raw samples."""
+
+    import_s: float | None = None  # framework import + setup, once per worker process
+    worker_runs_before: int = 0  # runs this worker did before this one (0: import paid here)
+    build_s: float | None = None  # model build + weights loaded + data placed on the device
+    first_epoch_s: float | None = None  # includes tracing / compilation
+    epoch_s: list[float] = field(default_factory=list)  # steady-state epochs 2..E, one sync each
+    step_s: list[float] = field(default_factory=list)  # single steps, each synchronised
+    eval_s: list[float] = field(default_factory=list)  # full test-split evaluations
+    time_to_target_s: float | None = None  # training time until val accuracy >= target
+    epochs_to_target: int | None = None
+
+
+@dataclass
+class History:
+    """Per-epoch metrics on the train and validation splits, evaluated with dropout off.
+
+    ``test_accuracy`` is filled per epoch only when the run asked for it (``track_test``), for
+    the overfitting analysis; it is empty otherwise, as in records written before it existed.
+    """
+
+    train_loss: list[float] = field(default_factory=list)
+    train_accuracy: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_accuracy: list[float] = field(default_factory=list)
+    test_accuracy: list[float] = field(default_factory=list)
+
+
+@dataclass
+class RunRecord:
+    """One run. ``status`` is one of :data:`STATUSES`; ``reason`` says why when it is not ok."""
+
+    task: str
+    impl: str
+    framework: str
+    device: str
+    seed: int
+    mode: str = "default"
+    backend: str = ""
+    api: str = ""
+    status: str = "ok"
+    reason: str = ""
+    config: dict[str, Any] = field(default_factory=dict)
+    suite: str = ""
+    machine: dict[str, Any] = field(default_factory=dict)
+    versions: dict[str, Any] = field(default_factory=dict)
+    execution: dict[str, Any] = field(default_factory=dict)
+    git_commit: str = ""
+    timings: Timings = field(default_factory=Timings)
+    history: History = field(default_factory=History)
+    n_train: int | None = None
+    n_test: int | None = None
+    steps_per_epoch: int | None = None
+    train_flops_per_sample: int | None = None
+    test_accuracy: float | None = None
+    test_loss: float | None = None
+    peak_rss_bytes: int | None = None
+    device_peak_bytes: int | None = None
+    efficiency: dict[str, Any] = field(default_factory=dict)  # against the machine calibration
+    extra: dict[str, Any] = field(default_factory=dict)
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    schema_version: int = SCHEMA_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (the stored form); NaN and infinities become ``None``."""
+        return _json_safe(asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunRecord:
+        """Parse a stored dict; raises :class:`RecordError` naming what is missing or wrong."""
+        if not isinstance(data, Mapping):
+            raise RecordError(f"a record must be a JSON object, got {type(data).__name__}")
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise RecordError(f"schema_version {version!r} is not supported (expected {SCHEMA_VERSION})")
+        missing = [k for k in ("task", "impl", "framework", "device", "seed", "status") if k not in data]
+        if missing:
+            raise RecordError(f"record is missing field(s): {', '.join(missing)}")
+        if data["status"] not in STATUSES:
+            raise RecordError(f"status {data['status']!r} is not one of {', '.join(STATUSES)}")
+        known = set(cls.__dataclass_fields__)
+        body = {k: v for k, v in data.items() if k in known}
+        try:
+            body["timings"] = Timings(**data.get("timings", {}))
+            body["history"] = History(**data.get("history", {}))
+            return cls(**body)
+        except TypeError as exc:
+            raise RecordError(f"record has a malformed field: {exc}") from exc
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        """What pairs runs across result sets: task, impl, mode, device."""
+        return (self.task, self.impl, self.mode, self.device)

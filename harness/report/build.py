@@ -1,0 +1,71 @@
+"""The HTML comparison report: run records -> tidy DataFrames -> seaborn figures -> one HTML file.
+
+``build_report(results_dir, out)`` reads ``<results>/runs/**.jsonl`` (run records) and
+``<results>/benchmarks/*.json`` (pytest-benchmark output), compares each machine's newest run with
+``<results>/baselines/<machine_id>.jsonl`` when there is one, and writes a single self-contained page
+(figures embedded as PNG data URIs, no network needed) answering: which implementation is fastest
+and most accurate for each task on each machine, by how much, and how sure are we.
+
+The data flows one way: :mod:`.data` reads the folder once (frames, statistics, checks),
+:mod:`.sections` turns it into one view per section (tables, sentences, figures), and
+:mod:`.render` draws the figures and renders the page.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from harness.report.data import gather
+from harness.report.render import figures, page
+from harness.report.sections import (
+    benchmarks,
+    environment,
+    history,
+    modes,
+    regression,
+    scaling,
+    study,
+    tasks,
+)
+from harness.spec import policy
+
+
+def build_report(results_dir: Path, out: Path) -> str:
+    """Build the report from ``results_dir`` into ``out`` (atomically); return a one-line summary.
+
+    Unreadable record lines and benchmark files are skipped and listed on the page; a missing
+    ``results_dir`` raises :class:`FileNotFoundError`.
+    """
+    results_dir, out = Path(results_dir), Path(out)
+    if not results_dir.is_dir():
+        raise FileNotFoundError(f"results folder {results_dir} does not exist")
+    data = gather(results_dir)
+    runs = data.frames.runs
+    machines = environment.machine_summaries(runs) if data.n_records else []
+    context = {
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "results_dir": str(results_dir),
+        "n_records": data.n_records,
+        "policy": policy.POLICY,
+        "policy_flagged": data.policy_flagged,
+        "sections": tasks.build_sections(data.frames, data.stats),
+        "modes": modes.modes_views(data.stats),
+        "scaling": scaling.scaling_views(runs),
+        "study": study.study_view(runs),
+        "history": history.history_views(data.history),
+        "regression": regression.regression_views(results_dir, data.checks),
+        "machines": machines,
+        "failed": environment.failed_runs(runs),
+        "skipped": environment.skipped_lines(data.skipped, results_dir),
+        "bench": benchmarks.benchmark_rows(data.bench),
+        "bench_sessions": data.bench_sessions,
+        "bench_sentences": benchmarks.benchmark_sentences(data.bench),
+        "bench_figure": figures.to_data_uri(figures.microbench_figure(data.bench)) if len(data.bench) else "",
+    }
+    page.write_html(page.render(context), out)
+    n_machines = len(machines)
+    return (
+        f"wrote {out}: {data.n_records} records ({len(data.skipped)} skipped) from {n_machines} "
+        f"machine{'s' if n_machines != 1 else ''}, {len(data.bench)} micro-benchmarks"
+    )

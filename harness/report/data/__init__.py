@@ -1,0 +1,97 @@
+"""Everything the report shows, gathered from the results folder in one pass: the records read
+once (:mod:`.frame` turns them into tidy tables, :mod:`.summary` into per-configuration
+statistics), the policy check, metrics over commits, each machine's regression check against its
+committed baseline, and the pytest-benchmark sessions. Sections read this, never the files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from harness.compare.check import CheckResult, check
+from harness.compare.history import history_frame
+from harness.errors import CompareInputError
+from harness.record.derived import fingerprint, machine_id
+from harness.record.schema import RunRecord
+from harness.report.data import benchmarks
+from harness.report.data.frame import Frames, build_frames
+from harness.report.data.summary import group_stats
+from harness.spec import policy
+from harness.store.baselines import baseline_for, baseline_path
+from harness.store.runs import RUNS_DIR, Skipped, load_by_file, select_records, side_of
+
+
+@dataclass
+class MachineCheck:
+    """One machine's regression check: its baseline (``None``: none committed) and the result."""
+
+    machine_id: str
+    expected_path: Path
+    baseline_path: Path | None = None
+    result: CheckResult | None = None
+    error: str = ""
+
+
+@dataclass
+class ReportData:
+    """The report's inputs, all read from one results folder."""
+
+    results_dir: Path
+    n_records: int
+    skipped: list[Skipped]
+    frames: Frames
+    stats: pd.DataFrame
+    history: pd.DataFrame
+    policy_flagged: list[dict[str, Any]]
+    checks: list[MachineCheck]
+    bench: pd.DataFrame
+    bench_sessions: list[benchmarks.Session] = field(default_factory=list)
+
+
+def _records_dir(results_dir: Path) -> Path | None:
+    runs = results_dir / RUNS_DIR
+    if runs.is_dir():
+        return runs
+    return results_dir if any(results_dir.rglob("*.jsonl")) else None
+
+
+def _checks(results_dir: Path, records_dir: Path, by_file: dict[Path, list[RunRecord]]) -> list[MachineCheck]:
+    """Per machine: its newest run per pair (as ``harness compare`` reads it) against its baseline."""
+    machines = {machine_id(r): fingerprint(r) for records in by_file.values() for r in records}
+    out = []
+    for machine, print_ in sorted(machines.items()):
+        view = MachineCheck(machine, baseline_path(results_dir, machine))
+        view.baseline_path = baseline_for(results_dir, machine, print_)
+        if view.baseline_path is not None:
+            mine = {f: [r for r in rs if machine_id(r) == machine] for f, rs in by_file.items()}
+            current = side_of(records_dir, {f: rs for f, rs in mine.items() if rs})
+            try:
+                view.result = check(select_records(view.baseline_path), current)
+            except CompareInputError as exc:
+                view.error = f"The baseline could not be read: {exc}"
+        out.append(view)
+    return out
+
+
+def gather(results_dir: Path) -> ReportData:
+    """Read ``results_dir`` once; unreadable lines and files are kept in ``skipped``."""
+    records_dir = _records_dir(results_dir)
+    by_file, skipped = load_by_file(records_dir) if records_dir else ({}, [])
+    records = [r for rs in by_file.values() for r in rs]
+    frames = build_frames(records)
+    bench, sessions, bench_skipped = benchmarks.load_benchmarks(results_dir)
+    return ReportData(
+        results_dir=results_dir,
+        n_records=len(records),
+        skipped=[*skipped, *bench_skipped],
+        frames=frames,
+        stats=group_stats(frames),
+        history=history_frame(records),
+        policy_flagged=policy.flagged(records),
+        checks=_checks(results_dir, records_dir, by_file) if records_dir else [],
+        bench=bench,
+        bench_sessions=sessions,
+    )

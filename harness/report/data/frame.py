@@ -1,0 +1,170 @@
+"""Run records -> tidy pandas DataFrames: the only place the report reads record fields.
+
+Every derived number comes from :mod:`harness.record.derived` (step time, throughput, evaluation
+throughput, the generalization gap, the machine id, the run label), never from a second formula.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from harness.record import derived
+from harness.record.derived import config_key, machine_id, run_label
+from harness.record.schema import RunRecord
+
+KEY = ["machine_id", "task", "variant", "label", "impl", "mode", "device"]
+HISTORY_METRICS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy")
+
+
+@dataclass
+class Frames:
+    """The tidy tables the report draws from; every row carries the :data:`KEY` columns.
+
+    ``runs``: one row per record (its fields, its step-time samples, and its config, execution,
+    versions and machine blocks). ``epochs``: one row per steady-state epoch (``epoch_s``,
+    ``step_s``, ``samples_per_s``). ``steps``: one row per single synchronised step.
+    ``evals``: one row per test-split evaluation. ``history``: one row per run, epoch and metric.
+    """
+
+    runs: pd.DataFrame
+    epochs: pd.DataFrame
+    steps: pd.DataFrame
+    evals: pd.DataFrame
+    history: pd.DataFrame
+
+
+def _variants(records: Sequence[RunRecord]) -> dict[tuple[str, str], str]:
+    """(task, config key) -> a short label naming what differs from the task's commonest config.
+
+    Runs of one task with different specs (another batch size, more epochs) are not comparable,
+    so they get their own section; a record without a config joins the commonest one.
+    """
+    counts: dict[str, Counter] = {}
+    for record in records:
+        if record.config:
+            counts.setdefault(record.task, Counter())[config_key(record.config)] += 1
+    labels: dict[tuple[str, str], str] = {}
+    for task, counter in counts.items():
+        common = json.loads(counter.most_common(1)[0][0])
+        for key in counter:
+            config = json.loads(key)
+            diff = [
+                f"{k}={config.get(k)}"
+                for k in sorted(set(config) | set(common))
+                if config.get(k) != common.get(k)
+            ]
+            labels[(task, key)] = ", ".join(diff)
+    return labels
+
+
+def _variant_of(record: RunRecord, labels: dict[tuple[str, str], str]) -> str:
+    return labels.get((record.task, config_key(record.config)), "") if record.config else ""
+
+
+def _last(values: Sequence[float | None]) -> float | None:
+    return values[-1] if values and values[-1] is not None else None
+
+
+def _run_row(record: RunRecord, variant: str) -> dict[str, Any]:
+    t, h = record.timings, record.history
+    return {
+        "machine_id": machine_id(record),
+        "task": record.task,
+        "variant": variant,
+        "label": run_label(record.impl, record.mode),
+        "impl": record.impl,
+        "mode": record.mode,
+        "device": record.device,
+        "framework": record.framework,
+        "backend": record.backend,
+        "api": record.api,
+        "seed": record.seed,
+        "run_id": record.run_id,
+        "status": record.status,
+        "reason": record.reason,
+        "n_train": record.n_train,
+        "n_test": record.n_test,
+        "steps_per_epoch": record.steps_per_epoch,
+        "train_flops_per_sample": record.train_flops_per_sample,
+        "step_samples_s": derived.step_samples_s(record),
+        "import_s": derived.import_s(record),
+        "build_s": t.build_s,
+        "first_epoch_s": t.first_epoch_s,
+        "time_to_target_s": t.time_to_target_s,
+        "epochs_to_target": t.epochs_to_target,
+        "target_val_accuracy": record.config.get("target_val_accuracy"),
+        "test_accuracy": record.test_accuracy,
+        "test_loss": record.test_loss,
+        "train_accuracy": _last(h.train_accuracy),
+        "val_accuracy": _last(h.val_accuracy),
+        "gap": derived.generalization_gap(record),
+        "peak_rss_bytes": record.peak_rss_bytes,
+        "device_peak_bytes": record.device_peak_bytes,
+        "peak_flops_per_s": derived.peak_flops_per_s(record),
+        "dispatch_s": (record.efficiency or {}).get("dispatch_s"),
+        "git_commit": record.git_commit,
+        "created_at": record.created_at,
+        "suite": record.suite,
+        "config": record.config or {},
+        "execution": record.execution or {},
+        "versions": record.versions or {},
+        "machine": record.machine or {},
+        "overfitting": record.extra.get("overfitting") if isinstance(record.extra, dict) else None,
+    }
+
+
+def _sample_rows(key: dict[str, Any], record: RunRecord) -> tuple[list, list, list]:
+    epochs_s = derived.steady_epochs_s(record)
+    steps_s = derived.step_samples_s(record) or [None] * len(epochs_s)
+    rates = derived.throughput_samples(record) or [None] * len(epochs_s)
+    epochs = [
+        {**key, "epoch_s": e, "step_s": s, "samples_per_s": r}
+        for e, s, r in zip(epochs_s, steps_s, rates, strict=True)
+    ]
+    steps = [{**key, "step_s": s} for s in derived.single_steps_s(record)]
+    evals = [{**key, "eval_samples_per_s": rate} for rate in derived.eval_throughput_samples(record)]
+    return epochs, steps, evals
+
+
+def _history_rows(key: dict[str, Any], history: Any) -> list[dict[str, Any]]:
+    rows = []
+    for metric in HISTORY_METRICS:
+        for epoch, value in enumerate(getattr(history, metric), start=1):
+            if value is not None:
+                rows.append({**key, "metric": metric, "epoch": epoch, "value": float(value)})
+    return rows
+
+
+def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=columns) if not rows else pd.DataFrame(rows)
+
+
+def build_frames(records: Sequence[RunRecord]) -> Frames:
+    """Tidy tables of ``records``; timing and history rows come from ``ok`` runs only."""
+    labels = _variants(records)
+    runs, epochs, steps, evals, history = [], [], [], [], []
+    for record in records:
+        row = _run_row(record, _variant_of(record, labels))
+        runs.append(row)
+        if record.status != "ok":
+            continue
+        key = {k: row[k] for k in KEY} | {"seed": record.seed}
+        more = _sample_rows(key, record)
+        epochs += more[0]
+        steps += more[1]
+        evals += more[2]
+        history += _history_rows(key, record.history)
+    sample_cols = [*KEY, "seed"]
+    return Frames(
+        runs=_frame(runs, [*KEY, "seed", "status", "reason"]),
+        epochs=_frame(epochs, [*sample_cols, "epoch_s", "step_s", "samples_per_s"]),
+        steps=_frame(steps, [*sample_cols, "step_s"]),
+        evals=_frame(evals, [*sample_cols, "eval_samples_per_s"]),
+        history=_frame(history, [*sample_cols, "metric", "epoch", "value"]),
+    )

@@ -1,0 +1,135 @@
+"""Where the numbers come from: machines, devices, versions, commits, dates, run counts, every run
+that did not finish ok (with its reason) and every line that could not be read."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from harness.record.schema import STATUSES
+from harness.store.runs import Skipped
+
+
+@dataclass
+class MachineSummary:
+    """One machine's description and what ran on it."""
+
+    machine_id: str
+    cpu: str
+    memory: str
+    gpus: str
+    os: str
+    devices: str
+    versions: list[tuple[str, str]]
+    commits: list[tuple[str, int]]
+    first_run: str
+    last_run: str
+    status_counts: list[tuple[str, int]]
+    n_runs: int
+    execution: list[tuple[str, str, list[tuple[str, str]]]]
+
+
+def _versions(runs: pd.DataFrame) -> list[tuple[str, str]]:
+    seen: dict[str, set[str]] = {}
+    for versions in runs["versions"]:
+        for package, version in versions.items():
+            seen.setdefault(package, set()).add(str(version))
+    return [(package, ", ".join(sorted(found))) for package, found in sorted(seen.items())]
+
+
+def _cpu(info: dict[str, Any]) -> str:
+    cores = info.get("cpu_cores_logical") or info.get("cores")
+    return f"{info.get('cpu_model', 'unknown CPU')}" + (f", {cores} logical cores" if cores else "")
+
+
+def _gpus(info: dict[str, Any]) -> str:
+    gpus = info.get("gpus") or []
+    return (
+        "; ".join(
+            f"{g.get('name', '?')} ({g.get('memory', '?')}, driver {g.get('driver', '?')})" for g in gpus
+        )
+        or "none"
+    )
+
+
+def _distinct(values: list[Any]) -> str:
+    numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    if len(numbers) == len(values) and len(set(numbers)) > 1:
+        return f"{min(numbers):.4g} – {max(numbers):.4g}"
+    return " | ".join(dict.fromkeys(f"{v:.4g}" if isinstance(v, float) else str(v) for v in values))
+
+
+def _execution(runs: pd.DataFrame) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """Per implementation label and device: each execution setting, with every value it took."""
+    grouped: dict[tuple[str, str], dict[str, list[Any]]] = {}
+    for _, run in runs[runs["status"] == "ok"].iterrows():
+        settings = grouped.setdefault((run["label"], run["device"]), {})
+        for key, value in run["execution"].items():
+            settings.setdefault(key, []).append(value)
+    return [
+        (label, device, [(k, _distinct(v)) for k, v in sorted(settings.items())])
+        for (label, device), settings in sorted(grouped.items())
+    ]
+
+
+def _devices(runs: pd.DataFrame) -> str:
+    measured = sorted(set(runs.loc[runs["status"] == "ok", "device"]))
+    others = sorted(set(runs["device"]) - set(measured))
+    return (", ".join(measured) or "none") + (
+        f" (also requested, no ok run: {', '.join(others)})" if others else ""
+    )
+
+
+def machine_summaries(runs: pd.DataFrame) -> list[MachineSummary]:
+    """One summary per machine id, in order of first appearance."""
+    out = []
+    for machine_id, group in runs.groupby("machine_id", sort=False):
+        info = group["machine"].iloc[0]
+        dates = sorted(group["created_at"])
+        statuses = Counter(group["status"])
+        commits = Counter(c or "(no commit)" for c in group["git_commit"])
+        out.append(
+            MachineSummary(
+                machine_id=str(machine_id),
+                cpu=_cpu(info),
+                memory=f"{info['memory_bytes'] / 2**30:.0f} GiB" if info.get("memory_bytes") else "?",
+                gpus=_gpus(info),
+                os=f"{info.get('os', '?')}, {info.get('arch', '?')}, Python {info.get('python', '?')}",
+                devices=_devices(group),
+                versions=_versions(group),
+                commits=commits.most_common(),
+                first_run=dates[0],
+                last_run=dates[-1],
+                status_counts=[(s, statuses[s]) for s in STATUSES if statuses[s]],
+                n_runs=len(group),
+                execution=_execution(group),
+            )
+        )
+    return out
+
+
+def failed_runs(runs: pd.DataFrame) -> list[dict[str, Any]]:
+    """Every run whose status is not ``ok``, with its reason, sorted by machine, task and label."""
+    if runs.empty:
+        return []
+    bad = runs[runs["status"] != "ok"].sort_values(["machine_id", "task", "label", "device", "seed"])
+    columns = ["machine_id", "task", "variant", "label", "device", "seed", "status", "reason", "created_at"]
+    return bad[columns].to_dict("records")
+
+
+def skipped_lines(skipped: Sequence[Skipped], results_dir: Path) -> list[dict[str, Any]]:
+    """Unreadable lines or files: path relative to the results folder, line number (0: whole file)."""
+    out = []
+    for item in skipped:
+        path = Path(item.path)
+        try:
+            shown = str(path.resolve().relative_to(Path(results_dir).resolve()))
+        except ValueError:
+            shown = str(path)
+        out.append({"file": shown, "line": item.line or "whole file", "reason": item.reason})
+    return out

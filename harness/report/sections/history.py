@@ -1,0 +1,117 @@
+"""The History section: headline metrics of each machine over its stored runs, as a figure and sentences.
+
+Built from :func:`harness.compare.history.history_frame`, which pools the runs of one commit into one
+point (so x has one point per commit). Every point of a commit is drawn at that commit's
+earliest run on the machine, so the lines of one task line up and a tick names one commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from harness.record.derived import fmt_percent, fmt_seconds, run_label
+from harness.report.render import figures
+
+MIN_COMMITS = 2
+
+
+@dataclass
+class HistoryView:
+    """One machine's history: the figure (``uri`` empty when fewer than two commits) and sentences."""
+
+    machine_id: str
+    n_commits: int
+    first_run: str
+    last_run: str
+    uri: str = ""
+    sentences: list[str] = field(default_factory=list)
+
+
+def _labels(frame: pd.DataFrame) -> pd.Series:
+    """``torch (cpu)``; with a short config hash when a task was run with several specs."""
+    base = [
+        f"{run_label(i, m)} ({d})"
+        for i, m, d in zip(frame["impl"], frame["mode"], frame["device"], strict=True)
+    ]
+    several = frame.groupby("task")["config_key"].transform("nunique") > 1
+    suffix = frame["config_key"].map(lambda k: f" cfg {hashlib.sha1(k.encode()).hexdigest()[:6]}")
+    return pd.Series(base, index=frame.index) + suffix.where(several, "")
+
+
+def _prepare(frame: pd.DataFrame) -> pd.DataFrame:
+    """Adds ``label``, ``run_at`` (the commit's first run, naive UTC) and ``tick`` (commit and date)."""
+    run_at = frame.groupby("git_commit")["created_at"].transform("min").dt.tz_convert(None)
+    tick = frame["git_commit"].str[:8] + "\n" + run_at.dt.strftime("%m-%d")
+    return frame.assign(label=_labels(frame), run_at=run_at, tick=tick)
+
+
+def _change(line: pd.DataFrame, metric: str) -> str:
+    points = line[line["metric"] == metric].dropna(subset=["value"]).sort_values("run_at")
+    if len(points) < MIN_COMMITS:
+        return ""
+    first, last = points["value"].iloc[0], points["value"].iloc[-1]
+    if metric == "test_accuracy":
+        return f"test accuracy from {fmt_percent(first)} to {fmt_percent(last)}"
+    percent = (last / first - 1) * 100 if first else float("nan")
+    move = f" ({percent:+.0f}%)" if abs(percent) >= 0.5 else " (±0%)" if first else ""
+    return f"step time moved from {fmt_seconds(first)} to {fmt_seconds(last)}{move}"
+
+
+def task_sentence(task: str, part: pd.DataFrame) -> str:
+    """How each implementation of ``task`` moved between its first and its latest commit."""
+    clauses = []
+    for label, line in part.groupby("label", sort=True):
+        changes = [c for c in (_change(line, "step_time"), _change(line, "test_accuracy")) if c]
+        if changes:
+            n = line["git_commit"].nunique()
+            clauses.append(f"{label}: {' and '.join(changes)} over {n} runs")
+    if not clauses:
+        return f"{task}: no implementation has runs at two or more commits yet."
+    return f"{task}: " + "; ".join(clauses) + "."
+
+
+def tracked(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Per task, only the spec run at the most commits (then in the most runs): the one tracked
+    over time. Studies that vary the spec (scaling, overfitting) would otherwise draw a line per
+    variant; they are named in a sentence instead."""
+    kept, notes = [], []
+    for task, part in frame.groupby("task", sort=True):
+        counts = part.groupby("config_key").agg(
+            commits=("git_commit", "nunique"), rows=("git_commit", "size")
+        )
+        best = counts.sort_values(["commits", "rows"], ascending=False).index[0]
+        kept.append(part[part["config_key"] == best])
+        if len(counts) > 1:
+            notes.append(
+                f"{task}: {len(counts) - 1} other spec variant(s) (e.g. from the scaling or overfitting "
+                "suites) are not drawn; the line follows the spec run at the most commits."
+            )
+    return pd.concat(kept), notes
+
+
+def _machine_view(machine_id: str, frame: pd.DataFrame, notes: list[str], colours: dict) -> HistoryView:
+    frame = _prepare(frame)
+    view = HistoryView(
+        machine_id=machine_id,
+        n_commits=frame["git_commit"].nunique(),
+        first_run=frame["run_at"].min().strftime("%Y-%m-%d"),
+        last_run=frame["run_at"].max().strftime("%Y-%m-%d"),
+    )
+    if view.n_commits < MIN_COMMITS:
+        return view
+    view.uri = figures.to_data_uri(figures.history_figure(frame, colours))
+    view.sentences = [task_sentence(task, part) for task, part in frame.groupby("task", sort=True)] + notes
+    return view
+
+
+def history_views(frame: pd.DataFrame) -> list[HistoryView]:
+    """One view per machine with ``ok`` runs, from :func:`harness.compare.history.history_frame`."""
+    if frame.empty:
+        return []
+    per_machine = {m: tracked(part) for m, part in frame.groupby("machine_id", sort=True)}
+    labels = pd.concat([_labels(kept) for kept, _ in per_machine.values()])
+    colours = figures.palette(sorted(labels.unique()))
+    return [_machine_view(m, kept, notes, colours) for m, (kept, notes) in per_machine.items()]

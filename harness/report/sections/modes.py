@@ -1,0 +1,126 @@
+"""The execution-modes table: each implementation in each of its modes, against its own default
+mode and against the fastest run of the section, with what a compiled mode costs up front.
+
+For a mode ``m`` of an implementation whose default mode is ``d`` (medians over seeds):
+
+- compile overhead: ``first_epoch_s - steady_epoch_s``, the one-off cost of tracing/compiling;
+- break-even steps: how many training steps until ``m``'s larger up-front cost is paid back by
+  its faster steps, ``(overhead_m - overhead_d) / (step_d - step_m)``; ``0`` when ``m`` costs no
+  more up front, ``never`` when its steps are not faster.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from harness.record.derived import fmt_fraction, fmt_seconds
+from harness.report.data.summary import sections
+
+
+@dataclass
+class ModesView:
+    """One machine, task, variant and device with more than one mode of some implementation."""
+
+    machine_id: str
+    task: str
+    variant: str
+    device: str
+    rows: list[dict[str, Any]]
+    sentences: list[str] = field(default_factory=list)
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
+def break_even_steps(
+    step_s: float, overhead_s: float, default_step_s: float, default_overhead_s: float
+) -> float:
+    """Training steps until a mode's extra up-front cost is repaid (``inf``: never, 0: at once)."""
+    extra = overhead_s - default_overhead_s
+    if extra <= 0:
+        return 0.0
+    saving = default_step_s - step_s
+    return extra / saving if saving > 0 else math.inf
+
+
+def _overhead(row: pd.Series) -> float:
+    first, steady = row.get("first_epoch_s"), row.get("steady_epoch_s")
+    return max(0.0, first - steady) if _finite(first) and _finite(steady) else math.nan
+
+
+def _row(stat: pd.Series, default: pd.Series | None, fastest_s: float) -> dict[str, Any]:
+    step, overhead = stat["step_s"], _overhead(stat)
+    out = {
+        "impl": stat["impl"],
+        "mode": stat["mode"],
+        "step_s": step,
+        "step": fmt_seconds(step),
+        "vs_default": "",
+        "vs_fastest": f"{step / fastest_s:.2f}×" if _finite(step) and fastest_s else "—",
+        "fastest": _finite(step) and step == fastest_s,
+        "of_peak": fmt_fraction(stat["fraction_of_peak"]) if _finite(stat.get("fraction_of_peak")) else "—",
+        "overhead": fmt_seconds(overhead),
+        "break_even": "",
+        "runs": f"{stat['n_ok']}/{stat['n_runs']}",
+    }
+    if (
+        default is not None
+        and stat["mode"] != default["mode"]
+        and _finite(step)
+        and _finite(default["step_s"])
+    ):
+        out["vs_default"] = (
+            f"{default['step_s'] / step:.2f}× faster"
+            if step < default["step_s"]
+            else (f"{step / default['step_s']:.2f}× slower")
+        )
+        steps = break_even_steps(step, overhead, default["step_s"], _overhead(default))
+        if _finite(overhead) and _finite(_overhead(default)):
+            out["break_even"] = "never" if math.isinf(steps) else f"{steps:,.0f}"
+    return out
+
+
+def _sentences(part: pd.DataFrame, fastest: pd.Series) -> list[str]:
+    lines = []
+    for impl, group in part.groupby("impl", sort=True):
+        timed = group[group["step_s"].map(_finite)]
+        if timed.empty or len(group) < 2:
+            continue
+        best = timed.loc[timed["step_s"].idxmin()]
+        default = timed[timed["mode"] == "default"]
+        gain = (
+            f", {default['step_s'].iloc[0] / best['step_s']:.2f}× faster than its default"
+            if len(default) and best["mode"] != "default"
+            else ""
+        )
+        lines.append(
+            f"{impl}: fastest in mode '{best['mode']}' ({fmt_seconds(best['step_s'])} per step{gain}), "
+            f"{best['step_s'] / fastest['step_s']:.2f}× the fastest run here "
+            f"({fastest['impl']} [{fastest['mode']}])."
+        )
+    return lines
+
+
+def modes_views(stats: pd.DataFrame) -> list[ModesView]:
+    """A view per section and device where some implementation ran in more than one mode."""
+    views = []
+    for (machine_id, task, variant), part in sections(stats):
+        for device, on_device in part.groupby("device", sort=True):
+            if on_device.groupby("impl")["mode"].nunique().max() < 2:
+                continue
+            timed = on_device[on_device["step_s"].map(_finite)]
+            if timed.empty:
+                continue
+            fastest = timed.loc[timed["step_s"].idxmin()]
+            rows = []
+            for _, group in on_device.groupby("impl", sort=True):
+                group = group.assign(_other=group["mode"] != "default").sort_values(["_other", "mode"])
+                default = group.iloc[0] if group["mode"].iloc[0] == "default" else None
+                rows += [_row(stat, default, fastest["step_s"]) for _, stat in group.iterrows()]
+            views.append(ModesView(machine_id, task, variant, device, rows, _sentences(on_device, fastest)))
+    return views

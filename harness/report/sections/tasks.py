@@ -1,0 +1,156 @@
+"""One section per machine, task and spec variant: the headline table, its figures and sentences."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from harness.report.data.frame import Frames
+from harness.report.data.summary import SECTION, sections
+from harness.report.render import figures
+from harness.report.sections import narrative, study
+from harness.report.sections.tables import Table, headline_table
+
+
+@dataclass
+class FigureView:
+    """One embedded figure with its alt text, caption and the sentences that read it."""
+
+    uri: str
+    alt: str
+    caption: str
+    sentences: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SectionView:
+    """Everything shown for one machine, task and spec variant."""
+
+    anchor: str
+    machine_id: str
+    task: str
+    variant: str
+    headline: str
+    table: Table
+    table_sentences: list[str]
+    speed: list[FigureView]
+    accuracy: list[FigureView]
+    overfitting: list[dict[str, Any]]
+    overfitting_columns: list[str] = field(default_factory=list)
+
+
+def _anchor(*parts: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", "-".join(parts).lower()).strip("-") or "section"
+
+
+def _part(frame: pd.DataFrame, key: tuple[str, str, str]) -> pd.DataFrame:
+    if frame.empty:
+        return frame
+    mask = (frame[SECTION] == pd.Series(key, index=SECTION)).all(axis=1)
+    return frame[mask]
+
+
+def _speed_figures(frames: Frames, key: tuple, stats: pd.DataFrame, colours: dict) -> list[FigureView]:
+    epochs = _part(frames.epochs, key)
+    if epochs.empty:
+        return []
+    steps = _part(frames.steps, key)
+    return [
+        FigureView(
+            figures.to_data_uri(figures.step_time_figure(epochs, steps, colours)),
+            "Step time distributions",
+            "Step time per implementation and device. Left, the headline: each steady epoch's time divided "
+            "by its steps (boxes pool every steady epoch of every seed). Right, single steps each timed "
+            "with a device sync, which adds the per-step sync overhead.",
+            narrative.sync_sentences(stats),
+        ),
+        FigureView(
+            figures.to_data_uri(figures.throughput_figure(stats, colours)),
+            "Training throughput",
+            "Steady-state training throughput: median samples per second, whiskers the 95% bootstrap CI.",
+            narrative.throughput_sentences(stats),
+        ),
+        FigureView(
+            figures.to_data_uri(figures.warmup_figure(stats)),
+            "Warm-up and compile cost",
+            "One-off costs next to a steady epoch: framework import (paid once per worker process), model "
+            "build, and the first epoch, which includes tracing and compilation.",
+            narrative.warmup_sentences(stats),
+        ),
+    ]
+
+
+def _accuracy_figures(frames: Frames, key: tuple, stats: pd.DataFrame, colours: dict) -> list[FigureView]:
+    history = _part(frames.history, key)
+    if history.empty:
+        return []
+    return [
+        FigureView(
+            figures.to_data_uri(figures.curves_figure(history, colours)),
+            "Loss and accuracy per epoch",
+            "Train and validation loss and accuracy per epoch: line the mean over seeds, band ±1 standard "
+            "deviation; a star marks each implementation's best validation-accuracy epoch.",
+            narrative.best_epoch_sentences(history) + narrative.target_sentences(stats),
+        ),
+        FigureView(
+            figures.to_data_uri(figures.accuracy_figure(stats, colours)),
+            "Test accuracy and generalization gap",
+            "Test accuracy and generalization gap (final train minus validation accuracy), mean over seeds "
+            "with a 95% Student-t interval.",
+            narrative.accuracy_sentences(stats) + narrative.gap_sentences(stats),
+        ),
+    ]
+
+
+def _flatten(block: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in block.items():
+        if isinstance(value, dict):
+            out |= _flatten(value, f"{prefix}{name}.")
+        else:
+            out[f"{prefix}{name}"] = round(value, 4) if isinstance(value, float) else value
+    return out
+
+
+def _overfitting(runs: pd.DataFrame) -> list[dict[str, Any]]:
+    """The ``extra["overfitting"]`` blocks of ok runs, flattened, one row per run."""
+    if runs.empty or "overfitting" not in runs:
+        return []
+    rows = runs[runs["overfitting"].map(lambda v: isinstance(v, dict) and bool(v))]
+    return [
+        {"label": r["label"], "device": r["device"], "seed": r["seed"]} | _flatten(r["overfitting"])
+        for _, r in rows.iterrows()
+    ]
+
+
+def _overfit_note(runs: pd.DataFrame, key: tuple[str, str, str]) -> str:
+    part = _part(runs, key)
+    return study.overfit_note(part["overfitting"]) if "overfitting" in part else ""
+
+
+def build_sections(frames: Frames, stats: pd.DataFrame) -> list[SectionView]:
+    """One view per (machine, task, variant), with its table, figures and sentences."""
+    colours = figures.palette(sorted(frames.runs["label"].unique()) if not frames.runs.empty else [])
+    views = []
+    for key, part in sections(stats):
+        machine_id, task, variant = key
+        overfitting = _overfitting(_part(frames.runs, key))
+        views.append(
+            SectionView(
+                anchor=_anchor(machine_id, task, variant),
+                machine_id=machine_id,
+                task=task,
+                variant=variant,
+                headline=narrative.headline_sentence(part) + _overfit_note(frames.runs, key),
+                table=headline_table(part),
+                table_sentences=narrative.speed_sentences(part) + narrative.accuracy_sentences(part),
+                speed=_speed_figures(frames, key, part, colours),
+                accuracy=_accuracy_figures(frames, key, part, colours),
+                overfitting=overfitting,
+                overfitting_columns=list(dict.fromkeys(k for row in overfitting for k in row)),
+            )
+        )
+    return views

@@ -1,0 +1,167 @@
+"""Runs a plan: one worker process per (implementation, device), each run with a timeout.
+
+Frameworks never share a process (thread pools, GPU memory, Keras' once-per-process backend),
+and a crash or a hang costs one run: the worker is killed, the run recorded as ``crashed`` or
+``timeout``, and a fresh worker takes the remaining runs. Runs that cannot happen here (framework
+not installed, no GPU, unknown mode) are recorded as ``unavailable`` without starting a worker.
+The library never prints: what a person sees while it runs goes through an :class:`Observer`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from harness.record.derived import efficiency_block
+from harness.record.schema import RunRecord
+from harness.run import calibration, machine
+from harness.run.worker_client import Worker, WorkerDied
+from harness.spec import registry
+from harness.spec.plan import Plan, RunRequest, new_record
+from harness.store.runs import RecordWriter
+
+
+class Observer(Protocol):
+    """Told what happens while a plan runs (the CLI shows it; the library never prints)."""
+
+    def log(self, message: str) -> None: ...
+
+    def start(self, label: str) -> None: ...
+
+    def done(self, record: RunRecord) -> None: ...
+
+    def skip(self) -> None: ...
+
+
+class Silent:
+    """An :class:`Observer` that shows nothing."""
+
+    def log(self, message: str) -> None:
+        pass
+
+    def start(self, label: str) -> None:
+        pass
+
+    def done(self, record: RunRecord) -> None:
+        pass
+
+    def skip(self) -> None:
+        pass
+
+
+@dataclass
+class Outcome:
+    """What a plan produced: the records written and where."""
+
+    path: Path
+    records: list[RunRecord]
+
+    @property
+    def all_ok_or_unavailable(self) -> bool:
+        return all(r.status in ("ok", "unavailable") for r in self.records)
+
+
+def preflight_reason(request: RunRequest, info: registry.ImplInfo) -> str | None:
+    """Why ``request`` cannot run here, found without starting a worker; ``None`` if it may."""
+    if request.mode not in info.modes:
+        return info.mode_reason(request.mode) or f"{info.name}: no such mode"
+    missing = info.unavailable_reason()
+    if missing:
+        return missing
+    if request.device == "gpu":
+        if not info.supports_gpu:
+            return f"{info.name} does not support GPUs"
+        return machine.gpu_reason()
+    return None
+
+
+def _groups(requests: list[RunRequest]) -> dict[tuple[str, str], list[RunRequest]]:
+    groups: dict[tuple[str, str], list[RunRequest]] = defaultdict(list)
+    for request in requests:
+        groups[(request.impl, request.device)].append(request)
+    return groups
+
+
+def _run_group(
+    info: registry.ImplInfo, device: str, requests: list[RunRequest], threads: int, observer: Observer
+) -> Iterator[RunRecord]:
+    """Run ``requests`` in workers for ``info`` on ``device``, replacing a worker that dies."""
+    worker: Worker | None = None
+    try:
+        for request in requests:
+            observer.start(request.label())
+            record = new_record(request, info)
+            try:
+                if worker is None:
+                    worker = Worker(info.engine, info.name, device, threads)
+                if "error" in worker.ready:
+                    record.status, record.reason = "unavailable", f"import failed: {worker.ready['error']}"
+                else:
+                    worker.send({"op": "run", "request": request.to_dict()})
+                    record = RunRecord.from_dict(worker.receive(request.timeout_s)["record"])
+                    record.execution.update(worker.ready["facts"])
+            except WorkerDied as died:
+                record.status, record.reason = died.status, str(died)
+                worker = None
+            yield record
+    finally:
+        if worker is not None:
+            worker.close()
+
+
+def finish(record: RunRecord, threads: int, entries: list[calibration.Entry]) -> RunRecord:
+    """Add where the run happened (machine, versions, commit) and its efficiency block."""
+    record.machine = machine.machine_info()
+    record.versions = {**machine.package_versions(), **record.execution.pop("versions", {})}
+    record.git_commit = machine.git_commit()
+    record.execution.setdefault("requested_threads", threads)
+    if record.status == "ok" and entries:
+        fingerprint = record.machine["fingerprint"]
+        impls = registry.implementations()
+        engine = impls[record.impl].engine if record.impl in impls else ""
+        own = calibration.find_for(entries, engine, record.device, threads)
+        best = calibration.peak(entries, record.device, threads, fingerprint)
+        record.efficiency = efficiency_block(record, own, best)
+    return record
+
+
+def _runnable_devices(plan: Plan) -> list[str]:
+    devices = {r.device for r in plan.requests}
+    return [d for d in ("cpu", "gpu") if d in devices and (d == "cpu" or machine.gpu_reason() is None)]
+
+
+def run_plan(plan: Plan, results_dir: Path, observer: Observer | None = None) -> Outcome:
+    """Run every request of ``plan``; append each record to a new file under ``results_dir``."""
+    observer = observer or Silent()
+    entries: list[calibration.Entry] = []
+    if plan.calibrate:
+        path = calibration.cache_file(results_dir)
+        entries = calibration.calibrate(_runnable_devices(plan), plan.threads, path, log=observer.log)
+    writer = RecordWriter(results_dir, machine.machine_info()["machine_id"], machine.git_commit(), plan.name)
+    records: list[RunRecord] = []
+
+    def store(record: RunRecord) -> None:
+        writer.append(finish(record, plan.threads, entries))
+        records.append(record)
+        observer.done(record)
+
+    for (impl, device), requests in _groups(plan.requests).items():
+        info = registry.get(impl)
+        runnable, reported = [], set()
+        for request in requests:
+            reason = preflight_reason(request, info)
+            if reason is None:
+                runnable.append(request)
+            elif (request.task, request.mode, reason) in reported:
+                observer.skip()  # one unavailable record per task and mode says it, not one per seed
+            else:
+                reported.add((request.task, request.mode, reason))
+                record = new_record(request, info)
+                record.status, record.reason = "unavailable", reason
+                store(record)
+        for record in _run_group(info, device, runnable, plan.threads, observer):
+            store(record)
+    return Outcome(writer.path, records)

@@ -1,0 +1,64 @@
+"""The only place that reads a clock. Every timed region ends with the device's sync.
+
+``timed(fn, sync)`` runs ``fn`` then ``sync`` and returns the elapsed seconds: a region never
+ends before the device has finished. Memory is sampled here too, in a background thread,
+because a run's peak resident memory is a time series, not a single reading.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import psutil
+
+T = TypeVar("T")
+clock = time.perf_counter
+
+
+def timed(fn: Callable[[], T], sync: Callable[[], Any] = lambda: None) -> tuple[T, float]:
+    """Run ``fn()``, wait for the device with ``sync()``, return ``(result, seconds)``."""
+    start = clock()
+    result = fn()
+    sync()
+    return result, clock() - start
+
+
+def repeat(fn: Callable[[], Any], sync: Callable[[], Any], count: int) -> list[float]:
+    """``count`` raw samples of ``fn`` followed by ``sync``, in seconds."""
+    return [timed(fn, sync)[1] for _ in range(count)]
+
+
+class PeakRSS:
+    """Samples this process's resident set size every ``interval_s`` in a daemon thread.
+
+    ``with PeakRSS() as peak: ...`` then ``peak.bytes`` is the highest RSS seen inside the block
+    (including the readings at entry and exit), so a worker that runs many runs still reports
+    each run's own peak rather than the process-lifetime ``ru_maxrss``.
+    """
+
+    def __init__(self, interval_s: float = 0.01) -> None:
+        self.interval_s = interval_s
+        self.bytes = 0
+        self._process = psutil.Process()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _read(self) -> None:
+        self.bytes = max(self.bytes, self._process.memory_info().rss)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self._read()
+
+    def __enter__(self) -> PeakRSS:
+        self._read()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._read()

@@ -1,0 +1,115 @@
+"""The worker process: one per engine, implementation and device, running many runs one after
+another.
+
+Started by :class:`harness.run.worker_client.Worker` as ``python -m harness.run.worker UNIT
+THREADS``. It imports and sets up the engine and the implementation once (timed: the ``import_s``
+phase), then answers JSON requests, one per line on stdin, with one JSON line each on the protocol
+pipe. The protocol pipe is the original stdout; fd 1 is pointed at stderr first, so whatever a
+framework prints cannot corrupt it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from harness.run import calibration
+from harness.run.measure import execute
+from harness.run.timing import timed
+from harness.run.worker_client import ENGINE_UNIT
+from harness.spec import registry
+from harness.spec.contract import Engine, Trainer
+from harness.spec.plan import RunRequest
+
+
+def _protocol_stream() -> TextIO:
+    fd = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return os.fdopen(fd, "w", buffering=1, encoding="utf-8")
+
+
+def _send(stream: TextIO, message: dict[str, Any]) -> None:
+    stream.write(json.dumps(message, allow_nan=True) + "\n")
+    stream.flush()
+
+
+@dataclass
+class Unit:
+    """What this worker serves: an engine, and the implementation on it (none to calibrate)."""
+
+    engine: type[Engine]
+    info: registry.ImplInfo | None
+    trainer: type[Trainer] | None
+
+
+def _unit(name: str) -> Unit:
+    if name.startswith(ENGINE_UNIT):
+        return Unit(registry.engine(name[len(ENGINE_UNIT) :]).engine_class(), None, None)
+    info = registry.get(name)
+    return Unit(info.engine_info().engine_class(), info, info.trainer_class())
+
+
+def prepare(unit_name: str, threads: int) -> tuple[Unit, dict[str, Any]]:
+    """Import and set up ``unit_name`` (an implementation, or ``engine:NAME``) in this process,
+    timed; returns the unit and the facts read back (versions, threads, precision, ``import_s``)."""
+    unit = _unit(unit_name)
+
+    def both() -> dict[str, Any]:
+        facts = unit.engine.setup(threads)
+        if unit.trainer is not None:
+            extra = unit.trainer.prepare(unit.engine.NAME)
+            facts["versions"] = {**facts.get("versions", {}), **extra.get("versions", {})}
+        return facts
+
+    facts, import_s = timed(both)
+    return unit, facts | {"import_s": import_s, "requested_threads": threads}
+
+
+def serve(unit_name: str, threads: int, stream: TextIO) -> int:
+    """Set up, say ``ready``, then answer requests until stdin closes."""
+    try:
+        unit, facts = prepare(unit_name, threads)
+    except Exception as exc:  # an import that fails makes the implementation unavailable
+        reason = f"{type(exc).__name__}: {exc}"
+        _send(stream, {"op": "ready", "error": reason, "detail": traceback.format_exc(limit=-3)})
+        return 0
+    _send(stream, {"op": "ready", "facts": facts})
+    runs_before = 0
+    for line in sys.stdin:
+        message = json.loads(line)
+        if message.get("op") == "calibrate":
+            _send(stream, _calibrate(unit.engine, message["device"], int(message["n"])))
+            continue
+        assert unit.info is not None and unit.trainer is not None, "a calibration worker runs nothing"
+        record = execute(unit.info, unit.engine, unit.trainer, RunRequest.from_dict(message["request"]))
+        record.timings.import_s = facts["import_s"]
+        record.timings.worker_runs_before = runs_before
+        runs_before += 1
+        _send(stream, {"op": "record", "record": record.to_dict()})
+    return 0
+
+
+def _calibrate(engine: type[Engine], device: str, n: int) -> dict[str, Any]:
+    """Time the engine's matmul and dispatch probe; an unusable device is an ``error``."""
+    reason = engine.device_reason(device)
+    if reason:
+        return {"op": "calibration", "error": reason}
+    try:
+        return {"op": "calibration", "result": calibration.measure(engine.probe(device, n), n)}
+    except Exception as exc:  # a failing probe leaves records without efficiency, nothing worse
+        return {"op": "calibration", "error": f"{type(exc).__name__}: {exc}"}
+
+
+def main(argv: list[str]) -> int:
+    """``python -m harness.run.worker UNIT THREADS``."""
+    stream = _protocol_stream()
+    return serve(argv[0], int(argv[1]), stream)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,117 @@
+"""The parent's side of a worker process: its environment, its start, and the JSON-lines pipe.
+
+A worker (:mod:`harness.run.worker`) serves one engine on one device, with or without an
+implementation: ``python -m harness.run.worker UNIT THREADS``, where ``UNIT`` is an implementation
+name (``keras-jax``) or ``engine:NAME`` for a calibration-only worker. A worker that exits or stops
+answering raises :class:`WorkerDied`, with ``crashed`` or ``timeout`` and the tail of its stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import subprocess
+import sys
+import tempfile
+from typing import Any
+
+from harness.run import machine
+from harness.spec import registry
+
+THREAD_ENV = (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+)
+STARTUP_TIMEOUT_S = 300.0
+ENGINE_UNIT = "engine:"
+
+
+def unit_of(impl: str | None, engine: str) -> str:
+    """The worker's ``UNIT`` argument: the implementation, or ``engine:NAME`` without one."""
+    return impl if impl else f"{ENGINE_UNIT}{engine}"
+
+
+def worker_env(engine: str, impl: str | None, device: str, threads: int) -> dict[str, str]:
+    """The environment of a worker: the same thread count for all, what the engine needs on
+    ``device`` (GPUs hidden from cpu workers) and what the implementation needs (Keras' backend)."""
+    env = dict(os.environ)
+    env.update({name: str(threads) for name in THREAD_ENV})
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(machine.REPO_ROOT), env.get("PYTHONPATH")]))
+    env.update(registry.engine(engine).engine_class().worker_env(device))
+    if impl:
+        env.update(registry.get(impl).trainer_class().worker_env(engine))
+    return env
+
+
+class WorkerDied(RuntimeError):
+    """The worker exited or stopped answering; ``status`` is ``crashed`` or ``timeout``."""
+
+    def __init__(self, status: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+class Worker:
+    """A live worker process and its protocol pipe; ``ready`` is its first message (the engine's
+    facts, or the ``error`` that makes the implementation unavailable)."""
+
+    def __init__(self, engine: str, impl: str | None, device: str, threads: int) -> None:
+        self.log = tempfile.TemporaryFile(mode="w+b")  # noqa: SIM115 - lives as long as the worker
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "harness.run.worker", unit_of(impl, engine), str(threads)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            env=worker_env(engine, impl, device, threads),
+            cwd=machine.REPO_ROOT,
+        )
+        self.ready = self.receive(STARTUP_TIMEOUT_S)
+
+    def _stderr_tail(self, limit: int = 1500) -> str:
+        self.log.seek(0)
+        text = self.log.read().decode(errors="replace")
+        return text[-limit:].strip()
+
+    def receive(self, timeout_s: float) -> dict[str, Any]:
+        """The next message, waiting at most ``timeout_s``; :class:`WorkerDied` otherwise."""
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout_s)
+        if not ready:
+            self.kill()
+            raise WorkerDied("timeout", f"no answer within {timeout_s:.0f} s; worker killed")
+        line = self.proc.stdout.readline()
+        if not line:
+            code = self.proc.wait()
+            raise WorkerDied("crashed", f"worker exited with status {code}: {self._stderr_tail()}")
+        return json.loads(line)
+
+    def send(self, message: dict[str, Any]) -> None:
+        """Send one request; a worker that has died raises :class:`WorkerDied`."""
+        try:
+            self.proc.stdin.write((json.dumps(message) + "\n").encode())
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError) as exc:
+            code = self.proc.wait()
+            raise WorkerDied("crashed", f"worker exited with status {code}: {self._stderr_tail()}") from exc
+
+    def calibrate(self, device: str, n: int) -> dict[str, Any]:
+        """Ask the worker to time its engine's matmul and dispatch probe on ``device``."""
+        self.send({"op": "calibrate", "device": device, "n": n})
+        return self.receive(STARTUP_TIMEOUT_S)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.log.close()

@@ -1,0 +1,205 @@
+"""The plug-in contract: an :class:`Engine` per framework and a :class:`Trainer` per framework and
+API style, each defined in its own file under ``tasks/<family>/engines/`` and ``.../impls/``.
+
+An engine is what every API style on one framework shares: importing it, the fairness policy
+(threads, float32 without TF32) read back from the framework, whether a device can be used, the
+calibration probe, waiting for the device, and the device's memory peak. A trainer is one way of
+writing the training in that framework (an explicit loop, ``fit``...). Trainers name the engines
+they run on (``ENGINES``) and never import each other; the harness finds both kinds of class by
+their files (:mod:`harness.spec.registry`) and reads their capability constants, never their names.
+
+Importing an engine or implementation file must be cheap: the framework itself is imported by
+:meth:`Engine.setup`, in the worker process. :class:`LazyModule` lets a file name the framework at
+the top (``torch = LazyModule("torch")``) without importing it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from harness.spec.train_spec import TrainSpec
+
+if TYPE_CHECKING:
+    from tasks.datasets import Splits
+
+
+class Unavailable(RuntimeError):
+    """This implementation cannot run here (device, mode or backend missing); says why."""
+
+
+class LazyModule:
+    """A module imported on first attribute access; each attribute is then cached on the proxy,
+    so a hot loop pays a plain attribute lookup."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def load(self) -> ModuleType:
+        """Import the module now (what :meth:`Engine.setup` calls) and return it."""
+        return importlib.import_module(self._name)
+
+    def __getattr__(self, attr: str) -> Any:
+        value = getattr(self.load(), attr)
+        setattr(self, attr, value)
+        return value
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What the machine calibration (:mod:`harness.run.calibration`) times in one engine.
+
+    ``matmul`` enqueues one ``n x n`` float32 matrix product on the device, ``dispatch`` the
+    smallest unit of work the framework launches as its users drive it (an eager op, or a call
+    of a compiled function), and ``sync`` waits until everything enqueued has finished.
+    """
+
+    matmul: Callable[[], Any]
+    dispatch: Callable[[], Any]
+    sync: Callable[[], Any]
+    dispatch_kind: str
+
+
+class Engine(ABC):
+    """One framework's engine, shared by every API style that runs on it. Stateless: classmethods.
+
+    Subclasses set the class constants; the harness reads them instead of testing names.
+    """
+
+    NAME: ClassVar[str]  # torch | tensorflow | jax | ...: the framework whose kernels run
+    MODULES: ClassVar[tuple[str, ...]]  # top-level modules that must be importable
+    VERSION_PACKAGES: ClassVar[tuple[str, ...]]  # distributions carrying its version, first found wins
+    SUPPORTS_GPU: ClassVar[bool] = True
+    SYNC_METHOD: ClassVar[str]  # how a timed region waits for the device, recorded per run
+
+    @classmethod
+    def worker_env(cls, device: str) -> dict[str, str]:
+        """Environment variables of a worker process on ``device``: GPUs hidden from cpu workers."""
+        return {"CUDA_VISIBLE_DEVICES": ""} if device == "cpu" else {}
+
+    @classmethod
+    @abstractmethod
+    def setup(cls, threads: int) -> dict[str, Any]:
+        """Import the framework and apply the fairness policy (``threads`` intra-op threads,
+        float32 matmuls without TF32). Return what is in force, read back from the framework:
+        ``versions``, ``intra_op_threads``, ``inter_op_threads``, ``matmul_precision``, ``tf32``."""
+
+    @classmethod
+    @abstractmethod
+    def device_reason(cls, device: str) -> str | None:
+        """``None`` when ``device`` can be used, else why not (after :meth:`setup`)."""
+
+    @classmethod
+    @abstractmethod
+    def probe(cls, device: str, n: int) -> Probe:
+        """The calibration's callables on ``device`` (after :meth:`setup`)."""
+
+    @classmethod
+    @abstractmethod
+    def sync(cls, device: str, values: Sequence[Any]) -> None:
+        """Block until the device has finished every computation queued before, ``values``
+        (the arrays updated last) included."""
+
+    @classmethod
+    def reset_memory_peak(cls, device: str) -> None:
+        """Start a new device memory peak (where the framework can); called before a run builds."""
+        return None
+
+    @classmethod
+    def memory_peak_bytes(cls, device: str) -> int | None:
+        """The device memory peak since :meth:`reset_memory_peak`; ``None`` on CPU or if unknown."""
+        return None
+
+
+class Trainer(ABC):
+    """One framework's implementation of the MLP task, in one API style, on one of its engines.
+
+    A ``Trainer`` is built once per run, in the worker process of its engine and device.
+    """
+
+    FRAMEWORK: ClassVar[str]  # what users install and import: torch | tensorflow | jax | keras ...
+    API: ClassVar[str]  # "low-level" (tensors + autodiff) or "high-level" (layers + fit)
+    ENGINES: ClassVar[tuple[str, ...]]  # engines it runs on; the first one is named after FRAMEWORK
+    MODULES: ClassVar[tuple[str, ...]] = ()  # modules it needs beyond its engine's
+    MODES: ClassVar[Mapping[str, str]] = {"default": "idiomatic code"}
+    SUPPORTS_GPU: ClassVar[bool] = True
+    DATA_PATH: ClassVar[str]  # how batches reach the model, recorded per run
+    SYNC_METHOD: ClassVar[str] = ""  # recorded per run; empty: the engine's
+
+    def __init__(self, spec: TrainSpec, device: str, mode: str, engine: type[Engine]) -> None:
+        reason = self.mode_reason(mode, engine.NAME)
+        if reason:
+            raise Unavailable(reason)
+        self.spec = spec
+        self.device = device
+        self.mode = mode
+        self.engine = engine
+
+    @classmethod
+    def mode_reason(cls, mode: str, engine: str) -> str | None:
+        """``None`` when ``mode`` can run on ``engine``, else why not."""
+        if mode not in cls.MODES:
+            return f"{cls.FRAMEWORK} has no mode {mode!r}; its modes: {', '.join(cls.MODES)}"
+        return None
+
+    @classmethod
+    def worker_env(cls, engine: str) -> dict[str, str]:
+        """Environment variables its worker needs before anything is imported (Keras: its backend)."""
+        return {}
+
+    @classmethod
+    def prepare(cls, engine: str) -> dict[str, Any]:
+        """Import what the API style needs once per worker, after the engine's setup; return
+        ``{"versions": {...}}`` of what it imported. Raise to make the implementation unavailable."""
+        return {}
+
+    @abstractmethod
+    def build(self, params: list[np.ndarray], data: Splits) -> None:
+        """Create the model with ``params`` as its weights and place ``data`` on the device."""
+
+    @abstractmethod
+    def train_epoch(self, order: np.ndarray) -> None:
+        """Train one epoch, batches of ``spec.batch_size`` taken in ``order`` (the last may be
+        short). May return before the device is done: the timer calls :meth:`sync`."""
+
+    @abstractmethod
+    def train_step(self, index: np.ndarray) -> float:
+        """Train on the one batch ``x_train[index]`` and return its loss (a host float)."""
+
+    @abstractmethod
+    def evaluate(self, split: str) -> tuple[float, float]:
+        """Mean cross-entropy loss and accuracy on ``train``, ``val`` or ``test``, dropout off."""
+
+    @abstractmethod
+    def get_params(self) -> list[np.ndarray]:
+        """Current weights as numpy arrays in the ``[W1, b1, ...]`` layout."""
+
+    @abstractmethod
+    def sync_values(self) -> Sequence[Any]:
+        """The arrays a training step updates last: what :meth:`sync` waits for."""
+
+    def sync(self) -> None:
+        """Block until every queued computation on the device has finished."""
+        self.engine.sync(self.device, self.sync_values())
+
+    def predict_batch(self, x: np.ndarray) -> None:
+        """Forward pass on host array ``x`` (inference timing); waits for the result."""
+        raise NotImplementedError
+
+    def execution(self) -> dict[str, Any]:
+        """Facts about how this run executes (compile mode, XLA, data path...), for the record."""
+        return {
+            "mode": self.mode,
+            "data_path": self.DATA_PATH,
+            "sync_method": self.SYNC_METHOD or self.engine.SYNC_METHOD,
+        }
+
+    def device_memory_peak_bytes(self) -> int | None:
+        """Peak device memory of this run, where the engine exposes it; ``None`` on CPU."""
+        return self.engine.memory_peak_bytes(self.device)

@@ -1,0 +1,100 @@
+"""The fairness policy: what every run is held to unless its suite says otherwise, and the check
+that finds the records that ran under something else.
+
+The policy is applied by the runner (the same thread count in every worker's environment) and by
+each engine's ``setup`` (threads set through the framework, TF32 off, the
+highest float32 matmul precision); each record's ``execution`` block says what was read back, so
+this check trusts the record, not the intention.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from harness.record.derived import machine_id, record_name
+from harness.record.schema import RunRecord
+
+POLICY = (
+    (
+        "Threads",
+        "every framework gets the same thread count (the plan's --threads, default: every core), set "
+        "through the framework's own API and read back into the record",
+    ),
+    (
+        "Precision",
+        "float32 parameters and data; TF32 off in torch, TensorFlow and JAX; float32 matmuls at full "
+        "precision (torch 'highest', JAX default_matmul_precision 'highest')",
+    ),
+    (
+        "Data",
+        "the whole dataset is placed on the device before timing and batches are gathered there; the "
+        "exception is Keras fit, whose own data adapter feeds the batches, because that is the API "
+        "under test",
+    ),
+    (
+        "Timing",
+        "every timed region ends with the framework's device sync; the first epoch (tracing, "
+        "compilation) is its own phase and never part of the steady-state numbers",
+    ),
+    (
+        "Modes",
+        "'default' is the code a framework's users write; other modes are its fast paths, each "
+        "named on the page; every mode trains the same model on the same batches",
+    ),
+)
+FULL_PRECISION = {"highest", "float32", "fp32", "ieee"}
+
+
+def deviations(record: RunRecord, policy_threads: int | None) -> list[str]:
+    """How ``record`` departs from the policy, in words; empty when it does not.
+
+    ``policy_threads`` is the thread count the comparison holds everyone to (the commonest
+    requested count among the records shown together); ``None`` skips that check.
+    """
+    execution, out = record.execution or {}, []
+    requested = execution.get("requested_threads")
+    if policy_threads is not None and requested is not None and requested != policy_threads:
+        out.append(f"ran with {requested} threads, the others with {policy_threads}")
+    read_back = execution.get("intra_op_threads")
+    if read_back is not None and requested is not None and read_back != requested:
+        out.append(f"intra-op threads read back {read_back}, {requested} requested")
+    if execution.get("tf32"):
+        out.append("TF32 was on")
+    precision = execution.get("matmul_precision")
+    if precision is not None and str(precision).lower() not in FULL_PRECISION:
+        out.append(f"matmul precision {precision!r}, not full float32")
+    dtype = (record.config or {}).get("dtype", "float32")
+    if dtype != "float32":
+        out.append(f"dtype {dtype}")
+    return out
+
+
+def policy_threads(records: Sequence[RunRecord]) -> dict[str, int]:
+    """Per machine, the commonest requested thread count: the one the comparison holds to."""
+    counts: dict[str, Counter] = {}
+    for record in records:
+        requested = (record.execution or {}).get("requested_threads")
+        if requested is not None:
+            counts.setdefault(machine_id(record), Counter())[requested] += 1
+    return {machine: counter.most_common(1)[0][0] for machine, counter in counts.items()}
+
+
+def flagged(records: Sequence[RunRecord]) -> list[dict[str, Any]]:
+    """One row per ok record that departs from the policy: who, where, and how."""
+    threads = policy_threads(records)
+    rows = []
+    for record in records:
+        if record.status != "ok":
+            continue
+        found = deviations(record, threads.get(machine_id(record)))
+        if found:
+            rows.append(
+                {
+                    "machine_id": machine_id(record),
+                    "run": record_name(record),
+                    "deviations": "; ".join(found),
+                }
+            )
+    return rows

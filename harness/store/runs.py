@@ -1,0 +1,177 @@
+"""Append-only storage of run records as JSON Lines.
+
+Each ``harness run`` writes its own file, ``<results>/runs/<machine_id>/<UTC time>-<commit>-<suite>.jsonl``,
+and never touches an earlier one. A record is appended by writing the whole new file beside the
+old one and renaming it over (``os.replace`` is atomic), so a crash or Ctrl-C leaves either the
+file before or the file after the append: never half a record.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from harness.errors import CompareInputError, RecordError
+from harness.record.derived import PairKey, pair_key
+from harness.record.schema import RunRecord
+from harness.store.atomic import write_atomic
+
+RUNS_DIR = "runs"
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A line that could not be read as a record: where it is and why."""
+
+    path: Path
+    line: int
+    reason: str
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "x"
+
+
+class RecordWriter:
+    """Appends records to one new file; refuses to reuse a file that already exists."""
+
+    def __init__(self, results_dir: Path, machine_id: str, commit: str, suite: str) -> None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        folder = Path(results_dir) / RUNS_DIR / _safe(machine_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / f"{stamp}-{_safe(commit[:12] or 'nogit')}-{_safe(suite or 'adhoc')}.jsonl"
+        if self.path.exists():
+            raise FileExistsError(f"{self.path} exists; results are never overwritten")
+        self.count = 0
+
+    def append(self, record: RunRecord) -> None:
+        """Add ``record`` as one line; atomic (temp file + rename), fsynced."""
+        line = json.dumps(record.to_dict(), allow_nan=False, separators=(",", ":")) + "\n"
+        old = self.path.read_bytes() if self.path.exists() else b""
+        write_atomic(self.path, old + line.encode(), mode=0o644)  # results are meant to be shared
+        self.count += 1
+
+
+def record_files(path: Path) -> list[Path]:
+    """``path`` itself if it is a file, else every ``*.jsonl`` below it, sorted."""
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist")
+    return sorted(p for p in path.rglob("*.jsonl") if not p.name.startswith("."))
+
+
+def iter_records(paths: Iterable[Path]) -> Iterator[RunRecord | Skipped]:
+    """Every record in ``paths``, or a :class:`Skipped` for each line that is not one."""
+    for path in paths:
+        with open(path, encoding="utf-8") as handle:
+            for number, text in enumerate(handle, start=1):
+                if not text.strip():
+                    continue
+                try:
+                    yield RunRecord.from_dict(json.loads(text))
+                except (json.JSONDecodeError, RecordError) as exc:
+                    yield Skipped(path, number, f"{type(exc).__name__}: {exc}")
+
+
+def load(path: Path) -> tuple[list[RunRecord], list[Skipped]]:
+    """All readable records under ``path`` and the lines that were skipped."""
+    by_file, skipped = load_by_file(path)
+    return [r for records in by_file.values() for r in records], skipped
+
+
+@dataclass
+class Side:
+    """The records one side of a comparison reads, and where they came from."""
+
+    path: Path
+    records: list[RunRecord]
+    files: list[Path]
+    skipped: list[Skipped] = field(default_factory=list)
+
+    def describe(self) -> str:
+        """One line: source, record count, commit(s) and dates."""
+        ok = [r for r in self.records if r.status == "ok"]
+        commits = sorted({r.git_commit[:12] or "no commit" for r in ok})
+        dates = sorted(r.created_at[:10] for r in ok)
+        when = f"{dates[0]}..{dates[-1]}" if dates and dates[0] != dates[-1] else (dates[0] if dates else "-")
+        files = f" ({len(self.files)} files, newest per pair)" if len(self.files) > 1 else ""
+        skipped = f", {len(self.skipped)} unreadable lines skipped" if self.skipped else ""
+        return f"{self.path}{files}: {len(ok)} ok runs, commit {', '.join(commits) or '-'}, {when}{skipped}"
+
+
+def _read_file(path: Path) -> tuple[list[RunRecord], list[Skipped]]:
+    try:
+        items = list(iter_records([path]))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CompareInputError(f"cannot read {path}: {exc}") from exc
+    return [i for i in items if isinstance(i, RunRecord)], [i for i in items if isinstance(i, Skipped)]
+
+
+def select_records(path: Path, machine_id: str | None = None) -> Side:
+    """Records of a file (all of them) or of a directory (for each pair, the newest file holding it,
+    by name: run files are named from their UTC time).
+
+    A runs directory (``<results>/runs``) is narrowed to ``machine_id``'s folder when it has one.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise CompareInputError(f"{path} does not exist")
+    if path.is_dir() and machine_id and (path / machine_id).is_dir():
+        path = path / machine_id
+    files = record_files(path)
+    if not files:
+        raise CompareInputError(f"no *.jsonl record files under {path}")
+    per_file = {f: _read_file(f) for f in files}
+    skipped = [s for _, file_skipped in per_file.values() for s in file_skipped]
+    return side_of(path, {f: recs for f, (recs, _) in per_file.items()}, skipped)
+
+
+def side_of(path: Path, per_file: dict[Path, list[RunRecord]], skipped: list[Skipped] | None = None) -> Side:
+    """The side a comparison reads from records already loaded per file: all of one file's, or
+    for each pair the newest file holding it."""
+    files = sorted(per_file, key=lambda p: p.name)
+    if len(files) == 1:
+        return Side(path, per_file[files[0]], files, skipped or [])
+    return Side(path, _newest_per_pair(per_file), files, skipped or [])
+
+
+def load_by_file(path: Path) -> tuple[dict[Path, list[RunRecord]], list[Skipped]]:
+    """Every readable record under ``path``, grouped by the file it is in, and the skipped lines."""
+    by_file: dict[Path, list[RunRecord]] = {}
+    skipped: list[Skipped] = []
+    for file in record_files(path):
+        for item in iter_records([file]):
+            if isinstance(item, Skipped):
+                skipped.append(item)
+            else:
+                by_file.setdefault(file, []).append(item)
+    return by_file, skipped
+
+
+def _newest_per_pair(per_file: dict[Path, list[RunRecord]]) -> list[RunRecord]:
+    newest: dict[PairKey, Path] = {}
+    for path in sorted(per_file, key=lambda p: p.name):  # run file names start with their UTC time
+        for record in per_file[path]:
+            if record.status == "ok":
+                newest[pair_key(record)] = path
+    chosen = [r for path, recs in per_file.items() for r in recs if newest.get(pair_key(r)) == path]
+    failed_only = [r for recs in per_file.values() for r in recs if pair_key(r) not in newest]
+    return chosen + failed_only
+
+
+def newest_run_file(results_dir: Path, machine_id: str) -> Path:
+    """The newest run file of ``machine_id`` under ``<results>/runs``."""
+    folder = Path(results_dir) / RUNS_DIR / machine_id
+    files = record_files(folder) if folder.is_dir() else []
+    if not files:
+        raise CompareInputError(
+            f"no run files under {folder}; run a suite first (`python -m harness run --suite <suite>`) "
+            "or pass --from FILE"
+        )
+    return files[-1]  # names start with the UTC time of the run

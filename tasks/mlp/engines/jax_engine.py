@@ -1,0 +1,86 @@
+"""The JAX engine: precision policy, device check, calibration probe, ``block_until_ready``, memory."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from harness.spec.contract import Engine, LazyModule, Probe
+
+jax: Any = LazyModule("jax")
+jnp: Any = LazyModule("jax.numpy")
+
+
+def device_of(device: str) -> Any:
+    """The first ``jax.Device`` of a harness device name."""
+    return jax.devices("gpu" if device == "gpu" else "cpu")[0]
+
+
+class JaxEngine(Engine):
+    """XLA through JAX; a timed region ends with ``jax.block_until_ready`` on what it updated."""
+
+    NAME = "jax"
+    MODULES = ("jax",)
+    VERSION_PACKAGES = ("jaxlib", "jax")
+    SYNC_METHOD = "jax.block_until_ready on the parameters"
+
+    @classmethod
+    def worker_env(cls, device: str) -> dict[str, str]:
+        return super().worker_env(device) | ({"JAX_PLATFORMS": "cpu"} if device == "cpu" else {})
+
+    @classmethod
+    def setup(cls, threads: int) -> dict[str, Any]:
+        jax.config.update("jax_default_matmul_precision", "highest")  # no TF32 on GPU
+        import jaxlib
+
+        return {
+            "versions": {"jax": jax.__version__, "jaxlib": jaxlib.__version__},
+            # XLA's CPU client sizes its own Eigen pool (one thread per core) and has no setting
+            # for it; the record's process_threads says what the process actually ran.
+            "intra_op_threads": None,
+            "inter_op_threads": None,
+            "matmul_precision": str(jax.config.jax_default_matmul_precision),
+            "tf32": False,
+        }
+
+    @classmethod
+    def device_reason(cls, device: str) -> str | None:
+        if device == "gpu":
+            try:
+                jax.devices("gpu")
+            except RuntimeError as exc:
+                return f"jax {jax.__version__} has no GPU backend: {str(exc).splitlines()[0]}"
+        return None
+
+    @classmethod
+    def probe(cls, device: str, n: int) -> Probe:
+        dev = device_of(device)
+        rng = np.random.default_rng(0)
+        a, b = (jax.device_put(rng.standard_normal((n, n), dtype=np.float32), dev) for _ in "ab")
+        matmul, increment = jax.jit(jnp.matmul), jax.jit(lambda x: x + 1)
+        state = {"product": matmul(a, b), "tiny": jax.device_put(np.zeros(1, np.float32), dev)}
+
+        def run_matmul() -> None:
+            state["product"] = matmul(a, b)
+
+        def run_dispatch() -> None:
+            state["tiny"] = increment(state["tiny"])
+
+        return Probe(
+            matmul=run_matmul,
+            dispatch=run_dispatch,
+            sync=lambda: cls.sync(device, list(state.values())),
+            dispatch_kind="call of a jitted x + 1 on a 1-element array",
+        )
+
+    @classmethod
+    def sync(cls, device: str, values: Sequence[Any]) -> None:
+        jax.block_until_ready(list(values))
+
+    @classmethod
+    def memory_peak_bytes(cls, device: str) -> int | None:
+        if device != "gpu":
+            return None
+        return (device_of(device).memory_stats() or {}).get("peak_bytes_in_use")

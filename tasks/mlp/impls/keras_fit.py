@@ -1,0 +1,134 @@
+"""Keras 3, high-level style: a ``keras.Sequential`` stack of ``Dense`` layers trained with ``fit``.
+
+Keras picks its backend once per process (``KERAS_BACKEND``), so each backend runs in its own
+worker; the registry lists them as ``keras`` (TensorFlow), ``keras-jax`` and ``keras-torch``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from harness.spec.contract import Trainer
+from harness.spec.train_spec import TrainSpec
+from tasks.mlp.shared.keras_optimizers import keras, make_optimizer
+from tasks.mlp.spec import metrics_from_logits, steps_per_epoch
+
+
+def build_model(spec: TrainSpec) -> Any:
+    """``Dense(activation) -> Dropout`` per hidden layer, then ``Dense`` logits."""
+    layers: list[Any] = [keras.Input((spec.n_features,))]
+    for width in spec.hidden:
+        layers.append(keras.layers.Dense(width, activation=spec.activation))
+        if spec.dropout:
+            layers.append(keras.layers.Dropout(spec.dropout, seed=spec.seed))
+    layers.append(keras.layers.Dense(spec.n_classes))
+    return keras.Sequential(layers)
+
+
+class KerasTrainer(Trainer):
+    """``model.fit(x, y, epochs=1)`` per epoch on the pre-permuted training arrays."""
+
+    FRAMEWORK = "keras"
+    API = "high-level"
+    ENGINES = ("tensorflow", "jax", "torch")
+    MODULES = ("keras",)
+    MODES = {
+        "default": "model.compile() defaults, model.fit one epoch at a time",
+        "fast": "compile(steps_per_execution=steps per epoch, jit_compile=True on tensorflow/jax backends)",
+    }
+    SYNC_METHOD = "fit returns after the epoch's logs are read back; sync() waits for the last weight"
+    DATA_PATH = "numpy arrays passed to fit (Keras' data adapter copies batches to the device)"
+
+    @classmethod
+    def worker_env(cls, engine: str) -> dict[str, str]:
+        return {"KERAS_BACKEND": engine}  # Keras picks its backend once per process, at import
+
+    @classmethod
+    def prepare(cls, engine: str) -> dict[str, Any]:
+        backend = keras.backend.backend()
+        if backend != engine:
+            raise RuntimeError(f"keras already runs on {backend!r} in this process, not {engine!r}")
+        return {"versions": {"keras": keras.__version__}}
+
+    @classmethod
+    def mode_reason(cls, mode: str, engine: str) -> str | None:
+        if mode == "fast" and engine == "torch":
+            return (
+                "Keras' torch backend accepts only steps_per_execution=1 (Keras 3.15), and its "
+                "jit_compile means torch.compile, not XLA: there is no 'fast' mode on it"
+            )
+        return super().mode_reason(mode, engine)
+
+    def build(self, params: list[np.ndarray], data: Any) -> None:
+        self.scope = "gpu:0" if self.device == "gpu" else "cpu:0"
+        keras.utils.set_random_seed(self.spec.seed)
+        with self._placement():
+            self.model = build_model(self.spec)
+            self.model.set_weights(params)
+            self.model.compile(
+                optimizer=make_optimizer(self.spec),
+                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                metrics=["accuracy"],
+                **self._fast_options(len(data.y_train)),
+            )
+        self.data = {s: data.split(s) for s in ("train", "val", "test")}
+
+    def _fast_options(self, n_train: int) -> dict[str, Any]:
+        """``fast`` mode: a whole epoch per execution, XLA where the backend compiles with it
+        (Keras' jit_compile on the torch backend means torch.compile, which is not XLA)."""
+        if self.mode != "fast":
+            return {}
+        return {
+            "steps_per_execution": steps_per_epoch(self.spec, n_train),
+            "jit_compile": keras.backend.backend() != "torch",
+        }
+
+    def _placement(self) -> Any:
+        """``keras.device`` scope; on the torch backend variables created inside it lose their
+        gradients (Keras 3.15), so there the worker's visible devices decide placement: the cpu
+        worker hides CUDA devices and Keras' torch backend defaults to cuda when it sees one."""
+        if keras.backend.backend() == "torch":
+            return contextlib.nullcontext()
+        return keras.device(self.scope)
+
+    def train_epoch(self, order: np.ndarray) -> None:
+        x, y = self.data["train"]
+        with self._placement():
+            self.model.fit(
+                x[order], y[order], batch_size=self.spec.batch_size, epochs=1, shuffle=False, verbose=0
+            )
+
+    def train_step(self, index: np.ndarray) -> float:
+        x, y = self.data["train"]
+        with self._placement():
+            out = self.model.train_on_batch(x[index], y[index], return_dict=True)
+        return float(out["loss"])
+
+    def evaluate(self, split: str) -> tuple[float, float]:
+        # One forward call on the whole split: model.evaluate() rebuilds its data pipeline on every
+        # call, which costs more than the forward pass itself on these small sets.
+        x, y = self.data[split]
+        with self._placement():
+            logits = keras.ops.convert_to_numpy(self.model(x, training=False))
+        return metrics_from_logits(logits, y)
+
+    def predict_batch(self, x: np.ndarray) -> None:
+        with self._placement():
+            self.model.predict_on_batch(x)
+
+    def get_params(self) -> list[np.ndarray]:
+        return [np.asarray(w) for w in self.model.get_weights()]
+
+    def sync_values(self) -> Sequence[Any]:
+        return [w.value for w in self.model.weights]
+
+    def execution(self) -> dict[str, Any]:
+        out = super().execution()
+        out["keras_backend"] = keras.backend.backend()
+        out["jit_compile"] = bool(getattr(self.model, "jit_compile", False))
+        out["steps_per_execution"] = int(getattr(self.model, "steps_per_execution", 1) or 1)
+        return out

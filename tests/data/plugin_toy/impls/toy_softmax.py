@@ -1,0 +1,50 @@
+"""A throwaway implementation for the plug-in test: softmax regression by SGD in numpy."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from harness.errors import SpecError
+from harness.spec.contract import Trainer
+from tasks.mlp.spec import batch_slices, metrics_from_logits
+
+
+class ToySoftmax(Trainer):
+    FRAMEWORK = "toy"
+    API = "low-level"
+    ENGINES = ("toy",)
+    DATA_PATH = "numpy arrays"
+
+    def build(self, params: list[np.ndarray], data: Any) -> None:
+        if self.spec.hidden or self.spec.optimizer != "sgd":
+            raise SpecError("toy: only hidden=[] and optimizer='sgd'")
+        self.w, self.b = (p.astype(np.float64) for p in params)
+        self.data = {s: data.split(s) for s in ("train", "val", "test")}
+
+    def train_step(self, index: np.ndarray) -> float:
+        x, y = self.data["train"][0][index], self.data["train"][1][index]
+        z = x @ self.w + self.b
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+        loss = float(-np.log(p[np.arange(len(y)), y]).mean())
+        p[np.arange(len(y)), y] -= 1
+        self.w -= self.spec.learning_rate * x.T @ p / len(y)
+        self.b -= self.spec.learning_rate * p.mean(axis=0)
+        return loss
+
+    def train_epoch(self, order: np.ndarray) -> None:
+        for index in batch_slices(order, self.spec.batch_size):
+            self.train_step(index)
+
+    def evaluate(self, split: str) -> tuple[float, float]:
+        x, y = self.data[split]
+        return metrics_from_logits(x @ self.w + self.b, y)
+
+    def get_params(self) -> list[np.ndarray]:
+        return [self.w.astype(np.float32), self.b.astype(np.float32)]
+
+    def sync_values(self) -> Sequence[Any]:
+        return ()

@@ -1,0 +1,106 @@
+"""One definition of every derived number: the report's tables, the comparison's statistics, the
+history frame, the progress summary and a record's efficiency block read the same records and
+must agree, including with an even number of steady epochs and a record without a machine id."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harness.cli.progress import summary_table
+from harness.compare.check import compare_records
+from harness.compare.history import history_frame
+from harness.record import derived
+from harness.record.schema import RunRecord, Timings
+from harness.report.data.frame import build_frames
+from harness.report.data.summary import group_stats
+from harness.report.sections import history as history_section
+from harness.store import runs as store
+
+PEAK = 2.0e10
+EPOCHS = {  # four steady epochs each: an even count, where "upper middle" and median differ
+    ("jax", 0): [0.40, 0.10, 0.30, 0.20],
+    ("jax", 1): [0.22, 0.18, 0.26, 0.50],
+    ("torch", 0): [0.90, 0.60, 0.70, 0.80],
+    ("torch", 1): [0.65, 0.75, 0.85, 0.95],
+}
+
+
+def _record(impl: str, seed: int, machine: dict) -> RunRecord:
+    record = RunRecord(
+        task="digits", impl=impl, framework=impl, device="cpu", seed=seed,
+        config={"batch_size": 64, "epochs": 5, "seed": seed, "hidden": [64]},
+        machine=machine, git_commit="abc123", steps_per_epoch=10, n_train=640,
+        train_flops_per_sample=1_000_000, test_accuracy=0.9 + seed / 100,
+        timings=Timings(epoch_s=EPOCHS[(impl, seed)], first_epoch_s=1.0),
+    )  # fmt: skip
+    record.efficiency = derived.efficiency_block(record, None, _Peak())
+    return record
+
+
+class _Peak:
+    engine, measured_at, matmul_flops_per_s, dispatch_median_s = "torch", "now", PEAK, 1e-5
+
+
+@pytest.fixture
+def records(tmp_path: Path) -> list[RunRecord]:
+    """Written and read back through the store, as every consumer reads them."""
+    writer = store.RecordWriter(tmp_path, "box-1", "abc123", "unit")
+    box = {"machine_id": "box-1", "fingerprint": "f" * 16, "cpu_model": "Synthetic"}
+    for impl, seed in EPOCHS:
+        writer.append(_record(impl, seed, {} if impl == "torch" else box))  # torch: no machine id
+    return store.load(tmp_path)[0]
+
+
+def _pooled_step_s(impl: str) -> float:
+    samples = [e / 10 for (i, _), epochs in EPOCHS.items() if i == impl for e in epochs]
+    return float(np.median(samples))  # eight samples: the mean of the middle two
+
+
+def test_the_median_is_the_mean_of_the_middle_two_everywhere(records: list[RunRecord]) -> None:
+    jax0 = next(r for r in records if (r.impl, r.seed) == ("jax", 0))
+    assert derived.step_time_s(jax0) == pytest.approx(0.025)  # (0.02 + 0.03) / 2, not 0.03
+    assert jax0.efficiency["step_s"] == pytest.approx(0.025)
+    assert jax0.efficiency["fraction_of_peak"] == pytest.approx(derived.fraction_of_peak(jax0))
+    assert derived.fraction_of_peak(jax0) == pytest.approx(640 * 1e6 / (0.025 * 10) / PEAK)
+
+
+def test_report_compare_history_and_progress_agree(records: list[RunRecord]) -> None:
+    stats = group_stats(build_frames(records)).set_index("impl")
+    rows = {row.key.impl: row for row in compare_records(records, records) if row.metric == "step_time"}
+    history = history_frame(records)
+    steps = history[history["metric"] == "step_time"].set_index("impl")
+    table = summary_table(records)
+    progress = dict(zip(table.columns[1]._cells, table.columns[5]._cells, strict=True))
+    for impl in ("jax", "torch"):
+        expected = _pooled_step_s(impl)
+        assert stats.loc[impl, "step_s"] == pytest.approx(expected)
+        assert rows[impl].current_value == pytest.approx(expected)
+        assert steps.loc[impl, "value"] == pytest.approx(expected)
+        assert float(progress[impl]) == pytest.approx(expected * 1e3, abs=5e-4)
+        flops = derived.achieved_flops_per_s(1_000_000, 640, 10, expected)
+        if impl == "jax":  # the record without a machine id has no calibration either
+            assert stats.loc[impl, "fraction_of_peak"] == pytest.approx(flops / PEAK)
+        assert stats.loc[impl, "achieved_flops_per_s"] == pytest.approx(flops)
+
+
+def test_a_record_without_a_machine_id_is_in_the_tables_and_in_history(records: list[RunRecord]) -> None:
+    runs = build_frames(records).runs.set_index("impl")
+    assert runs.loc["torch", "machine_id"].unique().tolist() == [derived.UNKNOWN_MACHINE]
+    history = history_frame(records)
+    assert set(history["machine_id"]) == {"box-1", derived.UNKNOWN_MACHINE}
+    views = history_section.history_views(history)
+    assert {v.machine_id for v in views} == {"box-1", derived.UNKNOWN_MACHINE}
+
+
+def test_formatting_is_one_set_of_units() -> None:
+    assert derived.fmt_seconds(2.3e-3) == "2.30 ms" and derived.fmt_seconds(5.12e-4) == "512 µs"
+    assert derived.fmt_value(5.12e-4, "s") == "512 µs" and derived.fmt_value(3 * 2**20, "bytes") == "3 MiB"
+    assert derived.fmt_value(math.nan, "s") == "-" and derived.fmt_seconds(None) == "—"
+    assert (
+        derived.run_label("torch", "default") == "torch" and derived.run_label("jax", "scan") == "jax [scan]"
+    )
+    assert derived.config_key({"seed": 1, "b": 2, "a": 1}) == derived.config_key({"a": 1, "b": 2, "seed": 9})

@@ -1,0 +1,154 @@
+"""The runner end to end, with real workers: phases recorded, crashes and hangs cost one run,
+unavailable frameworks and devices are recorded, not fatal. JAX is used (fastest import)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness import cli
+from harness.run import machine
+from harness.run.faults import FAULT_ENV
+from harness.spec import registry
+from harness.store import runs as store
+
+SUITE = """
+step_samples = 4
+eval_repeats = 2
+timeout_s = 120
+[[runs]]
+tasks = ["iris"]
+impls = ["jax"]
+seeds = [0, 1]
+spec = { epochs = 3 }
+"""
+
+
+@pytest.fixture
+def suite_file(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.toml"
+    path.write_text(SUITE)
+    return path
+
+
+def _run(tmp_path: Path, *argv: str) -> tuple[int, list]:
+    results = tmp_path / "results"
+    status = cli.main(["run", "--results", str(results), *argv])
+    records, skipped = store.load(results)
+    assert skipped == []
+    return status, sorted(records, key=lambda r: (r.impl, r.seed))
+
+
+def test_ok_runs_record_every_phase(tmp_path: Path, suite_file: Path) -> None:
+    status, records = _run(tmp_path, "--suite", str(suite_file))
+    assert status == 0 and [r.status for r in records] == ["ok", "ok"]
+    first, second = records
+    t = first.timings
+    assert t.import_s > 0 and t.build_s > 0 and t.first_epoch_s > 0
+    assert len(t.epoch_s) == 2 and len(t.step_s) == 4 and len(t.eval_s) == 2
+    assert first.timings.worker_runs_before == 0 and second.timings.worker_runs_before == 1
+    assert len(first.history.val_accuracy) == 3 and 0.5 < first.test_accuracy <= 1.0
+    assert first.config["epochs"] == 3 and first.config["seed"] == 0 and second.config["seed"] == 1
+    assert first.machine["fingerprint"] == machine.machine_info()["fingerprint"]
+    assert first.versions["jax"] and first.git_commit is not None
+    assert first.peak_rss_bytes > 50e6 and first.steps_per_epoch == 6 and first.n_train == 90
+    assert first.execution["requested_threads"] >= 1 and "sync_method" in first.execution
+    assert first.suite == "tiny"
+
+
+def test_hard_crash_costs_one_run_each(
+    tmp_path: Path, suite_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(FAULT_ENV, "crash")
+    status, records = _run(tmp_path, "--suite", str(suite_file))
+    assert status == 1
+    assert [r.status for r in records] == ["crashed", "crashed"]  # a fresh worker took the second run
+    assert "exited with status 3" in records[0].reason
+
+
+def test_exception_is_recorded_with_its_traceback(
+    tmp_path: Path, suite_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(FAULT_ENV, "raise")
+    status, records = _run(tmp_path, "--suite", str(suite_file))
+    assert status == 1 and [r.status for r in records] == ["crashed", "crashed"]
+    assert "RuntimeError: injected failure" in records[0].reason and "Traceback" in records[0].reason
+
+
+def test_hang_becomes_timeout(tmp_path: Path, suite_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(FAULT_ENV, "hang")
+    status, records = _run(tmp_path, "--suite", str(suite_file), "--seeds", "0", "--timeout", "15")
+    assert status == 1 and [r.status for r in records] == ["timeout"]
+    assert "no answer within 15 s" in records[0].reason
+
+
+def test_missing_framework_is_unavailable_and_the_rest_go_on(
+    tmp_path: Path, suite_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = registry.ImplInfo.unavailable_reason
+
+    def fake(self: registry.ImplInfo) -> str | None:
+        return "not installed: tensorflow" if self.name == "tensorflow" else real(self)
+
+    monkeypatch.setattr(registry.ImplInfo, "unavailable_reason", fake)
+    status, records = _run(tmp_path, "--task", "iris", "--impl", "tensorflow", "jax", "--epochs", "2")
+    assert status == 0
+    assert {r.impl: r.status for r in records} == {"jax": "ok", "tensorflow": "unavailable"}
+    assert "not installed: tensorflow" in next(r.reason for r in records if r.impl == "tensorflow")
+
+
+def test_gpu_without_gpu_is_one_unavailable_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(machine, "gpu_reason", lambda: "no NVIDIA driver (faked)")
+    status, records = _run(
+        tmp_path, "--task", "iris", "--impl", "jax", "--device", "gpu", "--seeds", "0", "1"
+    )
+    assert status == 0 and len(records) == 1
+    assert records[0].status == "unavailable" and records[0].reason == "no NVIDIA driver (faked)"
+
+
+def test_gpu_visible_but_framework_cannot_use_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The machine claims a GPU (faked); the worker's framework check decides, per framework."""
+    monkeypatch.setattr(machine, "gpu_reason", lambda: None)
+    status, records = _run(tmp_path, "--task", "iris", "--impl", "jax", "--device", "gpu", "--epochs", "2")
+    assert status == 0 and records[0].status == "unavailable"
+    assert "jax" in records[0].reason and "GPU" in records[0].reason
+
+
+def test_unknown_mode_is_unavailable(tmp_path: Path) -> None:
+    status, records = _run(tmp_path, "--task", "iris", "--impl", "jax", "--mode", "turbo")
+    assert (
+        status == 0
+        and records[0].status == "unavailable"
+        and "jax has no mode 'turbo'; its modes: default, scan" in records[0].reason
+    )
+
+
+def test_mode_a_backend_cannot_do_is_unavailable(tmp_path: Path) -> None:
+    status, records = _run(tmp_path, "--task", "iris", "--impl", "keras-torch", "--mode", "fast")
+    assert status == 0 and records[0].status == "unavailable"
+    assert "steps_per_execution=1" in records[0].reason
+
+
+def test_execution_block_is_read_back_and_efficiency_is_against_the_calibration(tmp_path: Path) -> None:
+    """Threads are set through each framework and read back: with --threads 1 the record says 1
+    where the framework can tell (torch, tensorflow); jax cannot be set and says None. Every ok
+    record carries its efficiency against the (session's shared) machine calibration."""
+    status, records = _run(
+        tmp_path, "--task", "iris", "--impl", "torch", "tensorflow", "jax", "--epochs", "3", "--threads", "1"
+    )
+    assert status == 0 and {r.impl for r in records} == {"torch", "tensorflow", "jax"}
+    by_impl = {r.impl: r for r in records}
+    for impl in ("torch", "tensorflow"):
+        execution = by_impl[impl].execution
+        assert execution["requested_threads"] == 1 and execution["intra_op_threads"] == 1, execution
+        assert execution["tf32"] is False
+    assert by_impl["jax"].execution["intra_op_threads"] is None
+    assert by_impl["jax"].execution["matmul_precision"] == "highest"
+    for record in records:
+        eff = record.efficiency
+        assert eff["engine"] == record.impl and 0 < eff["fraction_of_peak"] < 1, eff
+        flops = record.train_flops_per_sample * record.n_train / sorted(record.timings.epoch_s)[0]
+        assert eff["achieved_flops_per_s"] <= flops * 1.0001  # the median epoch, never faster than the best
+        assert eff["peak_flops_per_s"] >= eff["engine_matmul_flops_per_s"] > 1e9
+        assert eff["step_in_dispatches"] > 1

@@ -1,0 +1,67 @@
+"""The plug-in contract is closed: engines and implementations are discovered from files, and a
+framework added as files in a folder of its own runs through the whole harness untouched."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness import cli
+from harness.errors import UnknownName
+from harness.spec import registry
+from harness.store import runs as store
+
+PLUGIN = Path(__file__).parents[1] / "data" / "plugin_toy"
+
+
+@pytest.fixture
+def toy_plugin(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv(registry.PLUGINS_ENV, str(PLUGIN))
+    registry.clear()
+    yield PLUGIN
+    monkeypatch.delenv(registry.PLUGINS_ENV)
+    registry.clear()
+
+
+def test_builtin_engines_and_implementations_are_found_from_their_files() -> None:
+    assert set(registry.engines()) >= {"torch", "tensorflow", "jax"}
+    impls = registry.implementations()
+    assert {"torch", "tensorflow", "jax", "keras", "keras-jax", "keras-torch"} <= set(impls)
+    assert impls["keras-jax"].engine == "jax" and impls["keras-jax"].backend == "jax"
+    assert impls["keras"].backend == "tensorflow" and impls["torch"].backend == ""
+    assert impls["jax"].path.parent.name == "impls" and impls["jax"].trainer_class().ENGINES == ("jax",)
+
+
+def test_a_new_framework_is_files_in_a_folder_and_runs_end_to_end(toy_plugin: Path, tmp_path: Path) -> None:
+    info = registry.get("toy")
+    assert info.engine == "toy" and info.path.parent.parent == toy_plugin and not info.supports_gpu
+    results = tmp_path / "results"
+    argv = ["run", "--task", "iris", "--impl", "toy", "--device", "cpu", "gpu", "--seeds", "0", "1"]
+    argv += ["--epochs", "15", "--set", "hidden=[]", "optimizer='sgd'", "learning_rate=0.2"]
+    assert cli.main([*argv, "--results", str(results), "--no-calibrate"]) == 0
+    records, skipped = store.load(results)
+    assert skipped == []
+    ok = [r for r in records if r.status == "ok"]
+    assert len(ok) == 2 and all(r.test_accuracy > 0.8 for r in ok), [r.test_accuracy for r in ok]
+    assert ok[0].framework == "toy" and ok[0].versions["numpy"] and ok[0].execution["import_s"] >= 0
+    (gpu,) = [r for r in records if r.device == "gpu"]
+    assert gpu.status == "unavailable" and "does not support GPUs" in gpu.reason
+
+
+def test_an_unknown_engine_is_named_with_the_valid_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "impls").mkdir()
+    (tmp_path / "impls" / "orphan.py").write_text(
+        (PLUGIN / "impls" / "toy_softmax.py").read_text().replace('ENGINES = ("toy",)', 'ENGINES = ("tpu",)')
+    )
+    monkeypatch.setenv(registry.PLUGINS_ENV, str(tmp_path))
+    registry.clear()
+    try:
+        with pytest.raises(UnknownName, match="engine 'tpu' is not defined; engines: .*torch"):
+            registry.implementations()
+    finally:
+        monkeypatch.delenv(registry.PLUGINS_ENV)
+        registry.clear()

@@ -1,0 +1,149 @@
+"""Suites and command-line selections: expansion, narrowing, and clear errors before any run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness import cli
+from harness.spec import registry, suites
+
+NAMES = {"task": "tasks", "impl": "impls", "device": "devices", "mode": "modes", "set": "overrides"}
+
+
+def _args(**kw) -> suites.Selection:
+    """A selection spelled with the command-line option names (``task``, ``impl``, ``set``...)."""
+    renamed = {NAMES.get(k, k): v for k, v in kw.items()}
+    if "timeout" in renamed:
+        renamed["timeout_s"] = renamed.pop("timeout")
+    return suites.Selection(**renamed)
+
+
+def test_shipped_suites_load_and_expand() -> None:
+    assert {"smoke", "default", "full"} <= set(suites.shipped_suites())
+    for name in suites.shipped_suites():
+        plan = suites.plan_for(_args(suite=name))
+        assert plan.requests and all(r.suite == name for r in plan.requests)
+
+
+def test_default_suite_covers_every_task_impl_and_device() -> None:
+    requests = suites.plan_for(_args()).requests
+    assert {r.task for r in requests} == {"iris", "digits", "mnist1d", "mnist"}
+    assert {r.impl for r in requests} == set(registry.implementations())
+    assert {r.device for r in requests} == {"cpu", "gpu"} and {r.seed for r in requests} == {0, 1, 2}
+
+
+def test_selection_narrows_and_overrides() -> None:
+    plan = suites.plan_for(
+        _args(
+            suite="smoke",
+            task=["iris"],
+            impl=["torch", "jax"],
+            seeds=[4, 5],
+            epochs=2,
+            set=["hidden=[8]", "learning_rate=0.1"],
+        )
+    )
+    assert len(plan.requests) == 4
+    spec = plan.requests[0].spec()
+    assert spec.epochs == 2 and spec.hidden == (8,) and spec.learning_rate == 0.1
+    assert {r.seed for r in plan.requests} == {4, 5}
+
+
+def test_adhoc_selection_without_suite() -> None:
+    plan = suites.plan_for(_args(task=["digits"], impl=["keras"]))
+    assert [(r.task, r.impl, r.device, r.seed) for r in plan.requests] == [("digits", "keras", "cpu", 0)]
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        (dict(task=["cifar"]), "unknown task 'cifar'; valid: iris, digits, mnist1d, mnist"),
+        (dict(impl=["mxnet"]), "unknown implementation 'mxnet'; valid:"),
+        (dict(device=["tpu"]), "unknown device 'tpu'; valid: cpu, gpu"),
+        (dict(suite="nightly"), "unknown suite 'nightly'; valid:"),
+        (dict(task=["iris"], epochs=0), "epochs must be a positive integer"),
+        (dict(task=["iris"], seeds=[-1]), "seeds must be >= 0"),
+        (dict(task=["iris"], set=["batch_size=1000"]), "larger than the iris training split"),
+        (dict(task=["iris"], set=["nonsense"]), "--set expects FIELD=VALUE"),
+        (dict(task=["iris"], threads=0), "threads must be >= 1"),
+    ],
+)
+def test_bad_input_is_refused_before_running(kw: dict, message: str) -> None:
+    with pytest.raises((registry.UnknownName, suites.SpecError)) as info:
+        suites.plan_for(_args(**kw))
+    assert message in str(info.value)
+
+
+def test_malformed_toml_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text('description = "x"\n[[runs]]\ntasks = [iris]\nimpls = ["*"]\n')
+    with pytest.raises(suites.SuiteError, match=r"bad.toml: malformed TOML: .*line 3"):
+        suites.plan_for(_args(suite=str(path)))
+
+
+def test_unknown_suite_key_lists_valid(tmp_path: Path) -> None:
+    path = tmp_path / "typo.toml"
+    path.write_text('[[runs]]\ntasks = ["iris"]\nepochs = 3\n')
+    with pytest.raises(suites.SuiteError, match=r"unknown key\(s\) \['epochs'\]; valid: "):
+        suites.plan_for(_args(suite=str(path)))
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "--task", "cifar", "--dry-run"],
+        ["run", "--impl", "mxnet", "--dry-run"],
+        ["run", "--device", "tpu", "--dry-run"],
+        ["run", "--suite", "nightly", "--dry-run"],
+        ["run", "--task", "iris", "--epochs", "-3", "--dry-run"],
+    ],
+)
+def test_cli_exit_status_2_and_message(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and ("valid" in err or "must be" in err)
+
+
+def test_cli_dry_run_lists_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["run", "--suite", "smoke", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "iris/torch[default]@cpu seed=0" in out and out.strip().endswith(f"{2 * 6} runs")
+
+
+def test_cli_list_and_env(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "keras-jax" in out and "gpu" in out and "smoke" in out
+    assert cli.main(["env"]) == 0
+    assert '"fingerprint"' in capsys.readouterr().out
+
+
+def test_default_suite_runs_every_framework_as_written_and_in_every_fast_path() -> None:
+    requests = suites.plan_for(_args()).requests
+    for info in registry.implementations().values():
+        for task in ("iris", "digits", "mnist1d", "mnist"):
+            mine = [r for r in requests if (r.impl, r.task, r.device) == (info.name, task, "cpu")]
+            assert sorted(r.seed for r in mine if r.mode == "default") == [0, 1, 2]
+            fast = sorted(r.mode for r in mine if r.mode != "default")
+            assert fast == sorted(m for m in info.declared_modes if m != "default")
+            assert all(r.seed == 0 for r in mine if r.mode != "default")
+
+
+def test_mode_star_expands_per_implementation_and_minus_leaves_out(tmp_path: Path) -> None:
+    path = tmp_path / "modes.toml"
+    path.write_text('[[runs]]\ntasks = ["iris"]\nimpls = ["jax", "torch"]\nmodes = ["*", "-default"]\n')
+    requests = suites.plan_for(_args(suite=str(path))).requests
+    assert sorted((r.impl, r.mode) for r in requests) == sorted(
+        [("jax", m) for m in registry.get("jax").declared_modes if m != "default"]
+        + [("torch", m) for m in registry.get("torch").declared_modes if m != "default"]
+    )
+    every = suites.plan_for(_args(suite=str(path), mode=["*"])).requests
+    assert {(r.impl, r.mode) for r in every} >= {("jax", "default"), ("jax", "scan"), ("torch", "fused")}
+
+
+def test_a_declared_mode_the_backend_cannot_run_is_kept_to_be_recorded_unavailable() -> None:
+    requests = suites.plan_for(_args(suite="modes", impl=["keras-torch"])).requests
+    assert "fast" in {r.mode for r in requests}
+    assert "fast" not in registry.get("keras-torch").modes
