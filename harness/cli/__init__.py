@@ -1,7 +1,8 @@
 """``python -m harness``: one module per subcommand; each parses, calls the library, prints.
 
 Exit status, mapped here and nowhere else: 0 success; 1 a check failed (a regression, a failed
-run); 2 unusable input (:class:`harness.errors.UsageError`, a missing file); 130 interrupted.
+run); 2 unusable input (:class:`harness.errors.UsageError`, a missing file); 3 a check could not
+tell (the A/B gate or the comparison was inconclusive); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -9,10 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from harness.cli import baseline, calibrate, compare, env, listing, report, run
+from harness.cli import ab, baseline, calibrate, compare, env, listing, report, run
 from harness.errors import UsageError
 
-SUBCOMMANDS = (listing, env, run, calibrate, report, compare, baseline)
+SUBCOMMANDS = (listing, env, run, calibrate, report, compare, baseline, ab)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,6 +8,7 @@ from pathlib import Path
 from harness.cli.paths import DEFAULT_REPORT, DEFAULT_RESULTS
 from harness.cli.progress import Progress
 from harness.run.runner import run_plan
+from harness.run.schedule import SCHEDULES
 from harness.spec.suites import Selection, plan_for
 
 
@@ -26,6 +27,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results directory")
     p.add_argument("--dry-run", action="store_true", help="print the runs, run nothing")
     p.add_argument("--report", type=Path, nargs="?", const=DEFAULT_REPORT, help="then build the report")
+    p.add_argument(
+        "--schedule",
+        choices=SCHEDULES,
+        default="interleaved",
+        help="interleaved (default): the runs compared with each other advance one epoch per round, in a "
+        "random order each round; sequential: each run from its first epoch to its last, back to back",
+    )
     p.add_argument(
         "--no-calibrate", action="store_true", help="skip the machine calibration (no efficiency in records)"
     )
@@ -56,6 +64,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"{len(plan.requests)} runs")
         return 0
     plan.calibrate = not args.no_calibrate
+    plan.schedule = args.schedule
     with Progress(len(plan.requests)) as progress:
         outcome = run_plan(plan, args.results, progress)
         progress.summary(outcome.records, outcome.path)

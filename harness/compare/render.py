@@ -21,6 +21,7 @@ from harness.compare.check import (
     Unmatched,
     worst_status,
 )
+from harness.compare.gate import INCONCLUSIVE, PASS, REGRESSION, GateResult, GateRow
 from harness.compare.thresholds import METRICS
 from harness.record.derived import PairKey, fmt_value
 
@@ -161,3 +162,49 @@ def _footnote(confidence: float) -> str:
         "seeds. A row regresses only when its whole interval is beyond the limit; ⚠️ unclear = beyond "
         "the limit but within noise (rerun with more seeds).</sub>"
     )
+
+
+_GATE_MARK = {PASS: "✅", REGRESSION: "❌", INCONCLUSIVE: "⚠️"}
+
+
+def _gate_estimate(row: GateRow) -> str:
+    if not np.isfinite(row.estimate):
+        return "-"
+    if row.metric == "test_accuracy":
+        return f"{row.estimate * 100:+.2f} pp [{row.low * 100:+.2f}, {row.high * 100:+.2f}]"
+    return f"{row.estimate:.3f}x [{row.low:.3f}, {row.high:.3f}]"
+
+
+def gate_text(result: GateResult, pairs: int, rounds: int) -> str:
+    """The gate's verdict, sides, rule and rows as plain lines for a terminal."""
+    lines = [f"A/B gate: {result.verdict.upper()} ({pairs} process pairs x {rounds} rounds, interleaved)"]
+    lines += [f"  {side}: {text}" for side, text in result.sides.items()]
+    lines += [f"  rule: {result.rule.describe()}", ""]
+    width = max((len(row.run) for row in result.rows), default=10)
+    for row in result.rows:
+        estimate = _gate_estimate(row)
+        cells = (f"{row.run:<{width}}", f"{row.metric:<13}", f"{estimate:<32}", f"{row.verdict:<12}")
+        lines.append("  " + "  ".join(cells) + f"  {row.detail}")
+    return "\n".join(lines)
+
+
+def gate_markdown(result: GateResult, pairs: int, rounds: int) -> str:
+    """The gate as Markdown for a CI job summary or a pull-request comment."""
+    mark = _GATE_MARK[result.verdict]
+    lines = [f"### A/B benchmark gate: {mark} {result.verdict}", ""]
+    lines += [f"- **{side}**: `{text}`" for side, text in result.sides.items()]
+    lines += [
+        f"- **design**: {pairs} fresh process pairs x {rounds} rounds, both sides interleaved per round"
+    ]
+    lines += [f"- **rule**: {result.rule.describe()}", ""]
+    lines += ["| run | metric | candidate vs baseline [95% CI] | verdict | detail |", "|---|---|---|---|---|"]
+    for row in result.rows:
+        verdict = f"{_GATE_MARK[row.verdict]} {row.verdict}"
+        lines.append(f"| {row.run} | {row.metric} | {_gate_estimate(row)} | {verdict} | {row.detail} |")
+    lines += [
+        "",
+        "<sub>Step time: candidate/baseline, the median of per-round ratios (both sides trained the same "
+        "round back to back), with a bootstrap interval over process pairs, then rounds. Exit codes: 0 pass, "
+        "1 regression, 2 unusable input, 3 inconclusive.</sub>",
+    ]
+    return "\n".join(lines) + "\n"

@@ -77,6 +77,22 @@ def step_samples_s(record: RunRecord) -> list[float]:
     return [e / steps for e in steady_epochs_s(record)] if steps else []
 
 
+def round_steps_s(record: RunRecord) -> dict[int, float]:
+    """Seconds per step of each steady epoch, by the round of the schedule it ran in (the first
+    epoch, round 0 with compilation, left out); empty for records without rounds."""
+    steps = record.steps_per_epoch
+    rounds = record.timings.epoch_rounds[1:]  # epoch_s holds epochs 2..E; rounds lists every epoch
+    if not steps or len(rounds) != len(record.timings.epoch_s):
+        return {}
+    return {r: e / steps for r, e in zip(rounds, record.timings.epoch_s, strict=True) if e and e > 0}
+
+
+def interleaved_group(record: RunRecord) -> str:
+    """The id of the interleaved group the run was measured in (``""``: not interleaved)."""
+    execution = record.execution or {}
+    return str(execution.get("group") or "") if execution.get("schedule") == "interleaved" else ""
+
+
 def throughput_samples(record: RunRecord) -> list[float]:
     """Training samples per second, one per steady epoch; empty without ``n_train``."""
     n_train = record.n_train

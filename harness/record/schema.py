@@ -42,6 +42,10 @@ class Timings:
     eval_s: list[float] = field(default_factory=list)  # full test-split evaluations
     time_to_target_s: float | None = None  # training time until val accuracy >= target
     epochs_to_target: int | None = None
+    # Every epoch (the first included): when it started (Unix seconds) and its round of the
+    # schedule; runs of one interleaved group train the epochs of one round back to back.
+    epoch_started_at: list[float] = field(default_factory=list)
+    epoch_rounds: list[int] = field(default_factory=list)
 
 
 @dataclass

@@ -1,43 +1,90 @@
 """Test-only fault injection: ``$MLPBENCH_FAULT`` makes a run crash, hang, raise or run slower, so
-the tests prove that the real machinery catches each (a crash or a hang costs one run; a slower
-candidate fails the regression check)."""
+the tests and the gate's validation prove that the real machinery catches each (a crash or a hang
+costs one run; a slower candidate fails the regression check and the A/B gate).
+
+Kinds: ``crash`` (the worker process dies as the run starts; ``crash:N`` at the end of epoch
+``N`` instead), ``hang``, ``raise`` (an exception in the run), ``delay:SECONDS`` (busy time inside
+every training step's timed region) and ``slow:FRACTION`` (a proportional slowdown: every timed
+epoch and single step busy-waits ``FRACTION`` of its own duration before its timer stops, e.g.
+``slow:0.10`` is 10% slower, whatever the loop style). ``$MLPBENCH_FAULT_ONLY=IMPL`` limits the
+fault to the runs of one implementation. An unknown kind is an error, not silently no fault.
+"""
 
 from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from typing import Any
 
+from harness.errors import UsageError
+from harness.run.timing import busy_wait, clock
 from harness.spec.contract import Trainer
 
 FAULT_ENV = "MLPBENCH_FAULT"
+ONLY_ENV = "MLPBENCH_FAULT_ONLY"
+KINDS = ("crash", "hang", "raise", "delay", "slow")
 
 
-def inject_fault(trainer: Trainer) -> None:
-    """Test-only: ``$MLPBENCH_FAULT`` makes this run ``crash`` (the process dies), ``hang``, raise
-    (``raise``), or add ``delay:SECONDS`` inside every training step's timed region. Lets the
-    tests prove that crashes, timeouts and slow-downs are caught by the real machinery."""
-    fault = os.environ.get(FAULT_ENV, "")
-    if not fault:
-        return
-    kind, _, arg = fault.partition(":")
-    if kind == "crash":
+@dataclass(frozen=True)
+class Fault:
+    """The fault this process injects: its kind and numeric argument (``""``: none; ``arg`` is
+    ``None`` where the kind was given without one)."""
+
+    kind: str = ""
+    arg: float | None = None
+
+    def at_epoch_end(self, epoch: int) -> None:
+        """``crash:N``: the process dies at the end of epoch ``N``."""
+        if self.kind == "crash" and self.arg is not None and epoch == int(self.arg):
+            os._exit(3)
+
+    def extra_s(self, elapsed_s: float, steps: int) -> float:
+        """How much longer a timed region of ``elapsed_s`` over ``steps`` steps must last."""
+        if self.kind == "delay":
+            return (self.arg or 0.0) * steps
+        if self.kind == "slow":
+            return (self.arg or 0.0) * elapsed_s
+        return 0.0
+
+
+def current(impl: str = "") -> Fault:
+    """The fault named by ``$MLPBENCH_FAULT`` for a run of ``impl`` (none when unset, or when
+    ``$MLPBENCH_FAULT_ONLY`` names another implementation)."""
+    text = os.environ.get(FAULT_ENV, "")
+    only = os.environ.get(ONLY_ENV, "")
+    if not text or (only and impl and only != impl):
+        return Fault()
+    kind, sep, arg = text.partition(":")
+    if kind not in KINDS:
+        raise UsageError(f"{FAULT_ENV}={text!r}: unknown kind {kind!r}; valid: {', '.join(KINDS)}")
+    if kind in ("delay", "slow") and not sep:
+        raise UsageError(f"{FAULT_ENV}={text!r}: {kind} needs a number, e.g. {kind}:0.1")
+    try:
+        return Fault(kind, float(arg) if sep else None)
+    except ValueError as exc:
+        raise UsageError(f"{FAULT_ENV}={text!r}: {arg!r} is not a number") from exc
+
+
+def inject_fault(trainer: Trainer, impl: str = "") -> Fault:
+    """Apply the process's fault to a run of ``impl`` about to start: ``crash``, ``hang`` and
+    ``raise`` act now (``crash:N`` later, at the end of epoch ``N``); ``delay`` and ``slow`` are
+    returned for the epoch timer, and wrap the single training step."""
+    fault = current(impl)
+    if fault.kind == "crash" and fault.arg is None:
         os._exit(3)
-    if kind == "hang":
+    if fault.kind == "hang":
         time.sleep(3600)
-    if kind == "raise":
+    if fault.kind == "raise":
         raise RuntimeError("injected failure")
-    if kind == "delay":
-        delay_s = float(arg)
-        train_epoch, train_step = trainer.train_epoch, trainer.train_step
-        per_epoch = trainer.spec.batch_size
-
-        def slow_epoch(order: Any) -> None:
-            train_epoch(order)
-            time.sleep(delay_s * -(-len(order) // per_epoch))
+    if fault.kind in ("delay", "slow"):
+        train_step = trainer.train_step
 
         def slow_step(index: Any) -> float:
-            time.sleep(delay_s)
-            return train_step(index)
+            start = clock()
+            loss = train_step(index)
+            busy_wait(fault.extra_s(clock() - start, 1))
+            return loss
 
-        trainer.train_epoch, trainer.train_step = slow_epoch, slow_step  # type: ignore[method-assign]
+        trainer.train_step = slow_step  # type: ignore[method-assign]
+    return fault

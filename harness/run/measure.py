@@ -1,11 +1,16 @@
 """The phases of one run, in the worker process: build, epochs, evaluation, single steps.
 
 Each phase is timed on its own (never mixed): ``build_s``; ``first_epoch_s`` (includes tracing
-and compilation); ``epoch_s`` for the steady-state epochs 2..E, each one ``train_epoch`` and one
-device sync, as real training runs; ``eval_s`` full test-split evaluations; ``step_s`` single
-training steps, each synchronised. Per-epoch evaluation on train and validation (the history)
-is outside every training timer, as is the per-epoch test evaluation a ``track_test`` request
-adds. Every ok run ends with the overfitting analysis of its history in ``extra["overfitting"]``.
+and compilation); ``epoch_s`` for the steady-state epochs 2..E, each timed between the training
+loop's hooks (:class:`harness.spec.contract.EpochHooks`) and ending with one device sync, as real
+training runs; ``eval_s`` full test-split evaluations; ``step_s`` single training steps, each
+synchronised. Per-epoch evaluation on train and validation (the history) happens inside the end
+hook but outside its timer, as does the per-epoch test evaluation a ``track_test`` request adds.
+Every ok run ends with the overfitting analysis of its history in ``extra["overfitting"]``.
+
+When a run may go on is decided by its :class:`Control`: :class:`FreeRun` lets it run straight
+through; the worker's session (:mod:`harness.run.session`) holds it at each epoch's start until the
+parent's schedule says it is this run's turn, which is how runs are interleaved round by round.
 """
 
 from __future__ import annotations
@@ -13,13 +18,14 @@ from __future__ import annotations
 import math
 import os
 import traceback
+from typing import Protocol
 
 import psutil
 
 from harness.record import overfitting
-from harness.record.schema import History, RunRecord, Timings
-from harness.run.faults import inject_fault
-from harness.run.timing import PeakRSS, repeat, timed
+from harness.record.schema import RunRecord
+from harness.run.faults import Fault, inject_fault
+from harness.run.timing import PeakRSS, Span, busy_wait, repeat, timed
 from harness.spec.contract import Engine, Trainer, Unavailable
 from harness.spec.plan import RunRequest, new_record
 from harness.spec.registry import ImplInfo
@@ -27,37 +33,89 @@ from harness.spec.train_spec import TrainSpec
 from tasks.mlp import spec as task_spec
 
 
-def _finite(*values: float) -> bool:
-    return all(math.isfinite(v) for v in values)
+class Control(Protocol):
+    """Decides when a run may go on; told what each epoch took."""
+
+    def built(self) -> None:
+        """The model is built; returns when the run may be scheduled."""
+
+    def before_epoch(self, epoch: int) -> None:
+        """Returns when epoch ``epoch`` may start (its timer starts right after)."""
+
+    def after_epoch(self, epoch: int, seconds: float, more: bool) -> None:
+        """Epoch ``epoch`` took ``seconds``; ``more``: another epoch follows."""
+
+    def before_finish(self) -> None:
+        """Returns when the run may do its closing measurements."""
 
 
-def _train(
-    trainer: Trainer, spec: TrainSpec, n_train: int, timings: Timings, history: History, track_test: bool
-) -> str:
-    """Run every epoch, filling ``timings`` and ``history``; return ``"ok"`` or ``"diverged"``."""
-    trained_s = 0.0
-    for epoch in range(spec.epochs):
-        order = task_spec.batch_order(spec, epoch, n_train)
-        _, seconds = timed(lambda: trainer.train_epoch(order), trainer.sync)  # noqa: B023
-        trained_s += seconds
+class FreeRun:
+    """A :class:`Control` that never holds a run: every phase back to back."""
+
+    def built(self) -> None:
+        return None
+
+    def before_epoch(self, epoch: int) -> None:
+        return None
+
+    def after_epoch(self, epoch: int, seconds: float, more: bool) -> None:
+        return None
+
+    def before_finish(self) -> None:
+        return None
+
+
+class LoopEnded(RuntimeError):
+    """The training loop returned without calling the hooks for every epoch."""
+
+
+class EpochTimer:
+    """The harness's :class:`~harness.spec.contract.EpochHooks`: times each epoch between the
+    hooks, then (untimed) evaluates, records the history and checks for divergence and target."""
+
+    def __init__(self, trainer: Trainer, record: RunRecord, control: Control, fault: Fault, track_test: bool):
+        self.trainer, self.record, self.control = trainer, record, control
+        self.fault, self.track_test = fault, track_test
+        self.span = Span()
+        self.trained_s = 0.0
+        self.epochs_done = 0
+        self.stopped = False
+
+    def epoch_start(self, epoch: int) -> None:
+        self.control.before_epoch(epoch)
+        self.span.start()
+
+    def epoch_end(self, epoch: int) -> bool:
+        busy_wait(self.fault.extra_s(self.span.elapsed_s(), self.record.steps_per_epoch or 1))
+        seconds = self.span.stop(self.trainer.sync)
+        self.fault.at_epoch_end(epoch)
+        timings, spec = self.record.timings, self.trainer.spec
         if epoch == 0:
             timings.first_epoch_s = seconds
         else:
             timings.epoch_s.append(seconds)
-        train_loss, train_acc = trainer.evaluate("train")
-        val_loss, val_acc = trainer.evaluate("val")
+        timings.epoch_started_at.append(self.span.started_at)
+        timings.epoch_rounds.append(epoch)
+        self.trained_s += seconds
+        self.epochs_done = epoch + 1
+        val_loss, val_acc = self._evaluate()
+        if timings.time_to_target_s is None and val_acc >= spec.target_val_accuracy:
+            timings.time_to_target_s, timings.epochs_to_target = self.trained_s, epoch + 1
+        self.stopped = not math.isfinite(val_loss) or not math.isfinite(self.record.history.train_loss[-1])
+        self.control.after_epoch(epoch, seconds, more=not self.stopped and epoch + 1 < spec.epochs)
+        return self.stopped
+
+    def _evaluate(self) -> tuple[float, float]:
+        history = self.record.history
+        train_loss, train_acc = self.trainer.evaluate("train")
+        val_loss, val_acc = self.trainer.evaluate("val")
         history.train_loss.append(train_loss)
         history.train_accuracy.append(train_acc)
         history.val_loss.append(val_loss)
         history.val_accuracy.append(val_acc)
-        if track_test:
-            history.test_accuracy.append(trainer.evaluate("test")[1])
-        if not _finite(train_loss, val_loss):
-            return "diverged"
-        if timings.time_to_target_s is None and val_acc >= spec.target_val_accuracy:
-            timings.time_to_target_s = trained_s
-            timings.epochs_to_target = epoch + 1
-    return "ok"
+        if self.track_test:
+            history.test_accuracy.append(self.trainer.evaluate("test")[1])
+        return val_loss, val_acc
 
 
 def _step_samples(trainer: Trainer, spec: TrainSpec, n_train: int, count: int) -> list[float]:
@@ -72,9 +130,15 @@ def _step_samples(trainer: Trainer, spec: TrainSpec, n_train: int, count: int) -
     return samples
 
 
-def execute(info: ImplInfo, engine: type[Engine], cls: type[Trainer], request: RunRequest) -> RunRecord:
+def execute(
+    info: ImplInfo,
+    engine: type[Engine],
+    cls: type[Trainer],
+    request: RunRequest,
+    control: Control | None = None,
+) -> RunRecord:
     """Do one run with ``cls`` on ``engine`` and return its record (machine and versions are added
-    by the caller).
+    by the caller); ``control`` (default: none) decides when each phase may go on.
 
     Never raises for a failing run: an exception becomes a ``crashed`` record with its traceback,
     a device or mode the implementation cannot do becomes ``unavailable``.
@@ -86,7 +150,7 @@ def execute(info: ImplInfo, engine: type[Engine], cls: type[Trainer], request: R
         if reason:
             raise Unavailable(reason)
         trainer = cls(spec, request.device, request.mode, engine)
-        _measure(trainer, spec, request, record)
+        _measure(trainer, spec, request, record, control or FreeRun())
     except Unavailable as exc:
         record.status, record.reason = "unavailable", str(exc)
     except Exception as exc:  # a failing run must cost that run only
@@ -95,26 +159,35 @@ def execute(info: ImplInfo, engine: type[Engine], cls: type[Trainer], request: R
     return record
 
 
-def _measure(trainer: Trainer, spec: TrainSpec, request: RunRequest, record: RunRecord) -> None:
-    inject_fault(trainer)
+def _measure(
+    trainer: Trainer, spec: TrainSpec, request: RunRequest, record: RunRecord, control: Control
+) -> None:
+    fault = inject_fault(trainer, request.impl)
     record.execution["loadavg_1m_before"] = os.getloadavg()[0]
     data = task_spec.load_data(spec)
     n_train = len(data.y_train)
     record.n_train, record.n_test = n_train, len(data.y_test)
     record.steps_per_epoch = task_spec.steps_per_epoch(spec, n_train)
     record.train_flops_per_sample = task_spec.train_flops_per_sample(spec)
+    orders = [task_spec.batch_order(spec, epoch, n_train) for epoch in range(spec.epochs)]
     timings = record.timings
     trainer.engine.reset_memory_peak(trainer.device)
     with PeakRSS() as peak:
         _, timings.build_s = timed(lambda: trainer.build(task_spec.init_params(spec), data), trainer.sync)
-        record.status = _train(trainer, spec, n_train, timings, record.history, request.track_test)
-        if record.status == "ok":
+        control.built()
+        timer = EpochTimer(trainer, record, control, fault, request.track_test)
+        trainer.fit(orders.__getitem__, timer)
+        if not timer.stopped and timer.epochs_done < spec.epochs:
+            raise LoopEnded(f"the training loop ended after {timer.epochs_done} of {spec.epochs} epochs")
+        control.before_finish()
+        if timer.stopped:
+            record.status = "diverged"
+            record.reason = f"loss is not finite after epoch {timer.epochs_done}"
+        else:
             record.test_loss, record.test_accuracy = trainer.evaluate("test")
             timings.eval_s = repeat(lambda: trainer.evaluate("test"), trainer.sync, request.eval_repeats)
             timings.step_s = _step_samples(trainer, spec, n_train, request.step_samples)
             record.extra["overfitting"] = overfitting.analyse(record.history)
-        else:
-            record.reason = f"loss is not finite after epoch {len(record.history.train_loss)}"
     record.peak_rss_bytes = peak.bytes
     record.device_peak_bytes = trainer.device_memory_peak_bytes()
     record.execution.update(trainer.execution())

@@ -1,24 +1,25 @@
-"""Runs a plan: one worker process per (implementation, device), each run with a timeout.
+"""Runs a plan: its runs in groups measured together (:mod:`harness.run.schedule`), each group's
+records written as soon as the group is done.
 
 Frameworks never share a process (thread pools, GPU memory, Keras' once-per-process backend),
-and a crash or a hang costs one run: the worker is killed, the run recorded as ``crashed`` or
-``timeout``, and a fresh worker takes the remaining runs. Runs that cannot happen here (framework
-not installed, no GPU, unknown mode) are recorded as ``unavailable`` without starting a worker.
-The library never prints: what a person sees while it runs goes through an :class:`Observer`.
+and a crash or a hang costs the runs its worker held: the worker is killed, the runs recorded as
+``crashed`` or ``timeout``, and a fresh worker takes the next ones. Runs that cannot happen here
+(framework not installed, no GPU, unknown mode) are recorded as ``unavailable`` without starting
+a worker. The library never prints: what a person sees while it runs goes through an
+:class:`Observer`.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterator
+import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from harness.errors import UsageError
 from harness.record.derived import efficiency_block
 from harness.record.schema import RunRecord
-from harness.run import calibration, machine
-from harness.run.worker_client import Worker, WorkerDied
+from harness.run import calibration, machine, schedule
 from harness.spec import registry
 from harness.spec.plan import Plan, RunRequest, new_record
 from harness.store.runs import RecordWriter
@@ -78,40 +79,6 @@ def preflight_reason(request: RunRequest, info: registry.ImplInfo) -> str | None
     return None
 
 
-def _groups(requests: list[RunRequest]) -> dict[tuple[str, str], list[RunRequest]]:
-    groups: dict[tuple[str, str], list[RunRequest]] = defaultdict(list)
-    for request in requests:
-        groups[(request.impl, request.device)].append(request)
-    return groups
-
-
-def _run_group(
-    info: registry.ImplInfo, device: str, requests: list[RunRequest], threads: int, observer: Observer
-) -> Iterator[RunRecord]:
-    """Run ``requests`` in workers for ``info`` on ``device``, replacing a worker that dies."""
-    worker: Worker | None = None
-    try:
-        for request in requests:
-            observer.start(request.label())
-            record = new_record(request, info)
-            try:
-                if worker is None:
-                    worker = Worker(info.engine, info.name, device, threads)
-                if "error" in worker.ready:
-                    record.status, record.reason = "unavailable", f"import failed: {worker.ready['error']}"
-                else:
-                    worker.send({"op": "run", "request": request.to_dict()})
-                    record = RunRecord.from_dict(worker.receive(request.timeout_s)["record"])
-                    record.execution.update(worker.ready["facts"])
-            except WorkerDied as died:
-                record.status, record.reason = died.status, str(died)
-                worker = None
-            yield record
-    finally:
-        if worker is not None:
-            worker.close()
-
-
 def finish(record: RunRecord, threads: int, entries: list[calibration.Entry]) -> RunRecord:
     """Add where the run happened (machine, versions, commit) and its efficiency block."""
     record.machine = machine.machine_info()
@@ -134,7 +101,10 @@ def _runnable_devices(plan: Plan) -> list[str]:
 
 
 def run_plan(plan: Plan, results_dir: Path, observer: Observer | None = None) -> Outcome:
-    """Run every request of ``plan``; append each record to a new file under ``results_dir``."""
+    """Run every request of ``plan``; append each record to a new file under ``results_dir``.
+    On Ctrl-C every worker is killed and the records of the finished groups stay written."""
+    if plan.schedule not in schedule.SCHEDULES:
+        raise UsageError(f"unknown schedule {plan.schedule!r}; valid: {', '.join(schedule.SCHEDULES)}")
     observer = observer or Silent()
     entries: list[calibration.Entry] = []
     if plan.calibrate:
@@ -148,20 +118,30 @@ def run_plan(plan: Plan, results_dir: Path, observer: Observer | None = None) ->
         records.append(record)
         observer.done(record)
 
-    for (impl, device), requests in _groups(plan.requests).items():
-        info = registry.get(impl)
-        runnable, reported = [], set()
-        for request in requests:
-            reason = preflight_reason(request, info)
-            if reason is None:
-                runnable.append(request)
-            elif (request.task, request.mode, reason) in reported:
-                observer.skip()  # one unavailable record per task and mode says it, not one per seed
-            else:
-                reported.add((request.task, request.mode, reason))
-                record = new_record(request, info)
-                record.status, record.reason = "unavailable", reason
-                store(record)
-        for record in _run_group(info, device, runnable, plan.threads, observer):
+    runnable = []
+    reported: set[tuple[str, str, str, str]] = set()
+    for request in plan.requests:
+        info = registry.get(request.impl)
+        reason = preflight_reason(request, info)
+        if reason is None:
+            runnable.append(request)
+        elif (request.impl, request.task, request.mode, reason) in reported:
+            observer.skip()  # one unavailable record per task and mode says it, not one per seed
+        else:
+            reported.add((request.impl, request.task, request.mode, reason))
+            record = new_record(request, info)
+            record.status, record.reason = "unavailable", reason
             store(record)
+    pool = schedule.Pool(plan.threads)
+    rng = random.Random(plan.order_seed)
+    try:
+        for requests in schedule.groups(runnable):
+            observer.start(f"{requests[0].label()} and {len(requests) - 1} more")
+            for record in schedule.Group(requests, pool, plan.schedule, rng, observer.start).run():
+                record.execution["order_seed"] = plan.order_seed
+                store(record)
+    except BaseException:
+        pool.close(kill=True)
+        raise
+    pool.close()
     return Outcome(writer.path, records)

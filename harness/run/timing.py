@@ -1,8 +1,9 @@
 """The only place that reads a clock. Every timed region ends with the device's sync.
 
 ``timed(fn, sync)`` runs ``fn`` then ``sync`` and returns the elapsed seconds: a region never
-ends before the device has finished. Memory is sampled here too, in a background thread,
-because a run's peak resident memory is a time series, not a single reading.
+ends before the device has finished. A :class:`Span` is the same for a region whose start and
+end are two calls apart (an epoch between a training loop's hooks). Memory is sampled here too, in
+a background thread, because a run's peak resident memory is a time series, not a single reading.
 """
 
 from __future__ import annotations
@@ -29,6 +30,35 @@ def timed(fn: Callable[[], T], sync: Callable[[], Any] = lambda: None) -> tuple[
 def repeat(fn: Callable[[], Any], sync: Callable[[], Any], count: int) -> list[float]:
     """``count`` raw samples of ``fn`` followed by ``sync``, in seconds."""
     return [timed(fn, sync)[1] for _ in range(count)]
+
+
+class Span:
+    """A timed region opened by :meth:`start` and closed by :meth:`stop` after the device's sync;
+    also notes the wall-clock time it started (seconds since the epoch), to place it in a run."""
+
+    def __init__(self) -> None:
+        self.started_at = 0.0
+        self._start = 0.0
+
+    def start(self) -> None:
+        self.started_at = time.time()
+        self._start = clock()
+
+    def elapsed_s(self) -> float:
+        """Seconds since :meth:`start`, without waiting for the device."""
+        return clock() - self._start
+
+    def stop(self, sync: Callable[[], Any]) -> float:
+        """Wait for the device with ``sync()``, return the seconds since :meth:`start`."""
+        sync()
+        return clock() - self._start
+
+
+def busy_wait(seconds: float) -> None:
+    """Keep this thread's core busy for ``seconds``: a slowdown that costs what real work costs."""
+    end = clock() + seconds
+    while clock() < end:
+        pass
 
 
 class PeakRSS:

@@ -3,9 +3,11 @@ another.
 
 Started by :class:`harness.run.worker_client.Worker` as ``python -m harness.run.worker UNIT
 THREADS``. It imports and sets up the engine and the implementation once (timed: the ``import_s``
-phase), then answers JSON requests, one per line on stdin, with one JSON line each on the protocol
-pipe. The protocol pipe is the original stdout; fd 1 is pointed at stderr first, so whatever a
-framework prints cannot corrupt it.
+phase), says ``ready`` with :data:`PROTOCOL`, then answers JSON requests, one per line on stdin,
+with one JSON line each on the protocol pipe: ``calibrate``, and the ``start``/``epoch``/``finish``
+commands of its runs (:mod:`harness.run.session`), each tagged with the run's id. The protocol
+pipe is the original stdout; fd 1 is pointed at stderr first, so whatever a framework prints
+cannot corrupt it.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from harness.run import calibration
-from harness.run.measure import execute
+from harness.run.session import Session
 from harness.run.timing import timed
-from harness.run.worker_client import ENGINE_UNIT
+from harness.run.worker_client import ENGINE_UNIT, PROTOCOL
 from harness.spec import registry
 from harness.spec.contract import Engine, Trainer
 from harness.spec.plan import RunRequest
@@ -76,21 +78,31 @@ def serve(unit_name: str, threads: int, stream: TextIO) -> int:
         unit, facts = prepare(unit_name, threads)
     except Exception as exc:  # an import that fails makes the implementation unavailable
         reason = f"{type(exc).__name__}: {exc}"
-        _send(stream, {"op": "ready", "error": reason, "detail": traceback.format_exc(limit=-3)})
+        detail = traceback.format_exc(limit=-3)
+        _send(stream, {"op": "ready", "protocol": PROTOCOL, "error": reason, "detail": detail})
         return 0
-    _send(stream, {"op": "ready", "facts": facts})
-    runs_before = 0
+    _send(stream, {"op": "ready", "protocol": PROTOCOL, "facts": facts})
+    sessions: dict[str, Session] = {}
+    started: dict[str, int] = {}  # run id -> runs this worker started before it
     for line in sys.stdin:
         message = json.loads(line)
-        if message.get("op") == "calibrate":
+        op, run = message["op"], message.get("run", "")
+        if op == "calibrate":
             _send(stream, _calibrate(unit.engine, message["device"], int(message["n"])))
             continue
-        assert unit.info is not None and unit.trainer is not None, "a calibration worker runs nothing"
-        record = execute(unit.info, unit.engine, unit.trainer, RunRequest.from_dict(message["request"]))
-        record.timings.import_s = facts["import_s"]
-        record.timings.worker_runs_before = runs_before
-        runs_before += 1
-        _send(stream, {"op": "record", "record": record.to_dict()})
+        if op == "start":
+            assert unit.info is not None and unit.trainer is not None, "a calibration worker runs nothing"
+            request = RunRequest.from_dict(message["request"])
+            started[run] = len(started)
+            sessions[run] = Session(unit.info, unit.engine, unit.trainer, request)
+            answer = sessions[run].first_answer()
+        else:
+            answer = sessions[run].command(op)
+        if answer["op"] == "record":
+            del sessions[run]
+            timings = {"import_s": facts["import_s"], "worker_runs_before": started[run]}
+            answer["record"]["timings"] |= timings
+        _send(stream, answer | {"run": run})
     return 0
 
 

@@ -14,6 +14,9 @@ import select
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from harness.run import machine
@@ -28,6 +31,7 @@ THREAD_ENV = (
 )
 STARTUP_TIMEOUT_S = 300.0
 ENGINE_UNIT = "engine:"
+PROTOCOL = 2  # said in ``ready``; a checkout that speaks another cannot be driven by this one
 
 
 def unit_of(impl: str | None, engine: str) -> str:
@@ -35,15 +39,31 @@ def unit_of(impl: str | None, engine: str) -> str:
     return impl if impl else f"{ENGINE_UNIT}{engine}"
 
 
-def worker_env(engine: str, impl: str | None, device: str, threads: int) -> dict[str, str]:
+@dataclass(frozen=True)
+class Checkout:
+    """Which code a worker runs: a checkout of this project and the Python that runs it (the A/B
+    gate starts workers of two), with environment variables of its own."""
+
+    root: Path = machine.REPO_ROOT
+    python: str = sys.executable
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+HERE = Checkout()
+
+
+def worker_env(
+    engine: str, impl: str | None, device: str, threads: int, checkout: Checkout = HERE
+) -> dict[str, str]:
     """The environment of a worker: the same thread count for all, what the engine needs on
     ``device`` (GPUs hidden from cpu workers) and what the implementation needs (Keras' backend)."""
     env = dict(os.environ)
     env.update({name: str(threads) for name in THREAD_ENV})
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(machine.REPO_ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(checkout.root), env.get("PYTHONPATH")]))
     env.update(registry.engine(engine).engine_class().worker_env(device))
     if impl:
         env.update(registry.get(impl).trainer_class().worker_env(engine))
+    env.update(checkout.env)
     return env
 
 
@@ -59,17 +79,24 @@ class Worker:
     """A live worker process and its protocol pipe; ``ready`` is its first message (the engine's
     facts, or the ``error`` that makes the implementation unavailable)."""
 
-    def __init__(self, engine: str, impl: str | None, device: str, threads: int) -> None:
+    def __init__(
+        self, engine: str, impl: str | None, device: str, threads: int, checkout: Checkout = HERE
+    ) -> None:
         self.log = tempfile.TemporaryFile(mode="w+b")  # noqa: SIM115 - lives as long as the worker
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "harness.run.worker", unit_of(impl, engine), str(threads)],
+            [checkout.python, "-m", "harness.run.worker", unit_of(impl, engine), str(threads)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.log,
-            env=worker_env(engine, impl, device, threads),
-            cwd=machine.REPO_ROOT,
+            env=worker_env(engine, impl, device, threads, checkout),
+            cwd=checkout.root,
         )
-        self.ready = self.receive(STARTUP_TIMEOUT_S)
+        try:
+            self.ready = self.receive(STARTUP_TIMEOUT_S)
+        except BaseException:
+            self.kill()
+            self.log.close()
+            raise
 
     def _stderr_tail(self, limit: int = 1500) -> str:
         self.log.seek(0)

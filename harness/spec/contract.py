@@ -20,7 +20,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 
@@ -64,6 +64,26 @@ class Probe:
     dispatch: Callable[[], Any]
     sync: Callable[[], Any]
     dispatch_kind: str
+
+
+class EpochHooks(Protocol):
+    """What a training loop calls around every epoch (Keras and Lightning: from a ``Callback``).
+
+    The harness times between the two calls, evaluates inside :meth:`epoch_end` outside the
+    timer, and uses that call as the meeting point of an interleaved schedule (other runs train
+    their epoch meanwhile), so a loop must call both, in order, once per epoch.
+    """
+
+    def epoch_start(self, epoch: int) -> None:
+        """Epoch ``epoch`` (0-based) begins now: the timer starts when this returns."""
+
+    def epoch_end(self, epoch: int) -> bool:
+        """Epoch ``epoch`` ended: the harness waits for the device, stops the timer, evaluates;
+        ``True`` means stop training now (the loss diverged)."""
+        ...
+
+
+EpochOrders = Callable[[int], np.ndarray]  # epoch -> the permutation of training indices it uses
 
 
 class Engine(ABC):
@@ -162,6 +182,18 @@ class Trainer(ABC):
     @abstractmethod
     def build(self, params: list[np.ndarray], data: Splits) -> None:
         """Create the model with ``params`` as its weights and place ``data`` on the device."""
+
+    def fit(self, orders: EpochOrders, hooks: EpochHooks) -> None:
+        """Train ``spec.epochs`` epochs, epoch ``e`` on the batches of ``orders(e)``, calling
+        ``hooks`` around each. This loop suits the low-level style; an implementation whose users
+        hand the whole training to a framework (``model.fit``, ``Trainer.fit``) overrides it and
+        calls the hooks from the framework's callbacks."""
+        for epoch in range(self.spec.epochs):
+            order = orders(epoch)
+            hooks.epoch_start(epoch)
+            self.train_epoch(order)
+            if hooks.epoch_end(epoch):
+                return
 
     @abstractmethod
     def train_epoch(self, order: np.ndarray) -> None:

@@ -70,3 +70,5 @@ class Plan:
     requests: list[RunRequest]
     threads: int = field(default_factory=lambda: os.cpu_count() or 1)
     calibrate: bool = True  # measure the machine (once, cached) and add efficiency to records
+    schedule: str = "interleaved"  # or "sequential": see harness.run.schedule
+    order_seed: int = field(default_factory=lambda: int.from_bytes(os.urandom(4), "little"))

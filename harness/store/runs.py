@@ -21,6 +21,7 @@ from harness.record.schema import RunRecord
 from harness.store.atomic import write_atomic
 
 RUNS_DIR = "runs"
+AB_DIR = "ab"  # the A/B gate's records: both sides of each comparison, kept apart from the runs
 
 
 @dataclass(frozen=True)
@@ -37,11 +38,14 @@ def _safe(text: str) -> str:
 
 
 class RecordWriter:
-    """Appends records to one new file; refuses to reuse a file that already exists."""
+    """Appends records to one new file under ``<results>/<kind>/<machine_id>/``; refuses to reuse a
+    file that already exists."""
 
-    def __init__(self, results_dir: Path, machine_id: str, commit: str, suite: str) -> None:
+    def __init__(
+        self, results_dir: Path, machine_id: str, commit: str, suite: str, kind: str = RUNS_DIR
+    ) -> None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        folder = Path(results_dir) / RUNS_DIR / _safe(machine_id)
+        folder = Path(results_dir) / kind / _safe(machine_id)
         folder.mkdir(parents=True, exist_ok=True)
         self.path = folder / f"{stamp}-{_safe(commit[:12] or 'nogit')}-{_safe(suite or 'adhoc')}.jsonl"
         if self.path.exists():

@@ -248,7 +248,8 @@ def test_environment_lists_versions_commits_and_counts(built: dict) -> None:
     assert "15: 13 ok, 1 crashed, 1 unavailable" in env
     assert "NVIDIA GeForce RTX 3060" in env
     assert "<b>threads</b>: 2; <b>mode</b>: default" not in env  # keys are sorted
-    assert "<b>mode</b>: default; <b>threads</b>: 2" in env and "<b>threads</b>: 20" in env
+    assert "<b>mode</b>: default; <b>schedule</b>: sequential; <b>threads</b>: 2" in env
+    assert "<b>schedule</b>: interleaved; <b>threads</b>: 20" in env
 
 
 def test_overfitting_block_rendered_when_present(built: dict) -> None:

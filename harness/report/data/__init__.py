@@ -18,6 +18,7 @@ from harness.record.derived import fingerprint, machine_id
 from harness.record.schema import RunRecord
 from harness.report.data import benchmarks
 from harness.report.data.frame import Frames, build_frames
+from harness.report.data.paired import PairedIndex
 from harness.report.data.summary import group_stats
 from harness.spec import policy
 from harness.store.baselines import baseline_for, baseline_path
@@ -48,6 +49,7 @@ class ReportData:
     policy_flagged: list[dict[str, Any]]
     checks: list[MachineCheck]
     bench: pd.DataFrame
+    paired: PairedIndex
     bench_sessions: list[benchmarks.Session] = field(default_factory=list)
 
 
@@ -93,5 +95,6 @@ def gather(results_dir: Path) -> ReportData:
         policy_flagged=policy.flagged(records),
         checks=_checks(results_dir, records_dir, by_file) if records_dir else [],
         bench=bench,
+        paired=PairedIndex(frames.rounds),
         bench_sessions=sessions,
     )

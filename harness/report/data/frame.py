@@ -30,6 +30,8 @@ class Frames:
     versions and machine blocks). ``epochs``: one row per steady-state epoch (``epoch_s``,
     ``step_s``, ``samples_per_s``). ``steps``: one row per single synchronised step.
     ``evals``: one row per test-split evaluation. ``history``: one row per run, epoch and metric.
+    ``rounds``: one row per steady epoch of an interleaved run, with its ``group`` and ``round``
+    (what paired ratios are made of).
     """
 
     runs: pd.DataFrame
@@ -37,6 +39,7 @@ class Frames:
     steps: pd.DataFrame
     evals: pd.DataFrame
     history: pd.DataFrame
+    rounds: pd.DataFrame
 
 
 def _variants(records: Sequence[RunRecord]) -> dict[tuple[str, str], str]:
@@ -148,7 +151,7 @@ def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
 def build_frames(records: Sequence[RunRecord]) -> Frames:
     """Tidy tables of ``records``; timing and history rows come from ``ok`` runs only."""
     labels = _variants(records)
-    runs, epochs, steps, evals, history = [], [], [], [], []
+    runs, epochs, steps, evals, history, rounds = [], [], [], [], [], []
     for record in records:
         row = _run_row(record, _variant_of(record, labels))
         runs.append(row)
@@ -160,6 +163,12 @@ def build_frames(records: Sequence[RunRecord]) -> Frames:
         steps += more[1]
         evals += more[2]
         history += _history_rows(key, record.history)
+        group = derived.interleaved_group(record)
+        if group:
+            rounds += [
+                {**key, "group": group, "round": r, "step_s": s}
+                for r, s in derived.round_steps_s(record).items()
+            ]
     sample_cols = [*KEY, "seed"]
     return Frames(
         runs=_frame(runs, [*KEY, "seed", "status", "reason"]),
@@ -167,4 +176,5 @@ def build_frames(records: Sequence[RunRecord]) -> Frames:
         steps=_frame(steps, [*sample_cols, "step_s"]),
         evals=_frame(evals, [*sample_cols, "eval_samples_per_s"]),
         history=_frame(history, [*sample_cols, "metric", "epoch", "value"]),
+        rounds=_frame(rounds, [*sample_cols, "group", "round", "step_s"]),
     )

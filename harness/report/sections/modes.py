@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from harness.record.derived import fmt_fraction, fmt_seconds
+from harness.report.data.paired import PairedIndex
 from harness.report.data.summary import sections
 
 
@@ -53,16 +54,28 @@ def _overhead(row: pd.Series) -> float:
     return max(0.0, first - steady) if _finite(first) and _finite(steady) else math.nan
 
 
-def _row(stat: pd.Series, default: pd.Series | None, fastest_s: float) -> dict[str, Any]:
+def _step_ratio(paired: PairedIndex | None, base: pd.Series, row: pd.Series) -> tuple[float, str]:
+    """Step time of ``row`` over ``base``: paired per round where they were interleaved, else the
+    ratio of medians; and a mark saying which (``""`` paired, ``" (unpaired)"``)."""
+    ratio = paired.ratio(base, row) if paired is not None else None
+    if ratio is not None:
+        return ratio.estimate, ""
+    return row["step_s"] / base["step_s"], " (unpaired)"
+
+
+def _row(
+    stat: pd.Series, default: pd.Series | None, fastest: pd.Series, paired: PairedIndex | None
+) -> dict[str, Any]:
     step, overhead = stat["step_s"], _overhead(stat)
+    vs_fastest, mark = _step_ratio(paired, fastest, stat) if _finite(step) else (math.nan, "")
     out = {
         "impl": stat["impl"],
         "mode": stat["mode"],
         "step_s": step,
         "step": fmt_seconds(step),
         "vs_default": "",
-        "vs_fastest": f"{step / fastest_s:.2f}×" if _finite(step) and fastest_s else "—",
-        "fastest": _finite(step) and step == fastest_s,
+        "vs_fastest": f"{vs_fastest:.2f}×{mark}" if _finite(vs_fastest) else "—",
+        "fastest": _finite(step) and step == fastest["step_s"],
         "of_peak": fmt_fraction(stat["fraction_of_peak"]) if _finite(stat.get("fraction_of_peak")) else "—",
         "overhead": fmt_seconds(overhead),
         "break_even": "",
@@ -74,18 +87,15 @@ def _row(stat: pd.Series, default: pd.Series | None, fastest_s: float) -> dict[s
         and _finite(step)
         and _finite(default["step_s"])
     ):
-        out["vs_default"] = (
-            f"{default['step_s'] / step:.2f}× faster"
-            if step < default["step_s"]
-            else (f"{step / default['step_s']:.2f}× slower")
-        )
+        ratio, mark = _step_ratio(paired, default, stat)
+        out["vs_default"] = f"{1 / ratio:.2f}× faster{mark}" if ratio < 1 else f"{ratio:.2f}× slower{mark}"
         steps = break_even_steps(step, overhead, default["step_s"], _overhead(default))
         if _finite(overhead) and _finite(_overhead(default)):
             out["break_even"] = "never" if math.isinf(steps) else f"{steps:,.0f}"
     return out
 
 
-def _sentences(part: pd.DataFrame, fastest: pd.Series) -> list[str]:
+def _sentences(part: pd.DataFrame, fastest: pd.Series, paired: PairedIndex | None) -> list[str]:
     lines = []
     for impl, group in part.groupby("impl", sort=True):
         timed = group[group["step_s"].map(_finite)]
@@ -93,21 +103,21 @@ def _sentences(part: pd.DataFrame, fastest: pd.Series) -> list[str]:
             continue
         best = timed.loc[timed["step_s"].idxmin()]
         default = timed[timed["mode"] == "default"]
-        gain = (
-            f", {default['step_s'].iloc[0] / best['step_s']:.2f}× faster than its default"
-            if len(default) and best["mode"] != "default"
-            else ""
-        )
+        gain = ""
+        if len(default) and best["mode"] != "default":
+            ratio, mark = _step_ratio(paired, best, default.iloc[0])
+            gain = f", {ratio:.2f}× faster than its default{mark}"
+        to_fastest, mark = _step_ratio(paired, fastest, best)
         lines.append(
             f"{impl}: fastest in mode '{best['mode']}' ({fmt_seconds(best['step_s'])} per step{gain}), "
-            f"{best['step_s'] / fastest['step_s']:.2f}× the fastest run here "
-            f"({fastest['impl']} [{fastest['mode']}])."
+            f"{to_fastest:.2f}× the fastest run here{mark} ({fastest['impl']} [{fastest['mode']}])."
         )
     return lines
 
 
-def modes_views(stats: pd.DataFrame) -> list[ModesView]:
-    """A view per section and device where some implementation ran in more than one mode."""
+def modes_views(stats: pd.DataFrame, paired: PairedIndex | None = None) -> list[ModesView]:
+    """A view per section and device where some implementation ran in more than one mode; ratios
+    paired per round where the runs were interleaved."""
     views = []
     for (machine_id, task, variant), part in sections(stats):
         for device, on_device in part.groupby("device", sort=True):
@@ -121,6 +131,7 @@ def modes_views(stats: pd.DataFrame) -> list[ModesView]:
             for _, group in on_device.groupby("impl", sort=True):
                 group = group.assign(_other=group["mode"] != "default").sort_values(["_other", "mode"])
                 default = group.iloc[0] if group["mode"].iloc[0] == "default" else None
-                rows += [_row(stat, default, fastest["step_s"]) for _, stat in group.iterrows()]
-            views.append(ModesView(machine_id, task, variant, device, rows, _sentences(on_device, fastest)))
+                rows += [_row(stat, default, fastest, paired) for _, stat in group.iterrows()]
+            sentences = _sentences(on_device, fastest, paired)
+            views.append(ModesView(machine_id, task, variant, device, rows, sentences))
     return views

@@ -1,7 +1,9 @@
 """Plain-language sentences generated from the statistics, placed beside each table and figure.
 
-"Agree" and "cannot be told apart" always mean the 95% confidence intervals overlap; a claim
-that one implementation is faster or more accurate is only made when they do not.
+"Agree" and "cannot be told apart" always mean the 95% confidence intervals overlap (for a paired
+ratio: its interval includes 1); a claim that one implementation is faster or more accurate is
+only made when they do not. Speed ratios between runs that were interleaved are paired per round
+(:mod:`harness.compare.paired`); a ratio between runs that were not is called unpaired.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ import math
 
 import pandas as pd
 
+from harness.compare.paired import PairedRatio
 from harness.record.derived import fmt_percent, fmt_pp, fmt_seconds
+from harness.report.data.paired import PairedIndex
 
 
 def _ok(stats: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -25,8 +29,19 @@ def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def speed_sentences(stats: pd.DataFrame) -> list[str]:
-    """Per device: the fastest implementation per step and how many times slower the others are."""
+def _ratio(paired: PairedIndex | None, fast: pd.Series, slow: pd.Series) -> PairedRatio | None:
+    return paired.ratio(fast, slow) if paired is not None else None
+
+
+def _as_long(row: pd.Series, best: pd.Series, ratio: PairedRatio | None) -> str:
+    if ratio is None:
+        return f"{row['label']} takes {row['step_s'] / best['step_s']:.2f}× as long (unpaired)"
+    return f"{row['label']} takes {ratio.estimate:.2f}× as long ({ratio.low:.2f}–{ratio.high:.2f})"
+
+
+def speed_sentences(stats: pd.DataFrame, paired: PairedIndex | None = None) -> list[str]:
+    """Per device: the fastest implementation per step and how many times slower the others are,
+    paired per round where the runs were interleaved."""
     out = []
     for device, group in _ok(stats, "step_s").groupby("device", sort=True):
         ranked = group.sort_values("step_s")
@@ -35,14 +50,16 @@ def speed_sentences(stats: pd.DataFrame) -> list[str]:
             f"On {device}, {best['label']} is fastest per step: {fmt_seconds(best['step_s'])} "
             f"(95% CI {fmt_seconds(best['step_s_lo'])} – {fmt_seconds(best['step_s_hi'])})"
         )
-        others = [
-            f"{r['label']} takes {r['step_s'] / best['step_s']:.2f}× as long"
-            for _, r in ranked.iloc[1:].iterrows()
-        ]
+        rest = [(r, _ratio(paired, best, r)) for _, r in ranked.iloc[1:].iterrows()]
+        others = [_as_long(r, best, ratio) for r, ratio in rest]
         text += "; " + _join(others) + "." if others else "; it is the only implementation measured."
-        ties = [r["label"] for _, r in ranked.iloc[1:].iterrows() if _overlap(r, best, "step_s")]
+        ties = [
+            r["label"] for r, ratio in rest if (not ratio.clear if ratio else _overlap(r, best, "step_s"))
+        ]
         if ties:
-            text += f" {_join(ties)} cannot be told apart from it (the confidence intervals overlap)."
+            text += f" {_join(ties)} cannot be told apart from it (the intervals include no difference)."
+        if any(ratio is not None for _, ratio in rest):
+            text += " Ratios are paired per round of interleaved epochs, with their 95% interval."
         out.append(text)
     return out
 
@@ -117,7 +134,7 @@ def accuracy_sentences(stats: pd.DataFrame) -> list[str]:
     ]
 
 
-def headline_sentence(stats: pd.DataFrame) -> str:
+def headline_sentence(stats: pd.DataFrame, paired: PairedIndex | None = None) -> str:
     """One line: fastest vs slowest per step on the first device, and whether accuracies agree."""
     timed = _ok(stats, "step_s")
     if timed.empty:
@@ -127,7 +144,10 @@ def headline_sentence(stats: pd.DataFrame) -> str:
     fast, slow = ranked.iloc[0], ranked.iloc[-1]
     text = f"{fast['label']} is fastest per step on {device}"
     if len(ranked) > 1:
-        text += f", {slow['step_s'] / fast['step_s']:.1f}× faster than {slow['label']}"
+        ratio = _ratio(paired, fast, slow)
+        factor = ratio.estimate if ratio is not None else slow["step_s"] / fast["step_s"]
+        how = " (paired per round)" if ratio is not None else " (unpaired)"
+        text += f", {factor:.1f}× faster than {slow['label']}{how}"
     agree = accuracies_agree(stats)
     return text + ("; test accuracies agree within their confidence intervals." if agree else ".")
 

@@ -2,7 +2,9 @@
 
 The best cell is chosen per device (a GPU row is not the baseline of a CPU row). Times,
 throughputs and memory are shown as a ratio to the best (``1.42x``); accuracy and the
-generalization gap, which are already fractions, as a difference in percentage points.
+generalization gap, which are already fractions, as a difference in percentage points. Step time
+and throughput ratios are paired where the two runs were interleaved (the per-round ratio,
+:mod:`harness.compare.paired`), with their interval; elsewhere a ratio of medians, marked unpaired.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from harness.compare.paired import PairedRatio
 from harness.record.derived import fmt_bytes, fmt_fraction, fmt_percent, fmt_pp, fmt_rate, fmt_seconds
+from harness.report.data.paired import PairedIndex
 
 
 @dataclass(frozen=True)
@@ -122,7 +126,26 @@ def _note(column: Column, row: pd.Series) -> str:
     return ""
 
 
-def _cell(column: Column, row: pd.Series, best: float | None, best_row: pd.Series | None) -> Cell:
+PAIRED = {"step_s": False, "samples_per_s": True}  # column -> whether its ratio is the inverse
+
+
+def _paired_versus(column: Column, ratio: PairedRatio, cell: Cell) -> None:
+    """A step-time or throughput ratio to the best from per-round pairs, with its interval."""
+    shown = ratio.inverse() if PAIRED[column.name] else ratio
+    cell.versus_best = f"{shown.estimate:.2f}× best [{shown.low:.2f}–{shown.high:.2f}]"
+    cell.tie = not ratio.clear
+    cell.title = f"paired: {ratio.n_rounds} rounds of {ratio.n_groups} interleaved group(s); " + (
+        "the interval includes 1: not clearly different" if cell.tie else "clearly different"
+    )
+
+
+def _cell(
+    column: Column,
+    row: pd.Series,
+    best: float | None,
+    best_row: pd.Series | None,
+    paired: PairedIndex | None,
+) -> Cell:
     value = row.get(column.name)
     if column.name == "time_to_target_s" and row["n_ok"] and not _finite(value):
         return Cell("not reached", note=_note(column, row))
@@ -130,9 +153,14 @@ def _cell(column: Column, row: pd.Series, best: float | None, best_row: pd.Serie
         return Cell("—")
     cell = Cell(column.fmt(value), float(value), _note(column, row))
     cell.best = best is not None and value == best
-    if best is not None and not cell.best:
-        cell.versus_best = _versus(column, value, best)
-        cell.tie = column.has_ci and best_row is not None and _overlaps(row, best_row, column.name)
+    if best is None or cell.best or best_row is None:
+        return cell
+    ratio = paired.ratio(best_row, row) if paired is not None and column.name in PAIRED else None
+    if ratio is not None:
+        _paired_versus(column, ratio, cell)
+        return cell
+    cell.versus_best = _versus(column, value, best) + (" (unpaired)" if column.name in PAIRED else "")
+    cell.tie = column.has_ci and _overlaps(row, best_row, column.name)
     if cell.tie:
         cell.title = "95% CI overlaps the best one's: not clearly different"
     return cell
@@ -152,7 +180,7 @@ def _order(stats: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _device_rows(stats: pd.DataFrame, columns: list[Column]) -> list[Row]:
+def _device_rows(stats: pd.DataFrame, columns: list[Column], paired: PairedIndex | None) -> list[Row]:
     bests = {c.name: _best_value(stats[c.name], c.better) for c in columns}
     best_rows = {
         name: stats[stats[name] == value].iloc[0] if value is not None else None
@@ -161,14 +189,17 @@ def _device_rows(stats: pd.DataFrame, columns: list[Column]) -> list[Row]:
     rows = []
     for _, stat in stats.iterrows():
         row = Row(stat["label"], stat["impl"], stat["mode"], stat["device"], _runs_text(stat))
-        row.cells = {c.name: _cell(c, stat, bests[c.name], best_rows[c.name]) for c in columns}
+        row.cells = {c.name: _cell(c, stat, bests[c.name], best_rows[c.name], paired) for c in columns}
         rows.append(row)
     return rows
 
 
-def headline_table(stats: pd.DataFrame) -> Table:
-    """The table of one section (one machine, task and variant); ``stats`` from ``group_stats``."""
+def headline_table(stats: pd.DataFrame, paired: PairedIndex | None = None) -> Table:
+    """The table of one section (one machine, task and variant); ``stats`` from ``group_stats``,
+    ``paired`` the per-round step times that make ratios paired where runs were interleaved."""
     columns = [c for c in COLUMNS if stats[c.name].map(_finite).any() or c.name == "step_s"]
     ordered = _order(stats)
-    rows = [r for _, device in ordered.groupby("device", sort=True) for r in _device_rows(device, columns)]
+    rows = [
+        r for _, device in ordered.groupby("device", sort=True) for r in _device_rows(device, columns, paired)
+    ]
     return Table(columns, rows)

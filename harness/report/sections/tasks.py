@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from harness.report.data.frame import Frames
+from harness.report.data.paired import PairedIndex
 from harness.report.data.summary import SECTION, sections
 from harness.report.render import figures
 from harness.report.sections import narrative, study
@@ -131,8 +132,11 @@ def _overfit_note(runs: pd.DataFrame, key: tuple[str, str, str]) -> str:
     return study.overfit_note(part["overfitting"]) if "overfitting" in part else ""
 
 
-def build_sections(frames: Frames, stats: pd.DataFrame) -> list[SectionView]:
-    """One view per (machine, task, variant), with its table, figures and sentences."""
+def build_sections(
+    frames: Frames, stats: pd.DataFrame, paired: PairedIndex | None = None
+) -> list[SectionView]:
+    """One view per (machine, task, variant), with its table, figures and sentences; speed ratios
+    paired per round where ``paired`` holds the runs' interleaved rounds."""
     colours = figures.palette(sorted(frames.runs["label"].unique()) if not frames.runs.empty else [])
     views = []
     for key, part in sections(stats):
@@ -144,9 +148,9 @@ def build_sections(frames: Frames, stats: pd.DataFrame) -> list[SectionView]:
                 machine_id=machine_id,
                 task=task,
                 variant=variant,
-                headline=narrative.headline_sentence(part) + _overfit_note(frames.runs, key),
-                table=headline_table(part),
-                table_sentences=narrative.speed_sentences(part) + narrative.accuracy_sentences(part),
+                headline=narrative.headline_sentence(part, paired) + _overfit_note(frames.runs, key),
+                table=headline_table(part, paired),
+                table_sentences=narrative.speed_sentences(part, paired) + narrative.accuracy_sentences(part),
                 speed=_speed_figures(frames, key, part, colours),
                 accuracy=_accuracy_figures(frames, key, part, colours),
                 overfitting=overfitting,

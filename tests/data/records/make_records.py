@@ -198,6 +198,7 @@ def make_record(run: Run, rng: np.random.Generator) -> RunRecord:
         return record
     record.history = _history(rng, run, epochs)
     record.timings = _timings(rng, run, record.history)
+    _schedule(record, run, epochs)
     record.n_train, record.n_test = n_train, n_test
     record.steps_per_epoch = math.ceil(n_train / batch)
     record.train_flops_per_sample = 1_868_800
@@ -207,6 +208,21 @@ def make_record(run: Run, rng: np.random.Generator) -> RunRecord:
     if run.device == "gpu":
         record.device_peak_bytes = int(300 * 2**20)
     return record
+
+
+INTERLEAVED = "lab-ws-7b1d0e44"  # its runs were interleaved per seed; the other machine's back to back
+
+
+def _schedule(record: RunRecord, run: Run, epochs: int) -> None:
+    """Rounds and start times of every epoch; one group per seed on the interleaved machine."""
+    interleaved = run.machine_id == INTERLEAVED
+    record.timings.epoch_rounds = list(range(epochs))
+    start = 1_740_823_800.0 + 3600 * run.seed + (0.0 if interleaved else 60.0 * list(IMPLS).index(run.impl))
+    record.timings.epoch_started_at = [
+        round(start + 2.0 * e + (0.5 if run.impl == "jax" else 0.0), 3) for e in range(epochs)
+    ]
+    record.execution["schedule"] = "interleaved" if interleaved else "sequential"
+    record.execution["group"] = f"golden-{run.machine_id}-{run.task}-{run.seed}"
 
 
 def golden_runs() -> dict[str, list[Run]]:

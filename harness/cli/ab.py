@@ -1,0 +1,135 @@
+"""``harness ab``: the A/B gate between two checkouts or environments, measured interleaved.
+
+Exit status: 0 pass, 1 regression, 2 unusable input (nothing run), 3 inconclusive.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from pathlib import Path
+
+from harness.cli.paths import DEFAULT_RESULTS
+from harness.cli.progress import Progress
+from harness.compare import render
+from harness.compare.gate import GateRule, decide
+from harness.errors import UsageError
+from harness.run import ab, machine
+from harness.spec.suites import Selection, plan_for
+from harness.store.atomic import write_atomic
+from harness.store.runs import AB_DIR, RecordWriter
+
+
+def _percent(text: str) -> float:
+    try:
+        value = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a fraction or a percentage (e.g. 5%)") from exc
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 100%")
+    return value
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive whole number")
+    return int(text)
+
+
+def _env(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise UsageError(f"expected NAME=VALUE, got {item!r}")
+        out[name] = value
+    return out
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "ab", help="A/B gate: baseline vs candidate checkout, interleaved; exit 1 on a regression"
+    )
+    p.add_argument("--baseline", default="HEAD", help="git revision or checkout path (default: HEAD)")
+    p.add_argument(
+        "--candidate", default=".", help="git revision or checkout path (default: this working tree)"
+    )
+    for side in ab.SIDES:
+        p.add_argument(f"--{side}-python", default="", help=f"the Python of the {side} (default: this one)")
+        p.add_argument(
+            f"--{side}-env", nargs="+", default=[], metavar="NAME=VALUE", help=f"{side} environment"
+        )
+    p.add_argument("--suite", default="ab", help="the gated runs (default: the 'ab' suite)")
+    p.add_argument("--task", nargs="+", help="narrow the gated runs to these tasks")
+    p.add_argument("--impl", nargs="+", help="narrow the gated runs to these implementations")
+    p.add_argument("--mode", nargs="+", help="narrow the gated runs to these modes")
+    p.add_argument("--device", nargs="+", help="device(s) (default: the suite's)")
+    p.add_argument("--pairs", type=_positive, default=4, help="fresh process pairs (default 4)")
+    p.add_argument("--rounds", type=_positive, default=25, help="steady epochs per run and pair (default 25)")
+    p.add_argument(
+        "--threshold", type=_percent, default=0.05, help="step-time regression limit (default 5%%)"
+    )
+    p.add_argument(
+        "--margin", type=_percent, default=None, help="significance margin (default: threshold / 2.5)"
+    )
+    p.add_argument(
+        "--accuracy-drop", type=float, default=0.01, help="test accuracy drop limit (default 0.01)"
+    )
+    p.add_argument("--threads", type=_positive, default=None, help="threads per worker (default: all cores)")
+    p.add_argument("--timeout", type=float, help="seconds before a run is killed")
+    p.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results directory (records in ab/)")
+    p.add_argument(
+        "--markdown", type=Path, help="also write a Markdown summary here (e.g. $GITHUB_STEP_SUMMARY)"
+    )
+    p.set_defaults(func=main)
+
+
+def _plan(args: argparse.Namespace) -> ab.GatePlan:
+    selection = Selection(
+        suite=args.suite,
+        tasks=args.task,
+        impls=args.impl,
+        devices=args.device,
+        modes=args.mode,
+        timeout_s=args.timeout,
+    )
+    requests = plan_for(selection).requests
+    threads = args.threads or os.cpu_count() or 1  # as `harness run`: every framework gets every core
+    return ab.GatePlan(requests, args.pairs, args.rounds, threads, int.from_bytes(os.urandom(4), "little"))
+
+
+def main(args: argparse.Namespace) -> int:
+    margin = args.margin if args.margin is not None else args.threshold / 2.5
+    if margin >= args.threshold:
+        raise UsageError(f"--margin {margin:.1%} must be below --threshold {args.threshold:.1%}")
+    rule = GateRule(args.threshold, margin, args.accuracy_drop)
+    plan = _plan(args)
+    info = machine.machine_info()
+    with contextlib.ExitStack() as stack:
+        specs = {
+            "baseline": ab.SideSpec("baseline", args.baseline, args.baseline_python, _env(args.baseline_env)),
+            "candidate": ab.SideSpec(
+                "candidate", args.candidate, args.candidate_python, _env(args.candidate_env)
+            ),
+        }
+        sides = {name: ab.resolve(spec, stack) for name, spec in specs.items()}
+        label = f"{sides['baseline'].commit[:8] or 'base'}-vs-{sides['candidate'].commit[:8] or 'cand'}"
+        writer = RecordWriter(args.results, info["machine_id"], sides["candidate"].commit, label, kind=AB_DIR)
+        total = plan.pairs * len(plan.requests) * 2
+        with Progress(total) as progress:
+
+            def store(k: int, records: list) -> None:
+                for record in records:
+                    writer.append(record)
+                    progress.done(record)
+
+            records = ab.measure(plan, sides, store, progress.start)
+    result = decide(records, rule)
+    result.sides = {name: side.describe() for name, side in sides.items()}
+    print(render.gate_text(result, plan.pairs, plan.rounds))
+    print(f"records: {writer.path}", file=sys.stderr)
+    if args.markdown is not None:
+        write_atomic(args.markdown, render.gate_markdown(result, plan.pairs, plan.rounds).encode("utf-8"))
+    return result.exit_code

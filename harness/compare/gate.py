@@ -1,0 +1,154 @@
+"""The A/B gate's decision: baseline against candidate, measured interleaved (:mod:`harness.run.ab`).
+
+Per gated run (task, implementation, mode, device):
+
+*Step time* is the paired ratio candidate/baseline (:mod:`harness.compare.paired`): the median of
+the per-round log ratios over every steady round of every pair of processes, with a 95% interval
+that resamples pairs, then rounds. With limit ``T`` and margin ``M < T`` (the factor-and-
+significance rule of asv and pyperf):
+
+- **regression** when the estimate is beyond ``1 + T`` *and* the interval's lower end is beyond
+  ``1 + M``: slower by more than the limit, and clearly slower;
+- **pass** when the interval's upper end is below ``1 + T``: a regression beyond the limit is
+  ruled out (a clear improvement is a pass too);
+- **inconclusive** otherwise: the data cannot tell, and that is said, never passed.
+
+*Test accuracy* is candidate minus baseline per pair (the same seed on both sides), with a paired t
+interval: regression when the mean drops by more than ``D`` and the interval's upper end is
+below ``-D/2``; pass when the lower end is above ``-D``; inconclusive otherwise.
+
+A run that did not end ``ok`` on a side makes its rows inconclusive, with the reason. The gate's
+verdict is the worst of its rows: regression, then inconclusive, then pass. Exit codes: 0 pass,
+1 regression, 3 inconclusive (2 is unusable input, raised before anything runs).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from harness.compare.paired import PairedRatio, paired_between
+from harness.compare.stats import difference_interval
+from harness.record.derived import interleaved_group, round_steps_s
+from harness.record.schema import RunRecord
+
+PASS, REGRESSION, INCONCLUSIVE = "pass", "regression", "inconclusive"
+EXIT_CODES = {PASS: 0, REGRESSION: 1, INCONCLUSIVE: 3}
+WORST_FIRST = (REGRESSION, INCONCLUSIVE, PASS)
+
+
+@dataclass(frozen=True)
+class GateRule:
+    """The limits: step time ``threshold`` and ``margin`` (fractions), accuracy ``accuracy_drop``."""
+
+    threshold: float = 0.05
+    margin: float = 0.02
+    accuracy_drop: float = 0.01
+
+    def step_verdict(self, ratio: PairedRatio) -> str:
+        if ratio.estimate > 1 + self.threshold and ratio.low > 1 + self.margin:
+            return REGRESSION
+        if ratio.high < 1 + self.threshold:
+            return PASS
+        return INCONCLUSIVE
+
+    def accuracy_verdict(self, estimate: float, low: float, high: float) -> str:
+        if estimate < -self.accuracy_drop and high < -self.accuracy_drop / 2:
+            return REGRESSION
+        if low > -self.accuracy_drop:
+            return PASS
+        return INCONCLUSIVE
+
+    def describe(self) -> str:
+        return (
+            f"step time: regression beyond +{self.threshold:.0%} with the interval's lower end beyond "
+            f"+{self.margin:.0%}; pass when the interval's upper end is below +{self.threshold:.0%}. "
+            f"Test accuracy: regression when it drops by more than {self.accuracy_drop:g}"
+        )
+
+
+@dataclass
+class GateRow:
+    """One gated run and metric: the estimate, its interval, the verdict and why."""
+
+    run: str
+    metric: str
+    estimate: float
+    low: float
+    high: float
+    verdict: str
+    detail: str
+
+
+@dataclass
+class GateResult:
+    """Every row, the overall verdict, and the sides compared."""
+
+    rows: list[GateRow]
+    rule: GateRule
+    sides: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def verdict(self) -> str:
+        found = {row.verdict for row in self.rows}
+        return next((v for v in WORST_FIRST if v in found), INCONCLUSIVE)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.verdict]
+
+
+def _run_name(record: RunRecord) -> str:
+    return f"{record.task} {record.impl} {record.mode} {record.device}"
+
+
+def _failed(records: list[RunRecord]) -> str:
+    bad = [r for r in records if r.status != "ok"]
+    if not bad:
+        return ""
+    first = bad[0]
+    reason = (first.reason or "no reason given").splitlines()[0]
+    return f"{first.execution.get('side', '?')} {first.status} in {len(bad)} run(s): {reason}"
+
+
+def _step_row(name: str, base: list[RunRecord], cand: list[RunRecord], rule: GateRule) -> GateRow:
+    ratio = paired_between(
+        {interleaved_group(r): round_steps_s(r) for r in base},
+        {interleaved_group(r): round_steps_s(r) for r in cand},
+    )
+    if ratio is None:
+        return GateRow(name, "step_time", math.nan, math.nan, math.nan, INCONCLUSIVE, "no paired rounds")
+    detail = f"paired over {ratio.n_rounds} rounds of {ratio.n_groups} process pair(s)"
+    return GateRow(name, "step_time", ratio.estimate, ratio.low, ratio.high, rule.step_verdict(ratio), detail)
+
+
+def _accuracy_row(name: str, base: list[RunRecord], cand: list[RunRecord], rule: GateRule) -> GateRow:
+    by_seed_base = {r.seed: r.test_accuracy for r in base if r.test_accuracy is not None}
+    by_seed_cand = {r.seed: r.test_accuracy for r in cand if r.test_accuracy is not None}
+    estimate, low, high, method = difference_interval(by_seed_base, by_seed_cand)
+    if not all(math.isfinite(v) for v in (estimate, low, high)):
+        return GateRow(name, "test_accuracy", estimate, low, high, INCONCLUSIVE, method)
+    return GateRow(
+        name, "test_accuracy", estimate, low, high, rule.accuracy_verdict(estimate, low, high), method
+    )
+
+
+def decide(records: Iterable[RunRecord], rule: GateRule = GateRule()) -> GateResult:
+    """The gate's rows and verdict from the records of both sides (``execution.side``)."""
+    runs: dict[str, dict[str, list[RunRecord]]] = defaultdict(lambda: defaultdict(list))
+    for record in records:
+        runs[_run_name(record)][record.execution.get("side", "")].append(record)
+    rows = []
+    for name, by_side in sorted(runs.items()):
+        base, cand = by_side.get("baseline", []), by_side.get("candidate", [])
+        failed = _failed(base + cand) or ("" if base and cand else "a side has no runs")
+        if failed:
+            rows += [
+                GateRow(name, m, math.nan, math.nan, math.nan, INCONCLUSIVE, failed)
+                for m in ("step_time", "test_accuracy")
+            ]
+            continue
+        rows += [_step_row(name, base, cand, rule), _accuracy_row(name, base, cand, rule)]
+    return GateResult(rows, rule)

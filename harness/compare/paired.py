@@ -1,0 +1,92 @@
+"""Paired ratios between runs measured together: the answer to "how many times faster is A than
+B?" that the machine's drift cannot bias.
+
+Runs of one interleaved group (:mod:`harness.run.schedule`) trained their epoch ``r`` in the same
+round, back to back, so the per-round ratio ``step_B[r] / step_A[r]`` cancels whatever the machine
+was doing that minute. The estimate is the median of the per-round log ratios over every steady
+round of every group (seed) the two share, back-transformed; its interval is a hierarchical
+bootstrap that resamples groups first, then rounds within each (rounds of one group share a
+process and are not independent), as :func:`harness.compare.stats.bootstrap_runs` does.
+
+Ratios between runs that were not interleaved together (other groups, other machines) are not
+paired: no function here makes one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from harness.compare.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, bootstrap_runs
+
+MIN_ROUNDS = 2
+
+
+@dataclass(frozen=True)
+class PairedRatio:
+    """B/A of step time from per-round pairs: estimate, interval, and how much data it rests on."""
+
+    estimate: float
+    low: float
+    high: float
+    n_groups: int
+    n_rounds: int
+    confidence: float = DEFAULT_CONFIDENCE
+
+    @property
+    def clear(self) -> bool:
+        """The interval excludes 1: B and A differ beyond the noise of these rounds."""
+        return self.low > 1.0 or self.high < 1.0
+
+    def inverse(self) -> PairedRatio:
+        """A/B (e.g. a throughput ratio from a step-time one)."""
+        return PairedRatio(
+            1 / self.estimate, 1 / self.high, 1 / self.low, self.n_groups, self.n_rounds, self.confidence
+        )
+
+
+def log_ratios(a: Mapping[int, float], b: Mapping[int, float]) -> np.ndarray:
+    """``log(b[r] / a[r])`` for every round both have."""
+    shared = sorted(set(a) & set(b))
+    return np.log(np.array([b[r] for r in shared]) / np.array([a[r] for r in shared]))
+
+
+def paired_ratio(
+    groups: Iterable[np.ndarray],
+    confidence: float = DEFAULT_CONFIDENCE,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+) -> PairedRatio | None:
+    """The paired ratio from each group's per-round log ratios; ``None`` with fewer than
+    :data:`MIN_ROUNDS` rounds in all."""
+    kept = [np.asarray(g, dtype=float) for g in groups]
+    kept = [g[np.isfinite(g)] for g in kept]
+    kept = [g for g in kept if g.size]
+    n_rounds = sum(g.size for g in kept)
+    if n_rounds < MIN_ROUNDS:
+        return None
+    estimate = math.exp(float(np.median(np.concatenate(kept))))
+    draws = bootstrap_runs(kept, "median", resamples, np.random.default_rng(seed))
+    alpha = (1.0 - confidence) / 2.0
+    low, high = np.exp(np.quantile(draws, [alpha, 1.0 - alpha]))
+    return PairedRatio(estimate, float(low), float(high), len(kept), n_rounds, confidence)
+
+
+def paired_between(
+    a_by_group: Mapping[str, Mapping[int, float]],
+    b_by_group: Mapping[str, Mapping[int, float]],
+    confidence: float = DEFAULT_CONFIDENCE,
+) -> PairedRatio | None:
+    """B/A from two runs' per-round step times keyed by interleaved group (``""`` never pairs)."""
+    shared = sorted(k for k in set(a_by_group) & set(b_by_group) if k)
+    return paired_ratio((log_ratios(a_by_group[k], b_by_group[k]) for k in shared), confidence)
+
+
+def describe(ratio: PairedRatio | None, unit: str = "×") -> str:
+    """``1.42× [1.38, 1.46]`` or ``-``."""
+    if ratio is None:
+        return "-"
+    return f"{ratio.estimate:.2f}{unit} [{ratio.low:.2f}, {ratio.high:.2f}]"

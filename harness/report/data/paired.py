@@ -1,0 +1,37 @@
+"""Paired ratios between the rows of one section: which runs were interleaved together, and the
+per-round ratio of their step times (:mod:`harness.compare.paired`)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pandas as pd
+
+from harness.compare.paired import PairedRatio, paired_between
+from harness.report.data.frame import KEY
+
+Key = tuple[str, ...]
+
+
+class PairedIndex:
+    """Per row key (:data:`~harness.report.data.frame.KEY`): group -> round -> seconds per step."""
+
+    def __init__(self, rounds: pd.DataFrame) -> None:
+        self._steps: dict[Key, dict[str, dict[int, float]]] = defaultdict(lambda: defaultdict(dict))
+        for row in rounds.itertuples(index=False):
+            values = row._asdict()
+            key = tuple(str(values[k]) for k in KEY)
+            self._steps[key][values["group"]][int(values["round"])] = float(values["step_s"])
+        self._cache: dict[tuple[Key, Key], PairedRatio | None] = {}
+
+    @staticmethod
+    def key(row: pd.Series) -> Key:
+        return tuple(str(row[k]) for k in KEY)
+
+    def ratio(self, row_a: pd.Series, row_b: pd.Series) -> PairedRatio | None:
+        """Step time of ``row_b`` over ``row_a``, paired per round; ``None`` if never interleaved."""
+        a, b = self.key(row_a), self.key(row_b)
+        if (a, b) not in self._cache:
+            found_a, found_b = self._steps.get(a), self._steps.get(b)
+            self._cache[(a, b)] = paired_between(found_a, found_b) if found_a and found_b else None
+        return self._cache[(a, b)]

@@ -1,0 +1,192 @@
+"""The A/B gate's measurement: two checkouts (or two Python environments) measured interleaved.
+
+Each side is a checkout of this project (a path, or a git revision checked out into a temporary
+worktree) run by a Python of its own, with environment variables of its own. The gated runs of
+both sides form one interleaved group (:mod:`harness.run.schedule`): every round, each run of each
+side trains one epoch, in a fresh random order. That is repeated for ``pairs`` fresh sets of
+worker processes (a process's memory layout and thread placement are part of its speed), seed
+``k`` for pair ``k``, so the decision (:mod:`harness.compare.gate`) can resample pairs, then rounds.
+
+Nothing is timed before both sides have answered: a revision that does not exist, a folder that
+is not a checkout of this project, a checkout that speaks another worker protocol, or a Python
+without the frameworks is a :class:`~harness.errors.UsageError` (exit 2) with the reason.
+Temporary worktrees and every worker are removed on the way out, Ctrl-C included.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from harness.errors import UsageError
+from harness.record.schema import RunRecord
+from harness.run import machine
+from harness.run.runner import finish
+from harness.run.schedule import Group, Pool
+from harness.run.worker_client import PROTOCOL, Checkout, WorkerDied
+from harness.spec.plan import RunRequest
+
+SIDES = ("baseline", "candidate")
+WORKER_FILE = Path("harness") / "run" / "worker.py"
+
+
+@dataclass(frozen=True)
+class SideSpec:
+    """What the user named for one side."""
+
+    name: str
+    source: str  # a git revision, or a path to a checkout
+    python: str = ""  # default: the Python running this command
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Side:
+    """A side ready to run: where its code is and which commit it is."""
+
+    name: str
+    source: str
+    checkout: Checkout
+    commit: str
+
+    def describe(self) -> str:
+        env = " ".join(f"{k}={v}" for k, v in self.checkout.env.items())
+        return f"{self.source} ({self.commit[:12] or 'no commit'}){', ' + env if env else ''}"
+
+
+def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=120)
+
+
+def _commit_of(root: Path) -> str:
+    head = _git(root, "rev-parse", "HEAD")
+    if head.returncode != 0:
+        return ""
+    dirty = _git(root, "status", "--porcelain", "--untracked-files=no").stdout.strip()
+    return head.stdout.strip() + ("+dirty" if dirty else "")
+
+
+def _python(spec: SideSpec) -> str:
+    import sys
+
+    python = spec.python or sys.executable
+    if not (Path(python).is_file() or shutil.which(python)):
+        raise UsageError(f"{spec.name}: Python {python!r} does not exist")
+    return python
+
+
+def _worktree(spec: SideSpec, repo: Path, stack: contextlib.ExitStack) -> Path:
+    found = _git(repo, "rev-parse", "--verify", "--quiet", f"{spec.source}^{{commit}}")
+    if found.returncode != 0:
+        raise UsageError(
+            f"{spec.name}: {spec.source!r} is neither a folder nor a git revision of {repo} "
+            "(give a path to a checkout, or a revision such as HEAD~1, main, a tag or a commit)"
+        )
+    folder = Path(tempfile.mkdtemp(prefix=f"mlpbench-ab-{spec.name}-"))
+    added = _git(repo, "worktree", "add", "--detach", str(folder), found.stdout.strip())
+    if added.returncode != 0:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise UsageError(f"{spec.name}: cannot check out {spec.source}: {added.stderr.strip()}")
+
+    def remove() -> None:
+        _git(repo, "worktree", "remove", "--force", str(folder))
+        shutil.rmtree(folder, ignore_errors=True)
+        _git(repo, "worktree", "prune")
+
+    stack.callback(remove)
+    return folder
+
+
+def resolve(spec: SideSpec, stack: contextlib.ExitStack, repo: Path = machine.REPO_ROOT) -> Side:
+    """The checkout ``spec`` names; a revision is checked out into a temporary worktree that
+    ``stack`` removes. Raises :class:`UsageError` for anything that cannot be a side."""
+    path = Path(spec.source).expanduser()
+    root = path.resolve() if path.is_dir() else _worktree(spec, repo, stack)
+    if not (root / WORKER_FILE).is_file():
+        what = "this revision predates" if not path.is_dir() else "it is not a checkout of"
+        raise UsageError(
+            f"{spec.name}: {spec.source} cannot be driven: {what} this project (no {WORKER_FILE})"
+        )
+    checkout = Checkout(root=root, python=_python(spec), env=dict(spec.env))
+    return Side(spec.name, spec.source, checkout, _commit_of(root))
+
+
+def handshake(pool: Pool, keys: list[tuple[str, str, str]], sides: Mapping[str, Side]) -> None:
+    """Start every worker the gate needs and check it can run: the same protocol, the frameworks
+    importable. Any failure is a :class:`UsageError` naming the side; nothing has been timed."""
+    for key in keys:
+        side = sides[key[0]]
+        try:
+            ready = pool.get(key).ready
+        except WorkerDied as died:
+            raise UsageError(
+                f"{side.name} {side.describe()}: its {key[1]} worker did not start: {died}"
+            ) from died
+        if ready.get("protocol") != PROTOCOL:
+            raise UsageError(
+                f"{side.name} {side.describe()} speaks worker protocol {ready.get('protocol', 1)}, "
+                f"this harness {PROTOCOL}: it predates the interleaved schedule; pick a newer revision"
+            )
+        if "error" in ready:
+            raise UsageError(
+                f"{side.name} {side.describe()} cannot run {key[1]}: {ready['error']} "
+                "(an environment without the frameworks? install them with -c constraints.txt)"
+            )
+
+
+@dataclass(frozen=True)
+class GatePlan:
+    """The gated runs (one seed each: the pair index replaces it) and how much to measure."""
+
+    requests: list[RunRequest]
+    pairs: int = 4
+    rounds: int = 25
+    threads: int = 1
+    order_seed: int = 0
+
+    def for_pair(self, k: int) -> list[RunRequest]:
+        """The requests of pair ``k``: seed ``k``, ``rounds`` steady epochs after the first."""
+        overrides = {"epochs": self.rounds + 1}
+        return [
+            replace(r, seed=k, overrides={**r.overrides, **overrides}, step_samples=0, eval_repeats=1)
+            for r in self.requests
+        ]
+
+
+def measure(
+    plan: GatePlan,
+    sides: Mapping[str, Side],
+    on_pair: Callable[[int, list[RunRecord]], None],
+    on_round: Callable[[str], None] = lambda label: None,
+) -> list[RunRecord]:
+    """Run the gate: for each pair, fresh workers of both sides, one interleaved group; returns
+    every record (``execution.side`` says whose), handing each pair's to ``on_pair`` as it ends."""
+    checkouts = {name: side.checkout for name, side in sides.items()}
+    rng = random.Random(plan.order_seed)
+    out: list[RunRecord] = []
+    for k in range(plan.pairs):
+        pool = Pool(plan.threads, checkouts)
+        try:
+            requests = plan.for_pair(k)
+            keys = list(dict.fromkeys((s, r.impl, r.device) for s in SIDES for r in requests))
+            handshake(pool, keys, sides)
+            group = Group([(s, r) for s in SIDES for r in requests], pool, "interleaved", rng, on_round)
+            records = group.run()
+        except BaseException:
+            pool.close(kill=True)
+            raise
+        pool.close()
+        for record in records:
+            side = sides[record.execution["side"]]
+            finish(record, plan.threads, [])
+            record.execution |= {"ab_pair": k, "ab_source": side.source, "order_seed": plan.order_seed}
+            record.git_commit = side.commit
+        on_pair(k, records)
+        out += records
+    return out

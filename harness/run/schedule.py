@@ -1,0 +1,212 @@
+"""The schedule: which runs are measured together, and in what order their epochs happen.
+
+On a shared machine the speed drifts by tens of percent over minutes, so runs measured minutes
+apart differ by the drift, not by their code. The runs a report compares with each other (same
+task, device, seed and spec: a *group*) are therefore interleaved: all of them are built, then in
+round ``r`` each trains its epoch ``r``, in a fresh random order every round, so every round holds
+one sample of each under the same conditions (Abedi and Brecht, ICPE 2017; asv's interleaved
+rounds). ``sequential`` runs them back to back instead, each from its first epoch to its last.
+
+Each (implementation, device) has one worker process, kept across groups; the modes of one
+implementation share it (their runs are threads of it, :mod:`harness.run.session`). A worker that
+dies or stops answering costs the runs it held in that group: the one it was serving is
+``crashed`` or ``timeout``, the others ``crashed`` with the reason; the next group gets a fresh one.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.record.derived import config_key
+from harness.record.schema import RunRecord
+from harness.run.timing import clock
+from harness.run.worker_client import Checkout, Worker, WorkerDied
+from harness.spec import registry
+from harness.spec.plan import RunRequest, new_record
+
+SCHEDULES = ("interleaved", "sequential")
+
+
+def groups(requests: list[RunRequest]) -> list[list[RunRequest]]:
+    """The requests split into groups of runs compared with each other (same task, device, seed
+    and resolved spec), in the order they first appear."""
+    out: dict[tuple[Any, ...], list[RunRequest]] = {}
+    for request in requests:
+        key = (request.task, request.device, request.seed, config_key(request.spec().to_dict()))
+        out.setdefault(key, []).append(request)
+    return list(out.values())
+
+
+WorkerKey = tuple[str, str, str]  # (side, implementation, device); side "" outside the A/B gate
+
+
+class Pool:
+    """Live workers by (side, implementation, device); ``checkouts`` says which code each side
+    runs (default: this checkout for side ""). A dead worker is forgotten and replaced when next
+    needed."""
+
+    def __init__(self, threads: int, checkouts: Mapping[str, Checkout] | None = None) -> None:
+        self.threads = threads
+        self.checkouts = dict(checkouts or {"": Checkout()})
+        self.workers: dict[WorkerKey, Worker] = {}
+
+    def get(self, key: WorkerKey) -> Worker:
+        if key not in self.workers:
+            side, impl, device = key
+            info = registry.get(impl)
+            self.workers[key] = Worker(info.engine, impl, device, self.threads, self.checkouts[side])
+        return self.workers[key]
+
+    def drop(self, key: WorkerKey) -> None:
+        worker = self.workers.pop(key, None)
+        if worker is not None:
+            worker.kill()
+            worker.close()
+
+    def close(self, kill: bool = False) -> None:
+        """Stop every worker (at once with ``kill``: after Ctrl-C nothing may be left behind)."""
+        for worker in self.workers.values():
+            if kill:
+                worker.kill()
+            worker.close()
+        self.workers.clear()
+
+
+@dataclass
+class Live:
+    """One run of a group while the group runs."""
+
+    request: RunRequest
+    info: registry.ImplInfo
+    side: str = ""
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    budget_s: float = 0.0
+    record: RunRecord | None = None  # set once the run is over
+    more: bool = False  # another epoch to train
+    started: bool = False
+
+    def __post_init__(self) -> None:
+        self.budget_s = self.request.timeout_s
+
+    @property
+    def key(self) -> WorkerKey:
+        return (self.side, self.info.name, self.request.device)
+
+
+class Group:
+    """Drives one group's runs through the workers of ``pool`` on ``schedule``."""
+
+    def __init__(
+        self,
+        requests: list[RunRequest] | list[tuple[str, RunRequest]],
+        pool: Pool,
+        schedule: str,
+        rng: random.Random,
+        on_round: Callable[[str], None] = lambda label: None,
+    ) -> None:
+        """``requests`` may carry the side each runs on (the A/B gate); plain requests run here."""
+        sided = [r if isinstance(r, tuple) else ("", r) for r in requests]
+        self.lives = [Live(r, registry.get(r.impl), side) for side, r in sided]
+        self.pool, self.schedule, self.rng, self.on_round = pool, schedule, rng, on_round
+        self.group_id = uuid.uuid4().hex[:12]
+
+    def run(self) -> list[RunRecord]:
+        """Every run of the group to its end; one record each, in the order of the requests."""
+        if self.schedule == "sequential":
+            for live in self.lives:
+                self._start(live)
+                while live.more:
+                    self._epoch(live)
+                self._finish(live)
+        else:
+            for live in self.lives:
+                self._start(live)
+            for round_index in self._rounds():
+                self.on_round(f"{self.lives[0].request.task} round {round_index}")
+            for live in self.lives:
+                self._finish(live)
+        return [self._stamp(live) for live in self.lives]
+
+    def _rounds(self) -> Iterator[int]:
+        round_index = 0
+        while any(live.more for live in self.lives):
+            order = [live for live in self.lives if live.more]
+            self.rng.shuffle(order)
+            for live in order:
+                if live.more:  # a worker that died this round took its other runs with it
+                    self._epoch(live)
+            yield round_index
+            round_index += 1
+
+    def _stamp(self, live: Live) -> RunRecord:
+        assert live.record is not None
+        live.record.execution |= {
+            "schedule": self.schedule,
+            "group": self.group_id,
+            "group_size": len(self.lives),
+        }
+        if live.side:
+            live.record.execution["side"] = live.side
+        return live.record
+
+    def _ask(self, live: Live, message: dict[str, Any]) -> dict[str, Any]:
+        worker = self.pool.get(live.key)
+        start = clock()
+        try:
+            worker.send(message | {"run": live.run_id})
+            return worker.receive(max(live.budget_s, 1.0))
+        finally:
+            live.budget_s -= clock() - start
+
+    def _start(self, live: Live) -> None:
+        try:
+            worker = self.pool.get(live.key)
+            if "error" in worker.ready:
+                live.record = new_record(live.request, live.info)
+                live.record.status = "unavailable"
+                live.record.reason = f"import failed: {worker.ready['error']}"
+                return
+            self._answer(live, self._ask(live, {"op": "start", "request": live.request.to_dict()}))
+        except WorkerDied as died:
+            self._died(live, died)
+
+    def _epoch(self, live: Live) -> None:
+        try:
+            self._answer(live, self._ask(live, {"op": "epoch"}))
+        except WorkerDied as died:
+            self._died(live, died)
+
+    def _finish(self, live: Live) -> None:
+        if live.record is not None or not live.started:
+            return
+        try:
+            self._answer(live, self._ask(live, {"op": "finish"}))
+        except WorkerDied as died:
+            self._died(live, died)
+
+    def _answer(self, live: Live, answer: dict[str, Any]) -> None:
+        if answer["op"] == "record":
+            live.record, live.more = RunRecord.from_dict(answer["record"]), False
+            worker = self.pool.workers.get(live.key)
+            if worker is not None:
+                live.record.execution.update(worker.ready.get("facts", {}))
+        elif answer["op"] == "started":
+            live.started = live.more = True
+        else:
+            live.more = bool(answer["more"])
+
+    def _died(self, live: Live, died: WorkerDied) -> None:
+        """The worker serving ``live`` died: it costs ``live`` and every run it held in this group;
+        runs not started yet get a fresh worker when their turn comes."""
+        self.pool.drop(live.key)
+        live.record, live.more = new_record(live.request, live.info), False
+        live.record.status, live.record.reason = died.status, str(died)
+        for other in self.lives:
+            if other is not live and other.key == live.key and other.started and other.record is None:
+                other.record, other.more = new_record(other.request, other.info), False
+                other.record.status = "crashed"
+                other.record.reason = f"its worker died while running {live.request.label()}: {died}"

@@ -1,0 +1,70 @@
+"""A run inside a worker, moved forward one command at a time by the parent's schedule.
+
+Each run lives in a thread of its own, so a worker can hold several runs at once (the modes of one
+implementation in an interleaved group) and so a training loop the implementation owns (``fit``
+with callbacks) can be paused between epochs. Only one thread works at a time: the others wait on
+their command queue, so nothing runs beside a timed epoch.
+
+Messages (the parent's ``op`` -> the worker's answer):
+
+- ``start`` with a request -> ``started`` once the model is built, or the final ``record`` when the
+  run ended before its first epoch (unavailable device, a crash in build);
+- ``epoch`` -> ``epoch`` with its ``seconds`` and whether ``more`` epochs follow, or the final
+  ``record`` when the run crashed during it;
+- ``finish`` (after the last epoch) -> the ``record``, with the closing measurements.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from typing import Any
+
+from harness.record.schema import RunRecord
+from harness.run.measure import execute
+from harness.spec.contract import Engine, Trainer
+from harness.spec.plan import RunRequest
+from harness.spec.registry import ImplInfo
+
+
+class Session:
+    """One run in its own thread; :meth:`command` hands it the parent's next command and returns
+    its answer. Implements :class:`harness.run.measure.Control`."""
+
+    def __init__(self, info: ImplInfo, engine: type[Engine], cls: type[Trainer], request: RunRequest) -> None:
+        self._commands: queue.Queue[str] = queue.Queue()
+        self._answers: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._args = (info, engine, cls, request)
+        self.thread = threading.Thread(target=self._main, name=f"run {request.label()}", daemon=True)
+        self.thread.start()
+
+    def _main(self) -> None:
+        record: RunRecord = execute(*self._args, control=self)
+        self._answers.put({"op": "record", "record": record.to_dict()})
+
+    def first_answer(self) -> dict[str, Any]:
+        """The answer to ``start``: ``started``, or the final ``record``."""
+        return self._answers.get()
+
+    def command(self, op: str) -> dict[str, Any]:
+        """Hand the run ``op`` (``epoch`` or ``finish``) and wait for its answer."""
+        self._commands.put(op)
+        return self._answers.get()
+
+    def _wait_for(self, expected: str) -> None:
+        op = self._commands.get()
+        if op != expected:
+            raise RuntimeError(f"the schedule sent {op!r} where the run expected {expected!r}")
+
+    # Control
+    def built(self) -> None:
+        self._answers.put({"op": "started"})
+
+    def before_epoch(self, epoch: int) -> None:
+        self._wait_for("epoch")
+
+    def after_epoch(self, epoch: int, seconds: float, more: bool) -> None:
+        self._answers.put({"op": "epoch", "epoch": epoch, "seconds": seconds, "more": more})
+
+    def before_finish(self) -> None:
+        self._wait_for("finish")

@@ -1,0 +1,137 @@
+"""The schedule with real workers: interleaved rounds in the recorded random order, the
+sequential alternative, a worker death costing only the runs it held, and Ctrl-C leaving the
+finished records written and no worker behind."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import psutil
+import pytest
+
+from harness import cli
+from harness.run.faults import FAULT_ENV, ONLY_ENV
+from harness.run.machine import REPO_ROOT
+from harness.store import runs as store
+
+ROUNDS = 6
+SUITE = f"""
+step_samples = 2
+eval_repeats = 1
+timeout_s = 120
+[[runs]]
+tasks = ["iris"]
+impls = ["jax", "torch"]
+modes = ["*", "-compile", "-fused"]
+spec = {{ epochs = {ROUNDS} }}
+"""
+
+
+@pytest.fixture
+def suite(tmp_path: Path) -> Path:
+    path = tmp_path / "pair.toml"
+    path.write_text(SUITE)
+    return path
+
+
+def _run(tmp_path: Path, *argv: str) -> tuple[int, list]:
+    results = tmp_path / "results"
+    status = cli.main(["run", "--results", str(results), "--no-calibrate", *argv])
+    records, skipped = store.load(results)
+    assert skipped == []
+    return status, records
+
+
+def _label(record) -> str:  # noqa: ANN001
+    return f"{record.impl}[{record.mode}]"
+
+
+def test_interleaved_rounds_follow_the_recorded_random_order(tmp_path: Path, suite: Path) -> None:
+    status, records = _run(tmp_path, "--suite", str(suite), "--seeds", "0")
+    assert status == 0 and sorted(map(_label, records)) == ["jax[default]", "jax[scan]", "torch[default]"]
+    assert len({r.execution["group"] for r in records}) == 1
+    assert all(r.execution["schedule"] == "interleaved" and r.execution["group_size"] == 3 for r in records)
+    assert all(r.timings.epoch_rounds == list(range(ROUNDS)) for r in records)
+    # every run's round r starts after every run's round r-1: rounds advance together
+    starts = {_label(r): r.timings.epoch_started_at for r in records}
+    for r in range(1, ROUNDS):
+        assert min(s[r] for s in starts.values()) > max(s[r - 1] for s in starts.values())
+    # and within a round, the order is the one the recorded seed draws (requests in plan order)
+    plan_order = ["jax[default]", "jax[scan]", "torch[default]"]
+    rng = random.Random(records[0].execution["order_seed"])
+    for r in range(ROUNDS):
+        expected = list(plan_order)
+        rng.shuffle(expected)
+        assert sorted(starts, key=lambda label: starts[label][r]) == expected, f"round {r}"
+
+
+def test_sequential_runs_each_from_first_epoch_to_last(tmp_path: Path, suite: Path) -> None:
+    status, records = _run(tmp_path, "--suite", str(suite), "--seeds", "0", "--schedule", "sequential")
+    assert status == 0 and all(r.execution["schedule"] == "sequential" for r in records)
+    spans = sorted((r.timings.epoch_started_at[0], r.timings.epoch_started_at[-1]) for r in records)
+    for (_, last), (first, _) in zip(spans, spans[1:], strict=False):
+        assert first > last  # the next run starts after the previous one's last epoch
+
+
+def test_a_dying_worker_costs_only_the_runs_it_held(
+    tmp_path: Path, suite: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(FAULT_ENV, "crash:2")  # jax's worker dies at the end of round 2
+    monkeypatch.setenv(ONLY_ENV, "jax")
+    status, records = _run(tmp_path, "--suite", str(suite), "--seeds", "0")
+    by_label = {_label(r): r for r in records}
+    assert status == 1
+    assert by_label["torch[default]"].status == "ok"
+    assert len(by_label["torch[default]"].timings.epoch_s) == ROUNDS - 1
+    jax = [by_label["jax[default]"], by_label["jax[scan]"]]
+    assert [r.status for r in jax] == ["crashed", "crashed"]
+    assert any("exited with status 3" in r.reason for r in jax)
+    assert any("its worker died while running" in r.reason for r in jax)
+
+
+def _workers_tagged(tag: str) -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        try:
+            if (
+                "harness.run.worker" in " ".join(process.info["cmdline"] or [])
+                and process.environ().get("MLPBENCH_TEST_TAG") == tag
+            ):
+                found.append(process)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found
+
+
+def test_ctrl_c_keeps_finished_records_and_leaves_no_worker(tmp_path: Path, suite: Path) -> None:
+    tag, results = uuid.uuid4().hex, tmp_path / "results"
+    env = {**os.environ, "MLPBENCH_TEST_TAG": tag, "PYTHONPATH": str(REPO_ROOT)}
+    argv = [sys.executable, "-m", "harness", "run", "--suite", str(suite), "--seeds", "0", "1", "2"]
+    proc = subprocess.Popen(
+        [*argv, "--results", str(results), "--no-calibrate"],
+        env=env,
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:  # wait for the first group's records, then interrupt
+        files = list(results.rglob("*.jsonl"))
+        if files and len(files[0].read_text().splitlines()) >= 3:
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-2000:]
+    records, skipped = store.load(results)
+    assert skipped == [] and 3 <= len(records) < 9 and all(r.status == "ok" for r in records)
+    time.sleep(0.5)
+    assert _workers_tagged(tag) == []
