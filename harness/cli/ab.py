@@ -67,7 +67,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mode", nargs="+", help="narrow the gated runs to these modes")
     p.add_argument("--device", nargs="+", help="device(s) (default: the suite's)")
     p.add_argument("--pairs", type=_positive, default=4, help="fresh process pairs (default 4)")
-    p.add_argument("--rounds", type=_positive, default=25, help="steady epochs per run and pair (default 25)")
+    p.add_argument("--rounds", type=_positive, default=25, help="rounds per process pair (default 25)")
+    p.add_argument(
+        "--epochs-per-round", type=_positive, default=4, help="epochs of a run in one round (default 4)"
+    )
     p.add_argument(
         "--threshold", type=_percent, default=0.05, help="step-time regression limit (default 5%%)"
     )
@@ -97,7 +100,8 @@ def _plan(args: argparse.Namespace) -> ab.GatePlan:
     )
     requests = plan_for(selection).requests
     threads = args.threads or os.cpu_count() or 1  # as `harness run`: every framework gets every core
-    return ab.GatePlan(requests, args.pairs, args.rounds, threads, int.from_bytes(os.urandom(4), "little"))
+    seed = int.from_bytes(os.urandom(4), "little")
+    return ab.GatePlan(requests, args.pairs, args.rounds, args.epochs_per_round, threads, seed)
 
 
 def main(args: argparse.Namespace) -> int:

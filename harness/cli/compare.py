@@ -11,8 +11,9 @@ from rich.console import Console
 from harness.cli.paths import DEFAULT_RESULTS
 from harness.compare import render
 from harness.compare.check import CheckResult, run_check
-from harness.compare.thresholds import parse_thresholds
+from harness.compare.thresholds import Threshold, parse_thresholds
 from harness.run import machine
+from harness.store import noise
 from harness.store.atomic import write_atomic
 from harness.store.baselines import find_baseline
 from harness.store.runs import select_records
@@ -42,6 +43,17 @@ def print_result(result: CheckResult) -> None:
         console.print(line, soft_wrap=True)
 
 
+def noise_warnings(floor: noise.NoiseFloor | None, thresholds: list[Threshold]) -> list[str]:
+    """A warning for every timing limit below the machine's noise floor."""
+    if floor is None:
+        return []
+    return [
+        f"{t.spec} is below this machine's noise floor, {floor.describe()}: a same-code run can cross it"
+        for t in thresholds
+        if t.metric != "test_accuracy" and t.limit < floor.floor
+    ]
+
+
 def main(args: argparse.Namespace) -> int:
     thresholds = parse_thresholds(args.fail)
     info = machine.machine_info()
@@ -52,9 +64,12 @@ def main(args: argparse.Namespace) -> int:
         thresholds,
         args.allow_other_machine,
     )
+    floor = noise.load(args.results, info["machine_id"])
+    result.warnings += noise_warnings(floor, thresholds)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print_result(result)
+    print(f"noise floor of this machine: {floor.describe() if floor else 'not measured (run harness noise)'}")
     if args.markdown is not None:
         markdown = render.render_markdown(result.rows, result.unmatched, result.sources)
         write_atomic(args.markdown, markdown.encode("utf-8"))

@@ -35,6 +35,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "random order each round; sequential: each run from its first epoch to its last, back to back",
     )
     p.add_argument(
+        "--no-warm-up",
+        action="store_true",
+        help="interleaved: time each epoch without the untimed warm-up that precedes it (for measuring "
+        "what switching between processes costs)",
+    )
+    p.add_argument(
         "--no-calibrate", action="store_true", help="skip the machine calibration (no efficiency in records)"
     )
     p.set_defaults(func=main)
@@ -65,6 +71,7 @@ def main(args: argparse.Namespace) -> int:
         return 0
     plan.calibrate = not args.no_calibrate
     plan.schedule = args.schedule
+    plan.warm_up = not args.no_warm_up
     with Progress(len(plan.requests)) as progress:
         outcome = run_plan(plan, args.results, progress)
         progress.summary(outcome.records, outcome.path)

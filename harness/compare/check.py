@@ -30,8 +30,14 @@ different seed sets: Welch's t interval. Fewer than two seeds on a side gives no
 *Flagging.* A metric regresses only when the whole confidence interval lies beyond the
 threshold (e.g. the lower end of the step-time ratio is above 1.10): the regression is both
 larger than the limit and clear of the noise measured on both sides. An estimate beyond the
-limit whose interval is not is reported as ``unclear`` (rerun with more seeds) and does not
-fail.
+limit whose interval is not is reported as ``unclear`` (rerun with more seeds): the check then
+exits 3, "cannot tell", never a pass. With a single run on a side the noise between runs cannot
+be seen at all, so such a side can never give ``regressed`` or ``improved``, only ``unclear``.
+
+*What this check cannot do.* Its two sides ran minutes or days apart, and this machine's speed
+drifts by more than most limits over minutes (the noise floor that ``harness noise`` measures and
+``compare`` shows); the A/B gate (``harness ab``), which interleaves both sides, is the check to
+trust for a pull request.
 
 *Measured* (``tests/test_compare.py::test_false_alarm_rate_over_500_noisy_pairs``; 500 pairs of
 independent draws of one distribution, 3 seeds x 9 epochs, 5% epoch and 2% run spread): 0 of
@@ -65,6 +71,8 @@ from harness.record.schema import RunRecord
 from harness.store.runs import Side
 
 REGRESSED, UNCLEAR, IMPROVED, OK, INFO, NA = "regressed", "unclear", "improved", "ok", "info", "n/a"
+ONE_RUN = "one run on a side: the noise between runs is invisible, so no change can be claimed (use 2+ seeds)"
+INCONCLUSIVE_EXIT = 3
 SEVERITY = (REGRESSED, UNCLEAR, IMPROVED, OK, INFO, NA)  # worst first
 
 
@@ -146,6 +154,9 @@ def compare_metric(
         n_base, n_cur = len(base_runs), len(cur_runs)
         method = f"hierarchical bootstrap, {n_base} vs {n_cur} runs"
     status = verdict(metric, estimate, low, high, threshold.limit if threshold else None)
+    if min(n_base, n_cur) < 2 and status in (REGRESSED, IMPROVED):
+        status = UNCLEAR  # with one run on a side, the noise between runs is invisible
+        method += f"; {ONE_RUN}"
     return Comparison(
         key, metric_name, statistic, base_value, cur_value, estimate, low, high,
         confidence, threshold, status, n_base, n_cur, method,
@@ -283,8 +294,11 @@ class CheckResult:
 
     @property
     def exit_code(self) -> int:
-        """0 nothing regressed, 1 a regression."""
-        return 1 if self.regressed else 0
+        """1 a regression; else 3 when a checked metric could not be told (``unclear``: "cannot
+        tell" is never a pass); else 0."""
+        if self.regressed:
+            return 1
+        return INCONCLUSIVE_EXIT if any(row.status == UNCLEAR for row in self.rows) else 0
 
 
 def check(

@@ -78,13 +78,18 @@ def step_samples_s(record: RunRecord) -> list[float]:
 
 
 def round_steps_s(record: RunRecord) -> dict[int, float]:
-    """Seconds per step of each steady epoch, by the round of the schedule it ran in (the first
-    epoch, round 0 with compilation, left out); empty for records without rounds."""
+    """Seconds per step in each round of the schedule: the steady epochs a run trained in that
+    round (one, or a block of several) pooled, their time over their steps. The first epoch (with
+    compilation) is never counted; empty for records without rounds."""
     steps = record.steps_per_epoch
     rounds = record.timings.epoch_rounds[1:]  # epoch_s holds epochs 2..E; rounds lists every epoch
     if not steps or len(rounds) != len(record.timings.epoch_s):
         return {}
-    return {r: e / steps for r, e in zip(rounds, record.timings.epoch_s, strict=True) if e and e > 0}
+    total: dict[int, list[float]] = {}
+    for r, e in zip(rounds, record.timings.epoch_s, strict=True):
+        if e and e > 0:
+            total.setdefault(r, []).append(e)
+    return {r: sum(times) / (steps * len(times)) for r, times in total.items()}
 
 
 def interleaved_group(record: RunRecord) -> str:

@@ -53,7 +53,7 @@ def build_report(results_dir: Path, out: Path) -> str:
         "modes": modes.modes_views(data.stats, data.paired),
         "scaling": scaling.scaling_views(runs),
         "study": study.study_view(runs),
-        "history": history.history_views(data.history),
+        "history": history.history_views(data.history, data.changes),
         "regression": regression.regression_views(results_dir, data.checks),
         "machines": machines,
         "failed": environment.failed_runs(runs),

@@ -6,6 +6,9 @@ both sides form one interleaved group (:mod:`harness.run.schedule`): every round
 side trains one epoch, in a fresh random order. That is repeated for ``pairs`` fresh sets of
 worker processes (a process's memory layout and thread placement are part of its speed), seed
 ``k`` for pair ``k``, so the decision (:mod:`harness.compare.gate`) can resample pairs, then rounds.
+A round is a block of a few epochs per run (``epochs_per_round``): the noise of one short epoch
+is large on a shared machine, while a block of a quarter of a second is still short against the
+minutes over which the machine's speed drifts.
 
 Nothing is timed before both sides have answered: a revision that does not exist, a folder that
 is not a checkout of this project, a checkout that speaks another worker protocol, or a Python
@@ -147,12 +150,14 @@ class GatePlan:
     requests: list[RunRequest]
     pairs: int = 4
     rounds: int = 25
+    epochs_per_round: int = 4
     threads: int = 1
     order_seed: int = 0
 
     def for_pair(self, k: int) -> list[RunRequest]:
-        """The requests of pair ``k``: seed ``k``, ``rounds`` steady epochs after the first."""
-        overrides = {"epochs": self.rounds + 1}
+        """The requests of pair ``k``: seed ``k``, ``rounds`` blocks of ``epochs_per_round`` epochs
+        (the first block's first epoch, which compiles, is never counted)."""
+        overrides = {"epochs": self.rounds * self.epochs_per_round}
         return [
             replace(r, seed=k, overrides={**r.overrides, **overrides}, step_samples=0, eval_repeats=1)
             for r in self.requests
@@ -176,7 +181,8 @@ def measure(
             requests = plan.for_pair(k)
             keys = list(dict.fromkeys((s, r.impl, r.device) for s in SIDES for r in requests))
             handshake(pool, keys, sides)
-            group = Group([(s, r) for s in SIDES for r in requests], pool, "interleaved", rng, on_round)
+            sided = [(s, r) for s in SIDES for r in requests]
+            group = Group(sided, pool, "interleaved", rng, on_round, epochs_per_round=plan.epochs_per_round)
             records = group.run()
         except BaseException:
             pool.close(kill=True)

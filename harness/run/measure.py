@@ -34,13 +34,17 @@ from tasks.mlp import spec as task_spec
 
 
 class Control(Protocol):
-    """Decides when a run may go on; told what each epoch took."""
+    """Decides when a run may go on; told what each epoch took. ``warm_up``: the run's epochs
+    follow other processes' (interleaved), so each starts after an untimed warm-up."""
+
+    warm_up: bool
 
     def built(self) -> None:
         """The model is built; returns when the run may be scheduled."""
 
-    def before_epoch(self, epoch: int) -> None:
-        """Returns when epoch ``epoch`` may start (its timer starts right after)."""
+    def before_epoch(self, epoch: int) -> int:
+        """Returns, when epoch ``epoch`` may start (its timer starts right after), the round of
+        the schedule it belongs to."""
 
     def after_epoch(self, epoch: int, seconds: float, more: bool) -> None:
         """Epoch ``epoch`` took ``seconds``; ``more``: another epoch follows."""
@@ -52,11 +56,13 @@ class Control(Protocol):
 class FreeRun:
     """A :class:`Control` that never holds a run: every phase back to back."""
 
+    warm_up = False
+
     def built(self) -> None:
         return None
 
-    def before_epoch(self, epoch: int) -> None:
-        return None
+    def before_epoch(self, epoch: int) -> int:
+        return epoch
 
     def after_epoch(self, epoch: int, seconds: float, more: bool) -> None:
         return None
@@ -77,12 +83,15 @@ class EpochTimer:
         self.trainer, self.record, self.control = trainer, record, control
         self.fault, self.track_test = fault, track_test
         self.span = Span()
+        self.round = 0
         self.trained_s = 0.0
         self.epochs_done = 0
         self.stopped = False
 
     def epoch_start(self, epoch: int) -> None:
-        self.control.before_epoch(epoch)
+        self.round = self.control.before_epoch(epoch)
+        if self.control.warm_up:
+            self.trainer.warm_up()
         self.span.start()
 
     def epoch_end(self, epoch: int) -> bool:
@@ -95,7 +104,7 @@ class EpochTimer:
         else:
             timings.epoch_s.append(seconds)
         timings.epoch_started_at.append(self.span.started_at)
-        timings.epoch_rounds.append(epoch)
+        timings.epoch_rounds.append(self.round)
         self.trained_s += seconds
         self.epochs_done = epoch + 1
         val_loss, val_acc = self._evaluate()
@@ -191,5 +200,7 @@ def _measure(
     record.peak_rss_bytes = peak.bytes
     record.device_peak_bytes = trainer.device_memory_peak_bytes()
     record.execution.update(trainer.execution())
+    if control.warm_up:
+        record.execution["warm_up"] = "untimed Trainer.warm_up() before every epoch (interleaved)"
     record.execution["process_threads"] = psutil.Process().num_threads()
     record.execution["loadavg_1m_after"] = os.getloadavg()[0]

@@ -137,7 +137,8 @@ def run_plan(plan: Plan, results_dir: Path, observer: Observer | None = None) ->
     try:
         for requests in schedule.groups(runnable):
             observer.start(f"{requests[0].label()} and {len(requests) - 1} more")
-            for record in schedule.Group(requests, pool, plan.schedule, rng, observer.start).run():
+            group = schedule.Group(requests, pool, plan.schedule, rng, observer.start, plan.warm_up)
+            for record in group.run():
                 record.execution["order_seed"] = plan.order_seed
                 store(record)
     except BaseException:

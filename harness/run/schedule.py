@@ -107,8 +107,13 @@ class Group:
         schedule: str,
         rng: random.Random,
         on_round: Callable[[str], None] = lambda label: None,
+        warm_up: bool = True,
+        epochs_per_round: int = 1,
     ) -> None:
-        """``requests`` may carry the side each runs on (the A/B gate); plain requests run here."""
+        """``requests`` may carry the side each runs on (the A/B gate); plain requests run here.
+        ``warm_up``: interleaved epochs start after an untimed warm-up (see ``Trainer.warm_up``);
+        ``epochs_per_round``: how many epochs each run trains back to back in one round (a block)."""
+        self.warm_up, self.epochs_per_round = warm_up, epochs_per_round
         sided = [r if isinstance(r, tuple) else ("", r) for r in requests]
         self.lives = [Live(r, registry.get(r.impl), side) for side, r in sided]
         self.pool, self.schedule, self.rng, self.on_round = pool, schedule, rng, on_round
@@ -148,6 +153,7 @@ class Group:
             "schedule": self.schedule,
             "group": self.group_id,
             "group_size": len(self.lives),
+            "epochs_per_round": self.epochs_per_round,
         }
         if live.side:
             live.record.execution["side"] = live.side
@@ -170,13 +176,15 @@ class Group:
                 live.record.status = "unavailable"
                 live.record.reason = f"import failed: {worker.ready['error']}"
                 return
-            self._answer(live, self._ask(live, {"op": "start", "request": live.request.to_dict()}))
+            warm_up = self.schedule == "interleaved" and self.warm_up
+            start = {"op": "start", "request": live.request.to_dict(), "warm_up": warm_up}
+            self._answer(live, self._ask(live, start))
         except WorkerDied as died:
             self._died(live, died)
 
     def _epoch(self, live: Live) -> None:
         try:
-            self._answer(live, self._ask(live, {"op": "epoch"}))
+            self._answer(live, self._ask(live, {"op": "epoch", "count": self.epochs_per_round}))
         except WorkerDied as died:
             self._died(live, died)
 

@@ -7,10 +7,11 @@ their command queue, so nothing runs beside a timed epoch.
 
 Messages (the parent's ``op`` -> the worker's answer):
 
-- ``start`` with a request -> ``started`` once the model is built, or the final ``record`` when the
-  run ended before its first epoch (unavailable device, a crash in build);
-- ``epoch`` -> ``epoch`` with its ``seconds`` and whether ``more`` epochs follow, or the final
-  ``record`` when the run crashed during it;
+- ``start`` with a request (and ``warm_up``: whether each epoch follows an untimed warm-up) ->
+  ``started`` once the model is built, or the final ``record`` when the run ended before its first
+  epoch (unavailable device, a crash in build);
+- ``epoch`` with a ``count`` (the epochs of one round: a block) -> ``epoch`` with the ``seconds`` of
+  each and whether ``more`` epochs follow, or the final ``record`` when the run crashed meanwhile;
 - ``finish`` (after the last epoch) -> the ``record``, with the closing measurements.
 """
 
@@ -31,8 +32,14 @@ class Session:
     """One run in its own thread; :meth:`command` hands it the parent's next command and returns
     its answer. Implements :class:`harness.run.measure.Control`."""
 
-    def __init__(self, info: ImplInfo, engine: type[Engine], cls: type[Trainer], request: RunRequest) -> None:
-        self._commands: queue.Queue[str] = queue.Queue()
+    def __init__(
+        self, info: ImplInfo, engine: type[Engine], cls: type[Trainer], request: RunRequest, warm_up: bool
+    ) -> None:
+        self.warm_up = warm_up
+        self.round = -1
+        self._left_in_round = 0
+        self._block: list[float] = []
+        self._commands: queue.Queue[dict[str, Any]] = queue.Queue()
         self._answers: queue.Queue[dict[str, Any]] = queue.Queue()
         self._args = (info, engine, cls, request)
         self.thread = threading.Thread(target=self._main, name=f"run {request.label()}", daemon=True)
@@ -46,25 +53,34 @@ class Session:
         """The answer to ``start``: ``started``, or the final ``record``."""
         return self._answers.get()
 
-    def command(self, op: str) -> dict[str, Any]:
-        """Hand the run ``op`` (``epoch`` or ``finish``) and wait for its answer."""
-        self._commands.put(op)
+    def command(self, message: dict[str, Any]) -> dict[str, Any]:
+        """Hand the run the parent's ``epoch`` or ``finish`` message and wait for its answer."""
+        self._commands.put(message)
         return self._answers.get()
 
-    def _wait_for(self, expected: str) -> None:
-        op = self._commands.get()
-        if op != expected:
-            raise RuntimeError(f"the schedule sent {op!r} where the run expected {expected!r}")
+    def _wait_for(self, expected: str) -> dict[str, Any]:
+        message = self._commands.get()
+        if message["op"] != expected:
+            raise RuntimeError(f"the schedule sent {message['op']!r} where the run expected {expected!r}")
+        return message
 
     # Control
     def built(self) -> None:
         self._answers.put({"op": "started"})
 
-    def before_epoch(self, epoch: int) -> None:
-        self._wait_for("epoch")
+    def before_epoch(self, epoch: int) -> int:
+        if self._left_in_round == 0:
+            self._left_in_round = max(1, int(self._wait_for("epoch").get("count", 1)))
+            self.round += 1
+        self._left_in_round -= 1
+        return self.round
 
     def after_epoch(self, epoch: int, seconds: float, more: bool) -> None:
-        self._answers.put({"op": "epoch", "epoch": epoch, "seconds": seconds, "more": more})
+        self._block.append(seconds)
+        if self._left_in_round == 0 or not more:
+            self._left_in_round = 0
+            self._answers.put({"op": "epoch", "epoch": epoch, "seconds": self._block, "more": more})
+            self._block = []
 
     def before_finish(self) -> None:
         self._wait_for("finish")

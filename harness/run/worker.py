@@ -94,10 +94,11 @@ def serve(unit_name: str, threads: int, stream: TextIO) -> int:
             assert unit.info is not None and unit.trainer is not None, "a calibration worker runs nothing"
             request = RunRequest.from_dict(message["request"])
             started[run] = len(started)
-            sessions[run] = Session(unit.info, unit.engine, unit.trainer, request)
+            warm_up = bool(message.get("warm_up", False))
+            sessions[run] = Session(unit.info, unit.engine, unit.trainer, request, warm_up)
             answer = sessions[run].first_answer()
         else:
-            answer = sessions[run].command(op)
+            answer = sessions[run].command(message)
         if answer["op"] == "record":
             del sessions[run]
             timings = {"import_s": facts["import_s"], "worker_runs_before": started[run]}

@@ -220,6 +220,13 @@ class Trainer(ABC):
         """Block until every queued computation on the device has finished."""
         self.engine.sync(self.device, self.sync_values())
 
+    def warm_up(self) -> None:
+        """Untimed work right before a timed epoch that follows other processes' epochs (the
+        interleaved schedule): a process that sat idle starts its next epoch slower (its thread
+        pool asleep, its caches cold). Must not change the model: the default is a forward pass
+        over the training split."""
+        self.evaluate("train")
+
     def predict_batch(self, x: np.ndarray) -> None:
         """Forward pass on host array ``x`` (inference timing); waits for the result."""
         raise NotImplementedError

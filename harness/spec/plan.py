@@ -71,4 +71,5 @@ class Plan:
     threads: int = field(default_factory=lambda: os.cpu_count() or 1)
     calibrate: bool = True  # measure the machine (once, cached) and add efficiency to records
     schedule: str = "interleaved"  # or "sequential": see harness.run.schedule
+    warm_up: bool = True  # interleaved epochs start after an untimed Trainer.warm_up()
     order_seed: int = field(default_factory=lambda: int.from_bytes(os.urandom(4), "little"))

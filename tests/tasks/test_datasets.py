@@ -49,13 +49,24 @@ def test_standardised_with_train_statistics_only() -> None:
     assert np.abs(splits.x_test.mean(axis=0)).max() > 1e-3  # test was not re-fitted
 
 
-def test_mnist1d_leaves_global_rng_alone() -> None:
-    datasets._mnist1d_arrays.cache_clear()
+def test_mnist1d_leaves_global_rng_alone_and_is_cached_once(tmp_path, monkeypatch) -> None:
     np.random.seed(123)
     expected = np.random.random()
     np.random.seed(123)
-    datasets.load("mnist1d")
+    generated = datasets._generate_mnist1d()
     assert np.random.random() == expected
+    monkeypatch.setenv(datasets.DATA_DIR_ENV, str(tmp_path))
+    datasets._mnist1d_arrays.cache_clear()
+    try:
+        first = datasets._mnist1d_arrays()
+        assert [p.name for p in tmp_path.iterdir()] == [datasets.MNIST1D_CACHE]  # no temp file left
+        datasets._mnist1d_arrays.cache_clear()
+        cached = datasets._mnist1d_arrays()  # read back from the file
+    finally:
+        datasets._mnist1d_arrays.cache_clear()
+    for key, array in generated.items():
+        np.testing.assert_array_equal(first[key], array)
+        np.testing.assert_array_equal(cached[key], array)
 
 
 def test_subsample_and_label_noise() -> None:

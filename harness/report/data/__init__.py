@@ -11,9 +11,10 @@ from typing import Any
 
 import pandas as pd
 
+from harness.compare.changes import Change, detect
 from harness.compare.check import CheckResult, check
 from harness.compare.history import history_frame
-from harness.errors import CompareInputError
+from harness.errors import CompareInputError, UsageError
 from harness.record.derived import fingerprint, machine_id
 from harness.record.schema import RunRecord
 from harness.report.data import benchmarks
@@ -21,7 +22,9 @@ from harness.report.data.frame import Frames, build_frames
 from harness.report.data.paired import PairedIndex
 from harness.report.data.summary import group_stats
 from harness.spec import policy
+from harness.store import noise
 from harness.store.baselines import baseline_for, baseline_path
+from harness.store.noise import NoiseFloor
 from harness.store.runs import RUNS_DIR, Skipped, load_by_file, select_records, side_of
 
 
@@ -34,6 +37,7 @@ class MachineCheck:
     baseline_path: Path | None = None
     result: CheckResult | None = None
     error: str = ""
+    noise: NoiseFloor | None = None
 
 
 @dataclass
@@ -46,6 +50,7 @@ class ReportData:
     frames: Frames
     stats: pd.DataFrame
     history: pd.DataFrame
+    changes: list[Change]
     policy_flagged: list[dict[str, Any]]
     checks: list[MachineCheck]
     bench: pd.DataFrame
@@ -66,6 +71,10 @@ def _checks(results_dir: Path, records_dir: Path, by_file: dict[Path, list[RunRe
     out = []
     for machine, print_ in sorted(machines.items()):
         view = MachineCheck(machine, baseline_path(results_dir, machine))
+        try:
+            view.noise = noise.load(results_dir, machine)
+        except UsageError as exc:
+            view.error = str(exc)
         view.baseline_path = baseline_for(results_dir, machine, print_)
         if view.baseline_path is not None:
             mine = {f: [r for r in rs if machine_id(r) == machine] for f, rs in by_file.items()}
@@ -84,6 +93,7 @@ def gather(results_dir: Path) -> ReportData:
     by_file, skipped = load_by_file(records_dir) if records_dir else ({}, [])
     records = [r for rs in by_file.values() for r in rs]
     frames = build_frames(records)
+    history = history_frame(records)
     bench, sessions, bench_skipped = benchmarks.load_benchmarks(results_dir)
     return ReportData(
         results_dir=results_dir,
@@ -91,7 +101,8 @@ def gather(results_dir: Path) -> ReportData:
         skipped=[*skipped, *bench_skipped],
         frames=frames,
         stats=group_stats(frames),
-        history=history_frame(records),
+        history=history,
+        changes=detect(history),
         policy_flagged=policy.flagged(records),
         checks=_checks(results_dir, records_dir, by_file) if records_dir else [],
         bench=bench,

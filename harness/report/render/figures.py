@@ -320,10 +320,11 @@ HISTORY_PANELS = {  # metric: (axis label, scale)
 
 
 @_styled
-def history_figure(history: pd.DataFrame, colours: dict) -> Figure:
+def history_figure(history: pd.DataFrame, colours: dict, marks: list | None = None) -> Figure:
     """Headline metrics over stored runs (airspeed velocity's graphs): one row per metric, one
     column per task, one line per ``label``; x is the run date (``run_at``), ticks name the commit
-    (``tick``), whiskers the 95% CI (``ci_low``, ``ci_high``)."""
+    (``tick``), whiskers the 95% CI (``ci_low``, ``ci_high``). ``marks``: change points
+    ``(task, run_at, label)``, drawn as dashed lines in the task's step-time panel."""
     tasks = sorted(history["task"].unique())
     metrics = [m for m in HISTORY_PANELS if m in set(history["metric"])]
     fig = Figure(figsize=(1.5 + 4.2 * len(tasks), 0.6 + 2.4 * len(metrics)), layout="constrained")
@@ -341,6 +342,9 @@ def history_figure(history: pd.DataFrame, colours: dict) -> Figure:
                 above = (line["ci_high"] * scale - value).clip(lower=0).fillna(0)
                 ax.errorbar(line["run_at"], value, yerr=[below, above], marker="o", markersize=4,
                             capsize=3, linewidth=1.2, color=colours.get(label), label=label)  # fmt: skip
+            for mark_task, x, label in marks or []:
+                if metric == "step_time" and mark_task == task:
+                    ax.axvline(x, color=colours.get(label), linestyle="--", linewidth=1.0, alpha=0.8)
             ax.set(title=f"{task}: {metric.replace('_', ' ')}", ylabel=title if col == 0 else "", xlabel="")
             ax.set_xticks(ticks["run_at"].tolist(), [plain(t) for t in ticks["tick"]])
             ax.tick_params(axis="x", labelsize=8)

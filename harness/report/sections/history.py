@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from harness.compare.changes import Change
 from harness.record.derived import fmt_percent, fmt_seconds, run_label
 from harness.report.render import figures
 
@@ -92,7 +93,30 @@ def tracked(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return pd.concat(kept), notes
 
 
-def _machine_view(machine_id: str, frame: pd.DataFrame, notes: list[str], colours: dict) -> HistoryView:
+def _marks(
+    frame: pd.DataFrame, changes: list[Change]
+) -> tuple[list[tuple[str, pd.Timestamp, str]], list[str]]:
+    """Where each change point of the drawn series sits (task, x, label) and its sentence."""
+    marks, sentences = [], []
+    for change in changes:
+        line = frame[
+            (frame["task"] == change.task)
+            & (frame["impl"] == change.impl)
+            & (frame["mode"] == change.mode)
+            & (frame["device"] == change.device)
+            & (frame["config_key"] == change.config_key)
+            & (frame["git_commit"] == change.commit)
+        ]
+        if line.empty:
+            continue
+        marks.append((change.task, line["run_at"].iloc[0], line["label"].iloc[0]))
+        sentences.append(f"Change point (PELT): {change.describe()}.")
+    return marks, sentences
+
+
+def _machine_view(
+    machine_id: str, frame: pd.DataFrame, notes: list[str], colours: dict, changes: list[Change]
+) -> HistoryView:
     frame = _prepare(frame)
     view = HistoryView(
         machine_id=machine_id,
@@ -102,16 +126,23 @@ def _machine_view(machine_id: str, frame: pd.DataFrame, notes: list[str], colour
     )
     if view.n_commits < MIN_COMMITS:
         return view
-    view.uri = figures.to_data_uri(figures.history_figure(frame, colours))
-    view.sentences = [task_sentence(task, part) for task, part in frame.groupby("task", sort=True)] + notes
+    marks, change_sentences = _marks(frame, changes)
+    view.uri = figures.to_data_uri(figures.history_figure(frame, colours, marks))
+    view.sentences = [task_sentence(task, part) for task, part in frame.groupby("task", sort=True)]
+    view.sentences += change_sentences + notes
     return view
 
 
-def history_views(frame: pd.DataFrame) -> list[HistoryView]:
-    """One view per machine with ``ok`` runs, from :func:`harness.compare.history.history_frame`."""
+def history_views(frame: pd.DataFrame, changes: list[Change] | None = None) -> list[HistoryView]:
+    """One view per machine with ``ok`` runs, from :func:`harness.compare.history.history_frame`,
+    its change points (:func:`harness.compare.changes.detect`) marked."""
     if frame.empty:
         return []
     per_machine = {m: tracked(part) for m, part in frame.groupby("machine_id", sort=True)}
     labels = pd.concat([_labels(kept) for kept, _ in per_machine.values()])
     colours = figures.palette(sorted(labels.unique()))
-    return [_machine_view(m, kept, notes, colours) for m, (kept, notes) in per_machine.items()]
+    found = changes or []
+    return [
+        _machine_view(m, kept, notes, colours, [c for c in found if c.machine_id == m])
+        for m, (kept, notes) in per_machine.items()
+    ]

@@ -47,6 +47,7 @@ class RegressionView:
     rows: list[RegressionRow] = field(default_factory=list)
     sentence: str = ""
     unmatched: list[str] = field(default_factory=list)
+    noise: str = "not measured (python -m harness noise measures it)"
 
 
 def _row(comparison: Comparison) -> RegressionRow:
@@ -87,6 +88,8 @@ def _view(results_dir: Path, found: MachineCheck) -> RegressionView:
     view = RegressionView(found.machine_id, str(shown), str(found.expected_path.relative_to(results_dir)))
     if found.error:
         view.sentence = found.error
+    if found.noise is not None:
+        view.noise = found.noise.describe()
     if found.result is None:
         return view
     result = found.result

@@ -116,6 +116,18 @@ class TorchTrainer(Trainer):
         self.model.train()
         return float(self._step(torch.as_tensor(index, device=self.dev)).item())
 
+    def warm_up(self) -> None:
+        """Five forward and backward passes on one batch, no update: after other processes' epochs
+        an eager torch step starts ~13% slower until its thread pool and caches are warm again (one
+        pass is not enough, five are: measured in tests/benchmarks/switching.py). In eval mode, so
+        dropout draws no random numbers and training goes on exactly as it would have."""
+        x, y = self.data["train"]
+        self.model.eval()
+        index = torch.arange(min(self.spec.batch_size, len(y)), device=self.dev)
+        for _ in range(5):
+            self.loss_fn(self.model(x[index]), y[index]).backward()
+        self.optimizer.zero_grad(set_to_none=True)
+
     def evaluate(self, split: str) -> tuple[float, float]:
         x, y = self.data[split]
         self.model.eval()

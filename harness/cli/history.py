@@ -1,0 +1,47 @@
+"""``harness history``: step changes over commits in each machine's headline series; with
+``--check``, exit 1 when the newest points start a regression (for a nightly job)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from harness.cli.ab import _percent, _positive
+from harness.cli.paths import DEFAULT_RESULTS
+from harness.compare.changes import detect
+from harness.compare.history import history_frame
+from harness.errors import UsageError
+from harness.store.runs import RUNS_DIR, load
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("history", help="change points in each machine's step time over commits")
+    p.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results directory")
+    p.add_argument(
+        "--threshold", type=_percent, default=0.10, help="a slower level beyond this is a regression"
+    )
+    p.add_argument("--recent", type=_positive, default=3, help="points counted as newest (default 3)")
+    p.add_argument("--check", action="store_true", help="exit 1 when the newest points start a regression")
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    folder = Path(args.results) / RUNS_DIR
+    if not folder.is_dir():
+        raise UsageError(f"no run records under {folder}; run a suite first")
+    records, _ = load(folder)
+    history = history_frame(records)
+    changes = detect(history, args.threshold, args.recent)
+    series = history[history["metric"] == "step_time"].groupby(
+        ["machine_id", "task", "impl", "mode", "device"]
+    )
+    print(
+        f"{len(series)} series over {history['git_commit'].nunique()} commits; {len(changes)} change point(s)"
+    )
+    for change in changes:
+        print(f"  {change.describe()}")
+    failing = [c for c in changes if c.regression and c.recent]
+    if args.check and failing:
+        print(f"regression in the newest points of {len(failing)} series (threshold {args.threshold:.0%})")
+        return 1
+    return 0

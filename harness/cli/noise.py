@@ -1,0 +1,62 @@
+"""``harness noise``: measure this machine's noise floor (same code, back-to-back runs) and store it."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from harness.cli.paths import DEFAULT_RESULTS
+from harness.cli.progress import Progress
+from harness.errors import UsageError
+from harness.run import machine
+from harness.run.noise import back_to_back, floor_of, step_times
+from harness.spec import registry
+from harness.spec.plan import RunRequest
+from harness.store.noise import NoiseFloor, save
+from tasks.mlp.spec import TASKS
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("noise", help="measure this machine's noise floor between back-to-back runs")
+    p.add_argument("--task", default="mnist1d", help="task (default mnist1d)")
+    p.add_argument("--impl", default="torch", help="implementation (default torch)")
+    p.add_argument("--mode", default="default", help="mode (default 'default')")
+    p.add_argument("--epochs", type=int, default=10, help="epochs per run (default 10)")
+    p.add_argument("--runs", type=int, default=6, help="back-to-back runs (default 6, at least 3)")
+    p.add_argument(
+        "--results", type=Path, default=DEFAULT_RESULTS, help="results directory (floor in noise/)"
+    )
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.task not in TASKS:
+        raise UsageError(f"unknown task {args.task!r}; valid: {', '.join(TASKS)}")
+    info = registry.get(args.impl)
+    if args.runs < 3 or args.epochs < 3:
+        raise UsageError(f"--runs and --epochs must be at least 3, got {args.runs} and {args.epochs}")
+    request = RunRequest(
+        args.task, info.name, mode=args.mode, overrides={"epochs": args.epochs}, step_samples=0
+    )
+    threads = os.cpu_count() or 1
+    with Progress(args.runs) as progress:
+        records = back_to_back(request, args.runs, threads, progress.start)
+    steps = step_times(records)
+    if len(steps) < len(records):
+        bad = next(r for r in records if r.status != "ok")
+        print(f"a run ended {bad.status}: {bad.reason.splitlines()[0] if bad.reason else ''}")
+        return 1
+    floor = NoiseFloor(
+        machine.machine_info()["machine_id"],
+        args.task,
+        info.name,
+        args.mode,
+        args.epochs,
+        steps,
+        floor_of(steps),
+    )
+    path = save(args.results, floor)
+    print("step times: " + ", ".join(f"{s * 1e3:.3f} ms" for s in steps))
+    print(f"noise floor: {floor.describe()}\nstored: {path}")
+    return 0

@@ -1,0 +1,72 @@
+"""The A/B gate's decision rule on records made by hand: pass, regression, inconclusive, and a
+crashed side never passing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from harness.compare.gate import INCONCLUSIVE, PASS, REGRESSION, GateRule, decide
+from harness.record.schema import RunRecord, Timings
+
+ROUNDS = 20
+
+
+def _record(
+    side: str, pair: int, steps_s: np.ndarray, accuracy: float = 0.9, status: str = "ok"
+) -> RunRecord:
+    epochs = list(steps_s * 10)
+    return RunRecord(
+        task="digits", impl="jax", framework="jax", device="cpu", seed=pair, status=status,
+        reason="" if status == "ok" else "RuntimeError: injected failure",
+        timings=Timings(epoch_s=epochs, first_epoch_s=1.0, epoch_rounds=list(range(len(epochs) + 1))),
+        steps_per_epoch=10, n_train=640, test_accuracy=accuracy,
+        execution={"schedule": "interleaved", "group": f"pair{pair}", "side": side},
+    )  # fmt: skip
+
+
+def _records(factor: float, noise: float, seed: int = 0, accuracy_drop: float = 0.0) -> list[RunRecord]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for pair in range(3):
+        drift = 0.002 * np.exp(np.cumsum(rng.normal(0, 0.05, ROUNDS)))  # the machine wanders
+        out.append(_record("baseline", pair, drift * np.exp(rng.normal(0, noise, ROUNDS))))
+        cand = drift * factor * np.exp(rng.normal(0, noise, ROUNDS))
+        out.append(_record("candidate", pair, cand, 0.9 - accuracy_drop))
+    return out
+
+
+def test_same_code_passes_and_a_clear_slowdown_is_a_regression() -> None:
+    result = decide(_records(1.0, 0.01))
+    assert result.verdict == PASS and result.exit_code == 0
+    step = next(r for r in result.rows if r.metric == "step_time")
+    assert step.estimate == pytest.approx(1.0, abs=0.01) and step.high < 1.05
+    slow = decide(_records(1.10, 0.01))
+    assert slow.verdict == REGRESSION and slow.exit_code == 1
+    assert next(r for r in slow.rows if r.metric == "step_time").low > 1.02
+
+
+def test_noise_too_large_to_tell_is_inconclusive_not_a_pass() -> None:
+    result = decide(_records(1.0, 0.30, seed=0))  # same code, but rounds too noisy to rule out 5%
+    assert result.verdict == INCONCLUSIVE and result.exit_code == 3
+
+
+def test_an_accuracy_drop_is_a_regression() -> None:
+    result = decide(_records(1.0, 0.01, accuracy_drop=0.03))
+    row = next(r for r in result.rows if r.metric == "test_accuracy")
+    assert row.verdict == REGRESSION and row.estimate == pytest.approx(-0.03)
+
+
+def test_a_crashed_side_is_inconclusive_with_the_reason() -> None:
+    records = _records(1.0, 0.01)
+    records[1] = _record("candidate", 0, np.ones(ROUNDS) * 0.002, status="crashed")
+    result = decide(records)
+    assert result.verdict == INCONCLUSIVE
+    assert all(
+        "candidate crashed in 1 run(s): RuntimeError: injected failure" in r.detail for r in result.rows
+    )
+
+
+def test_the_rule_has_a_margin_below_the_threshold() -> None:
+    rule = GateRule(threshold=0.05, margin=0.02)
+    assert "beyond +5%" in rule.describe() and "beyond +2%" in rule.describe()
