@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from harness.cli import ab, baseline, calibrate, compare, env, history, listing, noise, report, run
+from harness.cli import ab, baseline, calibrate, compare, env, history, listing, merge, noise, report, run
 from harness.errors import UsageError
 
-SUBCOMMANDS = (listing, env, run, calibrate, report, compare, baseline, ab, noise, history)
+SUBCOMMANDS = (listing, env, run, calibrate, report, compare, baseline, ab, noise, history, merge)
 
 
 def build_parser() -> argparse.ArgumentParser:

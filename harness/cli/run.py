@@ -7,8 +7,9 @@ from pathlib import Path
 
 from harness.cli.paths import DEFAULT_REPORT, DEFAULT_RESULTS
 from harness.cli.progress import Progress
-from harness.run.runner import run_plan
+from harness.run.runner import EXECUTORS, run_plan
 from harness.run.schedule import SCHEDULES
+from harness.spec.plan import parse_shard
 from harness.spec.suites import Selection, plan_for
 
 
@@ -41,6 +42,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "what switching between processes costs)",
     )
     p.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default="local",
+        help="local (default): this machine; ray: each group a Ray task on a cluster node",
+    )
+    p.add_argument("--address", help="with --executor ray: the cluster (default: a one-node cluster here)")
+    p.add_argument("--accelerator-type", help="with --executor ray: the GPU kind gpu groups ask for")
+    p.add_argument(
+        "--shard", help="K/N: run only the K-th of N shards of the plan (by group), for CI matrices"
+    )
+    p.add_argument(
         "--no-calibrate", action="store_true", help="skip the machine calibration (no efficiency in records)"
     )
     p.set_defaults(func=main)
@@ -64,6 +76,8 @@ def selection_of(args: argparse.Namespace) -> Selection:
 
 def main(args: argparse.Namespace) -> int:
     plan = plan_for(selection_of(args))
+    if args.shard is not None:
+        plan = plan.sharded(*parse_shard(args.shard))
     if args.dry_run:
         for request in plan.requests:
             print(request.label())
@@ -72,6 +86,7 @@ def main(args: argparse.Namespace) -> int:
     plan.calibrate = not args.no_calibrate
     plan.schedule = args.schedule
     plan.warm_up = not args.no_warm_up
+    plan.executor, plan.address, plan.accelerator_type = args.executor, args.address, args.accelerator_type
     with Progress(len(plan.requests)) as progress:
         outcome = run_plan(plan, args.results, progress)
         progress.summary(outcome.records, outcome.path)

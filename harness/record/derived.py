@@ -245,6 +245,11 @@ def fingerprint(record: RunRecord) -> str:
     return str((record.machine or {}).get("fingerprint") or "")
 
 
+def engine(record: RunRecord) -> str:
+    """The framework whose kernels ran: the recorded engine, else Keras' backend, else the framework."""
+    return str((record.execution or {}).get("engine") or record.backend or record.framework)
+
+
 def run_label(impl: str, mode: str) -> str:
     """How an implementation and mode are named on a page: ``torch``, ``torch [fused]``."""
     return impl if mode in ("", "default") else f"{impl} [{mode}]"

@@ -22,10 +22,12 @@ from harness.report.sections import (
     benchmarks,
     environment,
     history,
+    machines,
     modes,
     regression,
     scaling,
     study,
+    styles,
     tasks,
 )
 from harness.spec import policy
@@ -42,7 +44,7 @@ def build_report(results_dir: Path, out: Path) -> str:
         raise FileNotFoundError(f"results folder {results_dir} does not exist")
     data = gather(results_dir)
     runs = data.frames.runs
-    machines = environment.machine_summaries(runs) if data.n_records else []
+    summaries = environment.machine_summaries(runs) if data.n_records else []
     context = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "results_dir": str(results_dir),
@@ -51,11 +53,13 @@ def build_report(results_dir: Path, out: Path) -> str:
         "policy_flagged": data.policy_flagged,
         "sections": tasks.build_sections(data.frames, data.stats, data.paired),
         "modes": modes.modes_views(data.stats, data.paired),
+        "styles": styles.styles_views(data.stats, data.paired),
+        "machines_side": machines.machines_views(data.stats),
         "scaling": scaling.scaling_views(runs),
         "study": study.study_view(runs),
         "history": history.history_views(data.history, data.changes),
         "regression": regression.regression_views(results_dir, data.checks),
-        "machines": machines,
+        "machines": summaries,
         "failed": environment.failed_runs(runs),
         "skipped": environment.skipped_lines(data.skipped, results_dir),
         "bench": benchmarks.benchmark_rows(data.bench),
@@ -64,7 +68,7 @@ def build_report(results_dir: Path, out: Path) -> str:
         "bench_figure": figures.to_data_uri(figures.microbench_figure(data.bench)) if len(data.bench) else "",
     }
     page.write_html(page.render(context), out)
-    n_machines = len(machines)
+    n_machines = len(summaries)
     return (
         f"wrote {out}: {data.n_records} records ({len(data.skipped)} skipped) from {n_machines} "
         f"machine{'s' if n_machines != 1 else ''}, {len(data.bench)} micro-benchmarks"

@@ -23,6 +23,7 @@ from harness.spec.contract import Trainer
 
 FAULT_ENV = "MLPBENCH_FAULT"
 ONLY_ENV = "MLPBENCH_FAULT_ONLY"
+RAY_KILL_ENV = "MLPBENCH_RAY_KILL"  # a task name: the Ray task running that task's group dies
 KINDS = ("crash", "hang", "raise", "delay", "slow")
 
 
@@ -88,3 +89,10 @@ def inject_fault(trainer: Trainer, impl: str = "") -> Fault:
 
         trainer.train_step = slow_step  # type: ignore[method-assign]
     return fault
+
+
+def ray_task_fault(task: str) -> None:
+    """Test-only: the Ray task process running a group of ``task`` dies at once when
+    ``$MLPBENCH_RAY_KILL`` names it, as a node or worker lost mid-benchmark would."""
+    if os.environ.get(RAY_KILL_ENV) == task:
+        os._exit(1)

@@ -12,17 +12,21 @@ a worker. The library never prints: what a person sees while it runs goes throug
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from harness.errors import UsageError
+from harness.record import derived
 from harness.record.derived import efficiency_block
 from harness.record.schema import RunRecord
-from harness.run import calibration, machine, schedule
+from harness.run import calibration, cluster, machine, schedule
 from harness.spec import registry
-from harness.spec.plan import Plan, RunRequest, new_record
+from harness.spec.plan import Plan, RunRequest, groups, new_record
 from harness.store.runs import RecordWriter
+
+EXECUTORS = ("local", "ray")
 
 
 class Observer(Protocol):
@@ -59,14 +63,17 @@ class Outcome:
 
     path: Path
     records: list[RunRecord]
+    paths: list[Path] = field(default_factory=list)  # one per machine that ran (a cluster: several)
 
     @property
     def all_ok_or_unavailable(self) -> bool:
         return all(r.status in ("ok", "unavailable") for r in self.records)
 
 
-def preflight_reason(request: RunRequest, info: registry.ImplInfo) -> str | None:
-    """Why ``request`` cannot run here, found without starting a worker; ``None`` if it may."""
+def preflight_reason(request: RunRequest, info: registry.ImplInfo, here: bool = True) -> str | None:
+    """Why ``request`` cannot run, found without starting a worker; ``None`` if it may. ``here``:
+    the runs happen on this machine, so its GPUs are the ones to check (a cluster's nodes have
+    their own, checked by the cluster)."""
     if request.mode not in info.modes:
         return info.mode_reason(request.mode) or f"{info.name}: no such mode"
     missing = info.unavailable_reason()
@@ -75,7 +82,7 @@ def preflight_reason(request: RunRequest, info: registry.ImplInfo) -> str | None
     if request.device == "gpu":
         if not info.supports_gpu:
             return f"{info.name} does not support GPUs"
-        return machine.gpu_reason()
+        return machine.gpu_reason() if here else None
     return None
 
 
@@ -100,49 +107,89 @@ def _runnable_devices(plan: Plan) -> list[str]:
     return [d for d in ("cpu", "gpu") if d in devices and (d == "cpu" or machine.gpu_reason() is None)]
 
 
-def run_plan(plan: Plan, results_dir: Path, observer: Observer | None = None) -> Outcome:
-    """Run every request of ``plan``; append each record to a new file under ``results_dir``.
-    On Ctrl-C every worker is killed and the records of the finished groups stay written."""
-    if plan.schedule not in schedule.SCHEDULES:
-        raise UsageError(f"unknown schedule {plan.schedule!r}; valid: {', '.join(schedule.SCHEDULES)}")
-    observer = observer or Silent()
-    entries: list[calibration.Entry] = []
-    if plan.calibrate:
-        path = calibration.cache_file(results_dir)
-        entries = calibration.calibrate(_runnable_devices(plan), plan.threads, path, log=observer.log)
-    writer = RecordWriter(results_dir, machine.machine_info()["machine_id"], machine.git_commit(), plan.name)
-    records: list[RunRecord] = []
+def _task(plan: Plan, requests: list[RunRequest]) -> cluster.GroupTask:
+    return cluster.GroupTask(
+        [r.to_dict() for r in requests],
+        plan.threads,
+        plan.schedule,
+        plan.warm_up,
+        plan.order_seed,
+        plan.calibrate,
+    )
 
-    def store(record: RunRecord) -> None:
-        writer.append(finish(record, plan.threads, entries))
-        records.append(record)
-        observer.done(record)
 
-    runnable = []
-    reported: set[tuple[str, str, str, str]] = set()
-    for request in plan.requests:
-        info = registry.get(request.impl)
-        reason = preflight_reason(request, info)
-        if reason is None:
-            runnable.append(request)
-        elif (request.impl, request.task, request.mode, reason) in reported:
-            observer.skip()  # one unavailable record per task and mode says it, not one per seed
-        else:
-            reported.add((request.impl, request.task, request.mode, reason))
-            record = new_record(request, info)
-            record.status, record.reason = "unavailable", reason
-            store(record)
+def _run_local(
+    plan: Plan, plan_groups: list[list[RunRequest]], observer: Observer, store: Callable[[RunRecord], None]
+) -> None:
+    """Every group through this machine's workers; on Ctrl-C every worker is killed."""
     pool = schedule.Pool(plan.threads)
     rng = random.Random(plan.order_seed)
     try:
-        for requests in schedule.groups(runnable):
+        for requests in plan_groups:
             observer.start(f"{requests[0].label()} and {len(requests) - 1} more")
             group = schedule.Group(requests, pool, plan.schedule, rng, observer.start, plan.warm_up)
             for record in group.run():
-                record.execution["order_seed"] = plan.order_seed
                 store(record)
     except BaseException:
         pool.close(kill=True)
         raise
     pool.close()
-    return Outcome(writer.path, records)
+
+
+def run_plan(plan: Plan, results_dir: Path, observer: Observer | None = None) -> Outcome:
+    """Run every request of ``plan``; append each record to a new file under ``results_dir``.
+    On Ctrl-C every worker is killed and the records of the finished groups stay written."""
+    if plan.executor not in EXECUTORS:
+        raise UsageError(f"unknown executor {plan.executor!r}; valid: {', '.join(EXECUTORS)}")
+    if plan.schedule not in schedule.SCHEDULES:
+        raise UsageError(f"unknown schedule {plan.schedule!r}; valid: {', '.join(schedule.SCHEDULES)}")
+    observer = observer or Silent()
+    entries: list[calibration.Entry] = []
+    if plan.executor == "ray":
+        cluster.check(plan.address)  # before anything runs: Ray installed, the head reachable
+    elif plan.calibrate:  # on a cluster each node calibrates itself
+        path = calibration.cache_file(results_dir)
+        entries = calibration.calibrate(_runnable_devices(plan), plan.threads, path, log=observer.log)
+    writers: dict[str, RecordWriter] = {}
+    records: list[RunRecord] = []
+
+    def store(record: RunRecord, finished: bool = False) -> None:
+        record.execution |= {"plan_id": plan.plan_id, "shard": plan.shard, "order_seed": plan.order_seed}
+        if not finished:
+            finish(record, plan.threads, entries)
+        machine_id = derived.machine_id(record)
+        if machine_id not in writers:
+            writers[machine_id] = RecordWriter(results_dir, machine_id, machine.git_commit(), plan.name)
+        writers[machine_id].append(record)
+        records.append(record)
+        observer.done(record)
+
+    here = plan.executor == "local"
+
+    def reason_of(request: RunRequest) -> str | None:
+        return preflight_reason(request, registry.get(request.impl), here)
+
+    runnable = []
+    for request in plan.requests:
+        info = registry.get(request.impl)
+        reason = reason_of(request)
+        if reason is None:
+            runnable.append(request)
+        elif not plan.says_first(request, reason, reason_of):
+            observer.skip()  # one unavailable record per implementation, task and mode says it
+        else:
+            record = new_record(request, info)
+            record.status, record.reason = "unavailable", reason
+            store(record)
+    if plan.executor == "ray":
+        for group, finished in cluster.run_groups(
+            groups(runnable), lambda g: _task(plan, g), plan.address, plan.threads, plan.accelerator_type
+        ):
+            for record in group:
+                store(record, finished)
+    else:
+        _run_local(plan, groups(runnable), observer, store)
+    this = machine.machine_info()["machine_id"]
+    if this not in writers:  # a plan that ran elsewhere still names its file here
+        writers[this] = RecordWriter(results_dir, this, machine.git_commit(), plan.name)
+    return Outcome(writers[this].path, records, [w.path for w in writers.values()])

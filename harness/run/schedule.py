@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.record.derived import config_key
 from harness.record.schema import RunRecord
 from harness.run.timing import clock
 from harness.run.worker_client import Checkout, Worker, WorkerDied
@@ -29,16 +28,6 @@ from harness.spec import registry
 from harness.spec.plan import RunRequest, new_record
 
 SCHEDULES = ("interleaved", "sequential")
-
-
-def groups(requests: list[RunRequest]) -> list[list[RunRequest]]:
-    """The requests split into groups of runs compared with each other (same task, device, seed
-    and resolved spec), in the order they first appear."""
-    out: dict[tuple[Any, ...], list[RunRequest]] = {}
-    for request in requests:
-        key = (request.task, request.device, request.seed, config_key(request.spec().to_dict()))
-        out.setdefault(key, []).append(request)
-    return list(out.values())
 
 
 WorkerKey = tuple[str, str, str]  # (side, implementation, device); side "" outside the A/B gate

@@ -69,7 +69,10 @@ def prepare(unit_name: str, threads: int) -> tuple[Unit, dict[str, Any]]:
         return facts
 
     facts, import_s = timed(both)
-    return unit, facts | {"import_s": import_s, "requested_threads": threads}
+    facts |= {"import_s": import_s, "requested_threads": threads, "engine": unit.engine.NAME}
+    if unit.info is not None:
+        facts["code_lines"] = unit.info.code_lines()
+    return unit, facts
 
 
 def serve(unit_name: str, threads: int, stream: TextIO) -> int:

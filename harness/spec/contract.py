@@ -30,6 +30,10 @@ if TYPE_CHECKING:
     from tasks.datasets import Splits
 
 
+BATCHES_HARNESS = "the harness's per-epoch permutation (the same batches in every implementation)"
+BATCHES_OWN = "the framework's own seeded shuffling (other batches than the other implementations)"
+
+
 class Unavailable(RuntimeError):
     """This implementation cannot run here (device, mode or backend missing); says why."""
 
@@ -144,12 +148,14 @@ class Trainer(ABC):
     """
 
     FRAMEWORK: ClassVar[str]  # what users install and import: torch | tensorflow | jax | keras ...
-    API: ClassVar[str]  # "low-level" (tensors + autodiff) or "high-level" (layers + fit)
+    API: ClassVar[str]  # "low-level" (tensors, autodiff), "high-level" (layers, fit), "by-hand" (numpy)
     ENGINES: ClassVar[tuple[str, ...]]  # engines it runs on; the first one is named after FRAMEWORK
     MODULES: ClassVar[tuple[str, ...]] = ()  # modules it needs beyond its engine's
     MODES: ClassVar[Mapping[str, str]] = {"default": "idiomatic code"}
     SUPPORTS_GPU: ClassVar[bool] = True
     DATA_PATH: ClassVar[str]  # how batches reach the model, recorded per run
+    OWN_SHUFFLE_MODES: ClassVar[tuple[str, ...]] = ()  # modes that shuffle by themselves, not in
+    # the harness's order (Keras' fit on arrays): their runs train on other batches, said per run
     SYNC_METHOD: ClassVar[str] = ""  # recorded per run; empty: the engine's
 
     def __init__(self, spec: TrainSpec, device: str, mode: str, engine: type[Engine]) -> None:
@@ -236,6 +242,7 @@ class Trainer(ABC):
         return {
             "mode": self.mode,
             "data_path": self.DATA_PATH,
+            "batches": BATCHES_OWN if self.mode in self.OWN_SHUFFLE_MODES else BATCHES_HARNESS,
             "sync_method": self.SYNC_METHOD or self.engine.SYNC_METHOD,
         }
 

@@ -1,13 +1,18 @@
-"""The plan: the runs to do (:class:`RunRequest`), with the policy every worker applies, and the
-one place a run's record is first made (:func:`new_record`)."""
+"""The plan: the runs to do (:class:`RunRequest`), with the policy every worker applies; its groups
+(the runs measured together) and shards (a deterministic split of the groups over machines); and
+the one place a run's record is first made (:func:`new_record`)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from harness.record.derived import run_name
+from harness.errors import UsageError
+from harness.record.derived import config_key, run_name
 from harness.record.schema import RunRecord
 from harness.spec.registry import ImplInfo
 from harness.spec.train_spec import TrainSpec
@@ -62,9 +67,32 @@ def new_record(request: RunRequest, info: ImplInfo | None) -> RunRecord:
     )
 
 
+def groups(requests: list[RunRequest]) -> list[list[RunRequest]]:
+    """The requests split into groups of runs compared with each other (same task, device, seed
+    and resolved spec), in the order they first appear: the unit that is interleaved, and the unit
+    a shard or a cluster node takes whole."""
+    out: dict[tuple[Any, ...], list[RunRequest]] = {}
+    for request in requests:
+        key = (request.task, request.device, request.seed, config_key(request.spec().to_dict()))
+        out.setdefault(key, []).append(request)
+    return list(out.values())
+
+
+SHARD_FORM = re.compile(r"^(\d+)/(\d+)$")
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"K/N"`` -> ``(K, N)`` with ``1 <= K <= N``; anything else is a :class:`UsageError`."""
+    found = SHARD_FORM.match(text.strip())
+    if not found or not 1 <= int(found.group(1)) <= int(found.group(2)):
+        raise UsageError(f"--shard {text!r}: expected K/N with 1 <= K <= N, e.g. --shard 1/4 ... --shard 4/4")
+    return int(found.group(1)), int(found.group(2))
+
+
 @dataclass
 class Plan:
-    """The runs to do, in order, with the policy every worker applies."""
+    """The runs to do, in order, with the policy every worker applies. A shard's plan keeps the
+    whole plan's requests in ``whole`` (its identity, and which run says a thing once)."""
 
     name: str
     requests: list[RunRequest]
@@ -73,3 +101,32 @@ class Plan:
     schedule: str = "interleaved"  # or "sequential": see harness.run.schedule
     warm_up: bool = True  # interleaved epochs start after an untimed Trainer.warm_up()
     order_seed: int = field(default_factory=lambda: int.from_bytes(os.urandom(4), "little"))
+    shard: str = ""  # "K/N" when this plan is one shard of ``whole``
+    executor: str = "local"  # or "ray": each group a Ray task (harness.run.cluster)
+    address: str | None = None  # the Ray cluster to join (None: a one-node cluster here)
+    accelerator_type: str | None = None  # the GPU kind a Ray gpu group asks for
+    whole: list[RunRequest] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.whole = self.whole or list(self.requests)
+
+    @property
+    def plan_id(self) -> str:
+        """What every record of this plan, and of each of its shards, carries: a hash of the
+        whole plan's name and requests. Merging refuses records of different plans."""
+        body = json.dumps([self.name, [r.to_dict() for r in self.whole]], sort_keys=True, default=str)
+        return hashlib.sha256(body.encode()).hexdigest()[:16]
+
+    def sharded(self, k: int, n: int) -> Plan:
+        """Shard ``k`` of ``n``: every ``n``-th group of the whole plan, starting at the ``k``-th."""
+        chosen = [r for i, group in enumerate(groups(self.whole)) if i % n == k - 1 for r in group]
+        return replace(self, requests=chosen, shard=f"{k}/{n}", whole=list(self.whole))
+
+    def says_first(self, request: RunRequest, reason: str, reason_of: Any) -> bool:
+        """Whether ``request`` is the first run of the whole plan (same implementation, task and
+        mode) that cannot run for ``reason``: the one that records it, on whichever shard."""
+        key = (request.impl, request.task, request.mode)
+        for other in self.whole:
+            if (other.impl, other.task, other.mode) == key and reason_of(other) == reason:
+                return other == request
+        return True

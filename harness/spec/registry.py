@@ -14,6 +14,7 @@ named after its framework (``keras``), the others ``<framework>-<engine>`` (``ke
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib
 import importlib.util
@@ -144,6 +145,28 @@ class ImplInfo:
     def unavailable_reason(self) -> str | None:
         """``None`` when every required module is installed, else which one is missing."""
         return _install_hint(_missing((*self.engine_info().modules, *self.modules)))
+
+    def code_lines(self) -> int:
+        """Lines of code in the implementation's file: blank lines, comments and docstrings left
+        out (what a user of that API style writes)."""
+        return code_lines(self.path.read_text(encoding="utf-8"))
+
+
+def code_lines(source: str) -> int:
+    """Lines of ``source`` that hold code: not blank, not only a comment, not in a docstring."""
+    docstrings: set[int] = set()
+    for node in ast.walk(ast.parse(source)):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            value = body[0].value
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                docstrings.update(range(body[0].lineno, (body[0].end_lineno or body[0].lineno) + 1))
+    lines = source.splitlines()
+    return sum(
+        1
+        for number, line in enumerate(lines, start=1)
+        if line.strip() and not line.strip().startswith("#") and number not in docstrings
+    )
 
 
 def _install_hint(missing: list[str]) -> str | None:

@@ -21,7 +21,7 @@ def test_implementation_declares_what_the_harness_reads(name: str) -> None:
     cls = info.trainer_class()
     assert issubclass(cls, Trainer) and not inspect.isabstract(cls), f"{cls} leaves methods abstract"
     assert cls.FRAMEWORK.lower() == cls.FRAMEWORK and cls.FRAMEWORK.isidentifier()
-    assert cls.API in ("low-level", "high-level")
+    assert cls.API in ("low-level", "high-level", "by-hand")
     assert cls.ENGINES and set(cls.ENGINES) <= set(ENGINES)
     assert "default" in cls.MODES and all(isinstance(v, str) and v for v in cls.MODES.values())
     assert cls.DATA_PATH and info.path.parent.name == "impls"

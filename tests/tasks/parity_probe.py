@@ -1,10 +1,13 @@
 """Run by the parity tests in a subprocess per implementation (Keras' backend is fixed per process):
-``python tests/parity_probe.py IMPL MODE OUT.npz`` trains each probe configuration for PROBE_STEPS steps
-from the shared numpy initial weights and batch order, and saves per-step losses and final weights."""
+``python tests/tasks/parity_probe.py IMPL OUT_DIR MODE [MODE ...]`` trains each probe configuration for
+PROBE_STEPS steps from the shared numpy initial weights and batch order, in each mode, and saves the
+per-step losses and final weights as ``OUT_DIR/IMPL-MODE.npz``. One process per implementation (its
+modes share the framework's import)."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -23,8 +26,34 @@ PROBES = (
 )
 
 
-def probe(impl: str, mode: str = "default") -> dict[str, np.ndarray]:
-    unit, _ = worker.prepare(impl, 2)
+FIT_PROBE = ("fit_sgd_digits", "digits", {"optimizer": "sgd", "learning_rate": 0.05, "epochs": 2})
+
+
+class _NoHooks:
+    def epoch_start(self, epoch: int) -> None:
+        pass
+
+    def epoch_end(self, epoch: int) -> bool:
+        return False
+
+
+def probe_fit(unit: object, mode: str) -> dict[str, np.ndarray]:
+    """Two epochs through the implementation's own ``fit`` loop (the path the benchmark times),
+    on the harness's batches; nothing for a mode that shuffles by itself."""
+    if mode in unit.trainer.OWN_SHUFFLE_MODES:
+        return {}
+    name, task, overrides = FIT_PROBE
+    spec = task_spec.make_spec(task, **overrides)
+    data = task_spec.load_data(spec)
+    trainer = unit.trainer(spec, "cpu", mode, unit.engine)
+    trainer.build(task_spec.init_params(spec), data)
+    n_train = len(data.y_train)
+    trainer.fit(lambda epoch: task_spec.batch_order(spec, epoch, n_train), _NoHooks())
+    trainer.sync()
+    return {f"{name}/param{i}": p for i, p in enumerate(trainer.get_params())}
+
+
+def probe(unit: worker.Unit, mode: str = "default") -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     for name, task, overrides in PROBES:
         spec = task_spec.make_spec(task, **overrides)
@@ -47,8 +76,11 @@ def probe(impl: str, mode: str = "default") -> dict[str, np.ndarray]:
         out[f"{name}/after_epoch_val"] = np.asarray(trainer.evaluate("val"))
         for i, p in enumerate(trainer.get_params()):
             out[f"{name}/after_epoch_param{i}"] = p
-    return out
+    return out | probe_fit(unit, mode)
 
 
 if __name__ == "__main__":
-    np.savez(sys.argv[3], **probe(sys.argv[1], sys.argv[2]))
+    impl, out_dir, modes = sys.argv[1], Path(sys.argv[2]), sys.argv[3:]
+    prepared, _ = worker.prepare(impl, 2)
+    for mode in modes:
+        np.savez(out_dir / f"{impl}-{mode}.npz", **probe(prepared, mode))

@@ -87,6 +87,8 @@ def _run_row(record: RunRecord, variant: str) -> dict[str, Any]:
         "framework": record.framework,
         "backend": record.backend,
         "api": record.api,
+        "engine": derived.engine(record),
+        "code_lines": (record.execution or {}).get("code_lines"),
         "seed": record.seed,
         "run_id": record.run_id,
         "status": record.status,

@@ -78,6 +78,9 @@ def _group_row(key: tuple, runs: pd.DataFrame, samples: dict[str, dict[tuple, pd
     empty = pd.Series(dtype=float)
     row: dict[str, Any] = dict(zip(KEY, key, strict=True))
     row |= {"n_runs": len(runs), "n_ok": len(ok), "statuses": dict(runs["status"].value_counts())}
+    first = runs.iloc[0]
+    row |= {"api": first["api"], "engine": first["engine"], "framework": first["framework"]}
+    row |= {"reasons": sorted({r for r in runs["reason"] if r}), "code_lines": _median(ok["code_lines"])}
     for name, by_key in samples.items():
         row |= _median_ci(by_key.get(key, empty), name)
     row |= _mean_ci(ok["test_accuracy"], "test_accuracy") | _mean_ci(ok["gap"], "gap")

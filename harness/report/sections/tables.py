@@ -58,12 +58,23 @@ class Row:
     cells: dict[str, Cell] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class UnavailableDevice:
+    """A device on which no run of the section could run, said once instead of a row per run."""
+
+    device: str
+    reason: str
+    count: int
+
+
 @dataclass
 class Table:
-    """The columns shown and one row per implementation x mode x device, grouped by device."""
+    """The columns shown and one row per implementation x mode x device, grouped by device; devices
+    where nothing could run are listed apart, with the reason."""
 
     columns: list[Column]
     rows: list[Row]
+    unavailable: list[UnavailableDevice] = field(default_factory=list)
 
 
 COLUMNS = [
@@ -198,8 +209,14 @@ def headline_table(stats: pd.DataFrame, paired: PairedIndex | None = None) -> Ta
     """The table of one section (one machine, task and variant); ``stats`` from ``group_stats``,
     ``paired`` the per-round step times that make ratios paired where runs were interleaved."""
     columns = [c for c in COLUMNS if stats[c.name].map(_finite).any() or c.name == "step_s"]
-    ordered = _order(stats)
-    rows = [
-        r for _, device in ordered.groupby("device", sort=True) for r in _device_rows(device, columns, paired)
-    ]
-    return Table(columns, rows)
+    rows, unavailable = [], []
+    for device, part in _order(stats).groupby("device", sort=True):
+        nothing_ran = (part["n_ok"] == 0).all() and all(set(s) == {"unavailable"} for s in part["statuses"])
+        if nothing_ran:
+            reasons = sorted({r for found in part["reasons"] for r in found})
+            unavailable.append(
+                UnavailableDevice(str(device), "; ".join(reasons) or "no reason given", len(part))
+            )
+        else:
+            rows += _device_rows(part, columns, paired)
+    return Table(columns, rows, unavailable)

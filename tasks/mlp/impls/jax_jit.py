@@ -9,22 +9,12 @@ from typing import Any
 import numpy as np
 
 from harness.spec.contract import LazyModule, Trainer
-from harness.spec.train_spec import ADAM_BETAS, ADAM_EPSILON, TrainSpec
+from harness.spec.train_spec import TrainSpec
 from tasks.mlp.engines.jax_engine import device_of, jax, jnp
+from tasks.mlp.shared.optax_optimizers import make_optimizer
 from tasks.mlp.spec import batch_slices
 
 optax: Any = LazyModule("optax")
-
-
-def make_optimizer(spec: TrainSpec) -> Any:
-    """``optax.adamw`` (decoupled decay, eps outside the sqrt as torch); SGD with added decay."""
-    if spec.optimizer == "adam":
-        b1, b2 = ADAM_BETAS
-        return optax.adamw(spec.learning_rate, b1, b2, ADAM_EPSILON, weight_decay=spec.weight_decay)
-    chain = [optax.sgd(spec.learning_rate, momentum=spec.momentum or None)]
-    if spec.weight_decay:
-        chain.insert(0, optax.add_decayed_weights(spec.weight_decay))
-    return optax.chain(*chain)
 
 
 def forward(spec: TrainSpec, params: list[Any], x: Any, key: Any | None) -> Any:

@@ -1,4 +1,11 @@
-"""Keras 3, high-level style: a ``keras.Sequential`` stack of ``Dense`` layers trained with ``fit``.
+"""Keras 3, high-level style: a ``keras.Sequential`` stack of ``Dense`` layers trained with one
+``model.fit(..., epochs=N, callbacks=[...])`` for the whole training, as Keras users write it.
+
+Two data paths: ``default`` hands ``fit`` the training arrays with ``shuffle=True``, Keras' own
+path (its data adapter shuffles each epoch itself, seeded, so its batches are not the other
+implementations'); ``same-batches`` hands it a ``keras.utils.PyDataset`` that serves the harness's
+per-epoch permutation, the same batches in the same order as every other implementation (what the
+parity tests hold it to). ``fast`` is the default path with a whole epoch per execution.
 
 Keras picks its backend once per process (``KERAS_BACKEND``), so each backend runs in its own
 worker; the registry lists them as ``keras`` (TensorFlow), ``keras-jax`` and ``keras-torch``.
@@ -12,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.spec.contract import Trainer
+from harness.spec.contract import EpochHooks, EpochOrders, Trainer
 from harness.spec.train_spec import TrainSpec
 from tasks.mlp.shared.keras_optimizers import keras, make_optimizer
 from tasks.mlp.spec import metrics_from_logits, steps_per_epoch
@@ -29,19 +36,60 @@ def build_model(spec: TrainSpec) -> Any:
     return keras.Sequential(layers)
 
 
+def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, orders: EpochOrders) -> Any:
+    """A ``PyDataset`` serving epoch ``epoch``'s batches of ``orders(epoch)``; the callback moves
+    ``epoch`` forward at each epoch's start (Keras asks for the batches after it)."""
+
+    class HarnessOrder(keras.utils.PyDataset):
+        def __init__(self) -> None:
+            super().__init__(workers=1, use_multiprocessing=False)
+            self.epoch = 0
+            self.order = orders(0)
+
+        def set_epoch(self, epoch: int) -> None:
+            self.epoch, self.order = epoch, orders(epoch)
+
+        def __len__(self) -> int:
+            return -(-len(y) // batch_size)
+
+        def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+            index = self.order[i * batch_size : (i + 1) * batch_size]
+            return x[index], y[index]
+
+    return HarnessOrder()
+
+
+def make_callback(hooks: EpochHooks, dataset: Any | None) -> Any:
+    """The ``keras.callbacks.Callback`` that calls the harness's hooks around every epoch."""
+
+    class Hooks(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+            if dataset is not None:
+                dataset.set_epoch(epoch)
+            hooks.epoch_start(epoch)
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            if hooks.epoch_end(epoch):
+                self.model.stop_training = True
+
+    return Hooks()
+
+
 class KerasTrainer(Trainer):
-    """``model.fit(x, y, epochs=1)`` per epoch on the pre-permuted training arrays."""
+    """One ``model.fit`` over every epoch; the harness's hooks run from a Keras callback."""
 
     FRAMEWORK = "keras"
     API = "high-level"
     ENGINES = ("tensorflow", "jax", "torch")
     MODULES = ("keras",)
     MODES = {
-        "default": "model.compile() defaults, model.fit one epoch at a time",
-        "fast": "compile(steps_per_execution=steps per epoch, jit_compile=True on tensorflow/jax backends)",
+        "default": "model.fit(x, y, epochs=N, shuffle=True): Keras' own data path and shuffling",
+        "same-batches": "model.fit(PyDataset, epochs=N): the harness's batches in its order (parity-exact)",
+        "fast": "as default, compile(steps_per_execution=steps per epoch, jit_compile=True on tf/jax)",
     }
-    SYNC_METHOD = "fit returns after the epoch's logs are read back; sync() waits for the last weight"
-    DATA_PATH = "numpy arrays passed to fit (Keras' data adapter copies batches to the device)"
+    OWN_SHUFFLE_MODES = ("default", "fast")
+    SYNC_METHOD = "an epoch ends after Keras reads its logs back; the hook then waits for the last weight"
+    DATA_PATH = "numpy arrays (default, fast) or a PyDataset (same-batches) fed to fit by Keras' adapter"
 
     @classmethod
     def worker_env(cls, engine: str) -> dict[str, str]:
@@ -94,6 +142,20 @@ class KerasTrainer(Trainer):
         if keras.backend.backend() == "torch":
             return contextlib.nullcontext()
         return keras.device(self.scope)
+
+    def fit(self, orders: EpochOrders, hooks: EpochHooks) -> None:
+        """All epochs in one ``model.fit``, the hooks called from a callback."""
+        x, y = self.data["train"]
+        dataset = make_dataset(x, y, self.spec.batch_size, orders) if self.mode == "same-batches" else None
+        callback = make_callback(hooks, dataset)
+        with self._placement():
+            if dataset is not None:
+                self.model.fit(dataset, epochs=self.spec.epochs, callbacks=[callback], verbose=0)
+            else:
+                self.model.fit(
+                    x, y, batch_size=self.spec.batch_size, epochs=self.spec.epochs, shuffle=True,
+                    callbacks=[callback], verbose=0,
+                )  # fmt: skip
 
     def train_epoch(self, order: np.ndarray) -> None:
         x, y = self.data["train"]

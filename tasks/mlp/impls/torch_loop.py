@@ -8,47 +8,9 @@ from typing import Any
 import numpy as np
 
 from harness.spec.contract import Trainer
-from harness.spec.train_spec import ADAM_BETAS, ADAM_EPSILON, TrainSpec
 from tasks.mlp.engines.torch_engine import device_of, torch
+from tasks.mlp.shared.torch_modules import build_module, load_weights, make_optimizer, read_weights
 from tasks.mlp.spec import batch_slices
-
-
-def build_module(spec: TrainSpec) -> Any:
-    """``Linear -> activation -> Dropout`` per hidden layer, then a ``Linear`` to the logits."""
-    nn = torch.nn
-    act = {"relu": nn.ReLU, "tanh": nn.Tanh}[spec.activation]
-    layers: list[Any] = []
-    sizes = spec.layer_sizes()
-    for fan_in, fan_out in zip(sizes[:-2], sizes[1:-1], strict=True):
-        layers += [nn.Linear(fan_in, fan_out), act()]
-        if spec.dropout:
-            layers.append(nn.Dropout(spec.dropout))
-    layers.append(nn.Linear(sizes[-2], sizes[-1]))
-    return nn.Sequential(*layers)
-
-
-def make_optimizer(spec: TrainSpec, parameters: Any, fused: bool | None = None) -> Any:
-    """Adam -> ``AdamW`` (decoupled weight decay, as the spec defines it); SGD -> ``SGD``.
-
-    For SGD without momentum torch's coupled L2 equals the spec's decoupled decay. ``fused=True``
-    updates every parameter in one kernel; ``None`` lets torch choose (per-parameter loops on CPU).
-    """
-    if spec.optimizer == "adam":
-        return torch.optim.AdamW(
-            parameters,
-            lr=spec.learning_rate,
-            betas=ADAM_BETAS,
-            eps=ADAM_EPSILON,
-            weight_decay=spec.weight_decay,
-            fused=fused,
-        )
-    return torch.optim.SGD(
-        parameters,
-        lr=spec.learning_rate,
-        momentum=spec.momentum,
-        weight_decay=spec.weight_decay,
-        fused=fused,
-    )
 
 
 class TorchTrainer(Trainer):
@@ -68,7 +30,7 @@ class TorchTrainer(Trainer):
         self.dev = device_of(self.device)
         torch.manual_seed(self.spec.seed)  # dropout masks
         self.module = build_module(self.spec).to(self.dev)
-        self._load(params)
+        load_weights(self.module, params)
         self.optimizer = make_optimizer(
             self.spec, self.module.parameters(), fused=self.mode == "fused" or None
         )
@@ -88,15 +50,6 @@ class TorchTrainer(Trainer):
             )
             for split, (x, y) in ((s, data.split(s)) for s in ("train", "val", "test"))
         }
-
-    def _linears(self) -> list[Any]:
-        return [m for m in self.module if isinstance(m, torch.nn.Linear)]
-
-    def _load(self, params: list[np.ndarray]) -> None:
-        with torch.no_grad():
-            for layer, w, b in zip(self._linears(), params[::2], params[1::2], strict=True):
-                layer.weight.copy_(torch.as_tensor(w.T))
-                layer.bias.copy_(torch.as_tensor(b))
 
     def _step(self, index: Any) -> Any:
         x, y = self.data["train"]
@@ -143,10 +96,7 @@ class TorchTrainer(Trainer):
             self.model(torch.as_tensor(x, device=self.dev)).cpu()
 
     def get_params(self) -> list[np.ndarray]:
-        out: list[np.ndarray] = []
-        for layer in self._linears():
-            out += [layer.weight.detach().cpu().numpy().T.copy(), layer.bias.detach().cpu().numpy().copy()]
-        return out
+        return read_weights(self.module)
 
     def sync_values(self) -> Sequence[Any]:
         return ()

@@ -1,0 +1,23 @@
+"""``harness merge``: the result trees of a plan's shards into one results folder."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from harness.cli.paths import DEFAULT_RESULTS
+from harness.store.merge import merge
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("merge", help="merge the results of a plan's shards (one file per machine)")
+    p.add_argument("sources", nargs="+", type=Path, help="shard result folders or files")
+    p.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="where to write (runs/ below it)")
+    p.add_argument("--name", default="merged", help="the merged run files' suffix (default: merged)")
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    for path in merge(args.sources, args.results, args.name):
+        print(f"merged: {path}")
+    return 0

@@ -1,0 +1,201 @@
+"""Flax NNX, high-level style: an ``nnx.Module`` of ``nnx.Linear`` layers, ``nnx.Optimizer`` and an
+``nnx.jit`` train step, as Flax's documentation writes it; plus the functional loop of Flax's
+performance guide (state split once, plain ``jax.jit`` on it, ``lax.scan`` over the epoch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache, partial
+from typing import Any
+
+import numpy as np
+
+from harness.spec.contract import LazyModule, Trainer
+from harness.spec.train_spec import TrainSpec
+from tasks.mlp.engines.jax_engine import device_of, jax
+from tasks.mlp.shared.optax_optimizers import make_optimizer
+from tasks.mlp.spec import batch_slices
+
+nnx: Any = LazyModule("flax.nnx")
+optax: Any = LazyModule("optax")
+
+
+@cache
+def mlp_class() -> type:
+    """The model's ``nnx.Module`` subclass, defined on first use: flax is imported in the worker only."""
+
+    class MLP(nnx.Module):
+        """``Linear -> activation [-> Dropout]`` per hidden layer, then ``Linear`` logits."""
+
+        def __init__(self, spec: TrainSpec, rngs: Any) -> None:
+            sizes = spec.layer_sizes()
+            self.layers = nnx.List(
+                [nnx.Linear(i, o, rngs=rngs) for i, o in zip(sizes[:-1], sizes[1:], strict=True)]
+            )
+            self.activation = {"relu": nnx.relu, "tanh": nnx.tanh}[spec.activation]
+            # No Dropout (and so no rng state to carry) without dropout.
+            self.dropout = nnx.Dropout(spec.dropout, rngs=rngs) if spec.dropout else None
+
+        def __call__(self, x: Any) -> Any:
+            for layer in self.layers[:-1]:
+                x = self.activation(layer(x))
+                if self.dropout is not None:
+                    x = self.dropout(x)
+            return self.layers[-1](x)
+
+    return MLP
+
+
+def train_step(model: Any, optimizer: Any, x_all: Any, y_all: Any, index: Any) -> Any:
+    """One optimizer step on the batch ``index`` of the training split; returns its loss."""
+    x, y = x_all[index], y_all[index]
+
+    def loss_fn(model: Any) -> Any:
+        return optax.softmax_cross_entropy_with_integer_labels(model(x), y).mean()
+
+    loss, grads = nnx.value_and_grad(loss_fn)(model)
+    optimizer.update(model, grads)
+    return loss
+
+
+def eval_metrics(model: Any, x: Any, y: Any) -> tuple[Any, Any]:
+    """Mean cross-entropy and accuracy of ``model`` on ``(x, y)``."""
+    logits = model(x)
+    loss = optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
+    return loss, (logits.argmax(axis=1) == y).mean()
+
+
+class FlaxTrainer(Trainer):
+    """A stateful NNX model and optimizer; ``default`` mutates them through ``nnx.jit``, ``fast``
+    keeps their state as a pytree (``nnx.split`` once) and runs plain ``jax.jit`` functions on it."""
+
+    FRAMEWORK = "flax"
+    API = "high-level"
+    ENGINES = ("jax",)
+    MODULES = ("flax", "optax")
+    MODES = {
+        "default": "nnx.jit train step on the model and optimizer objects, Python loop over batches",
+        "fast": "Flax's performance guide: nnx.split once, jax.jit on the state (nnx.merge inside), "
+        "one lax.scan over the epoch's full batches (the short last batch: the jitted step)",
+    }
+    DATA_PATH = "whole dataset as jax.Arrays on the device; batches gathered by index inside jit"
+
+    @classmethod
+    def prepare(cls, engine: str) -> dict[str, Any]:
+        import flax
+
+        nnx.load()
+        return {"versions": {"flax": flax.__version__, "optax": optax.load().__version__}}
+
+    def build(self, params: list[np.ndarray], data: Any) -> None:
+        self.dev = device_of(self.device)
+        put = partial(jax.device_put, device=self.dev)
+        model = mlp_class()(self.spec, nnx.Rngs(self.spec.seed))
+        for i, layer in enumerate(model.layers):
+            layer.kernel[...] = params[2 * i]
+            layer.bias[...] = params[2 * i + 1]
+        optimizer = nnx.Optimizer(model, make_optimizer(self.spec), wrt=nnx.Param)
+        # Every leaf committed to the device: an uncommitted one (the step counts, the rng key)
+        # would make the second call compile again, its inputs' placement differing from the first's.
+        nnx.update((model, optimizer), put(nnx.state((model, optimizer))))
+        self.model, self.optimizer = model, optimizer
+        # Dropout off, the weights shared with the model (Flax's model views).
+        self.eval_model = nnx.view(model, deterministic=True, raise_if_not_found=False)
+        self.data = {s: tuple(put(a) for a in data.split(s)) for s in ("train", "val", "test")}
+        if self.mode == "fast":
+            self._build_functional()
+        else:
+            self._train_step = nnx.jit(train_step)
+            self._evaluate = nnx.jit(eval_metrics)
+            self._predict = nnx.jit(lambda model, x: model(x))
+
+    def _build_functional(self) -> None:
+        """The performance guide's functional loop: the graph is traversed once here, the jitted
+        functions take and return the state pytree, and :meth:`_sync_objects` writes it back."""
+        graphdef, self.state = nnx.split((self.model, self.optimizer))
+        eval_graphdef = nnx.graphdef(self.eval_model)
+
+        def step(state: Any, x_all: Any, y_all: Any, index: Any) -> tuple[Any, Any]:
+            model, optimizer = nnx.merge(graphdef, state)
+            loss = train_step(model, optimizer, x_all, y_all, index)
+            return nnx.state((model, optimizer)), loss
+
+        @jax.jit
+        def train_scan(state: Any, x_all: Any, y_all: Any, batches: Any) -> Any:
+            state, _ = jax.lax.scan(lambda s, index: step(s, x_all, y_all, index), state, batches)
+            return state
+
+        def eval_model(state: Any) -> Any:
+            return nnx.merge(eval_graphdef, state[0])  # state[0]: the model's part of (model, optimizer)
+
+        self._train_step = jax.jit(step)
+        self._train_scan = train_scan
+        self._evaluate = jax.jit(lambda state, x, y: eval_metrics(eval_model(state), x, y))
+        self._predict = jax.jit(lambda state, x: eval_model(state)(x))
+
+    def _step(self, index: Any) -> Any:
+        x, y = self.data["train"]
+        if self.mode == "fast":
+            self.state, loss = self._train_step(self.state, x, y, index)
+            return loss
+        return self._train_step(self.model, self.optimizer, x, y, index)
+
+    def train_epoch(self, order: np.ndarray) -> None:
+        order = order.astype(np.int32)
+        if self.mode == "fast":
+            rest = self._scan_full_batches(order)
+            if len(rest):  # shorter than a batch: one step, no slicing
+                self._step(jax.device_put(rest, self.dev))
+            return
+        order_dev = jax.device_put(order, self.dev)
+        for index in batch_slices(order_dev, self.spec.batch_size):
+            self._step(index)
+
+    def _scan_full_batches(self, order: np.ndarray) -> np.ndarray:
+        """One compiled ``lax.scan`` over the epoch's full batches; returns the short rest.
+
+        The batches are cut in numpy and sent in one transfer: eager slicing of a device array
+        costs more than a whole small step inside the scan."""
+        size = self.spec.batch_size
+        n_full = len(order) // size
+        if n_full:
+            x, y = self.data["train"]
+            batches = jax.device_put(order[: n_full * size].reshape(n_full, size), self.dev)
+            self.state = self._train_scan(self.state, x, y, batches)
+        return order[n_full * size :]
+
+    def train_step(self, index: np.ndarray) -> float:
+        return float(self._step(jax.device_put(index.astype(np.int32), self.dev)))
+
+    def evaluate(self, split: str) -> tuple[float, float]:
+        target = self.state if self.mode == "fast" else self.eval_model
+        loss, acc = self._evaluate(target, *self.data[split])
+        return float(loss), float(acc)
+
+    def predict_batch(self, x: np.ndarray) -> None:
+        target = self.state if self.mode == "fast" else self.eval_model
+        self._predict(target, jax.device_put(x, self.dev)).block_until_ready()
+
+    def _sync_objects(self) -> None:
+        """Fast mode: write the state pytree back into the model and optimizer objects."""
+        if self.mode == "fast":
+            nnx.update((self.model, self.optimizer), self.state)
+
+    def get_params(self) -> list[np.ndarray]:
+        self._sync_objects()
+        return [np.asarray(v[...]) for layer in self.model.layers for v in (layer.kernel, layer.bias)]
+
+    def sync_values(self) -> Sequence[Any]:
+        if self.mode == "fast":
+            return jax.tree.leaves(self.state)
+        return [v[...] for layer in self.model.layers for v in (layer.kernel, layer.bias)]
+
+    def execution(self) -> dict[str, Any]:
+        out = super().execution()
+        out["compile"] = (
+            "xla (jax.jit on the nnx.split state), lax.scan over the epoch"
+            if self.mode == "fast"
+            else "xla (nnx.jit: the model and optimizer graph traversed in Python every call)"
+        )
+        return out
