@@ -273,13 +273,14 @@ def _sig3(number: float) -> str:
     return f"{number:.{digits}f}"
 
 
-def _finite_number(value: object) -> bool:
+def is_number(value: object) -> bool:
+    """A finite int or float (not a bool, None or NaN): a value a table can show."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def fmt_seconds(value: float | None) -> str:
     """Three significant digits in s, ms or µs: ``2.30 ms``; ``—`` when not a number."""
-    if not _finite_number(value):
+    if not is_number(value):
         return "—"
     for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
         if abs(value) >= scale or unit == "µs":
@@ -314,7 +315,7 @@ def fmt_bytes(value: float) -> str:
 
 def fmt_value(value: float, unit: str) -> str:
     """A value in its unit (``s``, ``bytes``, ``samples/s``, or a bare number); ``-`` when absent."""
-    if not _finite_number(value):
+    if not is_number(value):
         return "-"
     if unit == "s":
         return fmt_seconds(value)

@@ -22,7 +22,7 @@ from harness.run.machine import REPO_ROOT
 
 # Small and lenient on purpose: this proves the machinery; the gate's statistical power on this
 # machine is measured by tests/benchmarks/gate_validation.py and stated in the README.
-FAST = ["--task", "mnist1d", "--impl", "torch", "--pairs", "2", "--rounds", "6", "--epochs-per-round", "2"]
+FAST = ["--task", "digits", "--impl", "jax", "--pairs", "2", "--rounds", "6", "--epochs-per-round", "3"]
 LENIENT = ["--threshold", "25%", "--margin", "10%"]
 
 
@@ -39,7 +39,7 @@ def test_same_code_passes_and_a_slowed_candidate_fails(tmp_path: Path, capsys: p
     summary = tmp_path / "summary.md"
     assert _ab(tmp_path, "--baseline", "HEAD", "--candidate", ".", "--markdown", str(summary)) == 0
     out = capsys.readouterr().out
-    assert "A/B gate: PASS" in out and "mnist1d torch default cpu" in out
+    assert "A/B gate: PASS" in out and "digits jax default cpu" in out
     assert summary.read_text().startswith("### A/B benchmark gate: ✅ pass")
     assert _worktrees() == []  # the baseline's temporary worktree is gone
     slow = ["--baseline", ".", "--candidate", ".", "--candidate-env", f"{FAULT_ENV}=slow:0.6"]

@@ -35,3 +35,12 @@ class PairedIndex:
             found_a, found_b = self._steps.get(a), self._steps.get(b)
             self._cache[(a, b)] = paired_between(found_a, found_b) if found_a and found_b else None
         return self._cache[(a, b)]
+
+
+def step_ratio(
+    paired: PairedIndex | None, base: pd.Series, row: pd.Series
+) -> tuple[float, PairedRatio | None]:
+    """Step time of ``row`` over ``base``: the paired ratio where the two were interleaved (and it),
+    else the ratio of their medians (and ``None``: unpaired)."""
+    found = paired.ratio(base, row) if paired is not None else None
+    return (found.estimate, found) if found is not None else (row["step_s"] / base["step_s"], None)

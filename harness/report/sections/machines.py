@@ -6,13 +6,12 @@ cross-machine factor carries each machine's drift and is given as a ratio of med
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from harness.record.derived import fmt_percent, fmt_seconds
+from harness.record.derived import fmt_percent, fmt_seconds, is_number
 
 
 @dataclass
@@ -26,12 +25,8 @@ class MachinesView:
     sentences: list[str] = field(default_factory=list)
 
 
-def _finite(value: Any) -> bool:
-    return isinstance(value, int | float) and math.isfinite(value)
-
-
 def _cell(stat: pd.Series | None) -> str:
-    if stat is None or not _finite(stat["step_s"]):
+    if stat is None or not is_number(stat["step_s"]):
         return "—"
     return (
         f"{fmt_seconds(stat['step_s'])} [{fmt_seconds(stat['step_s_lo'])}–{fmt_seconds(stat['step_s_hi'])}]"
@@ -39,11 +34,11 @@ def _cell(stat: pd.Series | None) -> str:
 
 
 def _row(label: str, device: str, by_machine: dict[str, pd.Series], machines: list[str]) -> dict[str, Any]:
-    timed = {m: s for m, s in by_machine.items() if _finite(s["step_s"])}
+    timed = {m: s for m, s in by_machine.items() if is_number(s["step_s"])}
     fastest = min(timed, key=lambda m: timed[m]["step_s"]) if timed else None
     steps = [s["step_s"] for s in timed.values()]
     accuracy = {
-        m: fmt_percent(s["test_accuracy"]) for m, s in by_machine.items() if _finite(s["test_accuracy"])
+        m: fmt_percent(s["test_accuracy"]) for m, s in by_machine.items() if is_number(s["test_accuracy"])
     }
     return {
         "label": label,

@@ -17,8 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from harness.record.derived import fmt_fraction, fmt_seconds
-from harness.report.data.paired import PairedIndex
+from harness.record.derived import fmt_fraction, fmt_seconds, is_number
+from harness.report.data.paired import PairedIndex, step_ratio
 from harness.report.data.summary import sections
 
 
@@ -34,10 +34,6 @@ class ModesView:
     sentences: list[str] = field(default_factory=list)
 
 
-def _finite(value: Any) -> bool:
-    return isinstance(value, int | float) and math.isfinite(value)
-
-
 def break_even_steps(
     step_s: float, overhead_s: float, default_step_s: float, default_overhead_s: float
 ) -> float:
@@ -51,32 +47,28 @@ def break_even_steps(
 
 def _overhead(row: pd.Series) -> float:
     first, steady = row.get("first_epoch_s"), row.get("steady_epoch_s")
-    return max(0.0, first - steady) if _finite(first) and _finite(steady) else math.nan
+    return max(0.0, first - steady) if is_number(first) and is_number(steady) else math.nan
 
 
 def _step_ratio(paired: PairedIndex | None, base: pd.Series, row: pd.Series) -> tuple[float, str]:
-    """Step time of ``row`` over ``base``: paired per round where they were interleaved, else the
-    ratio of medians; and a mark saying which (``""`` paired, ``" (unpaired)"``)."""
-    ratio = paired.ratio(base, row) if paired is not None else None
-    if ratio is not None:
-        return ratio.estimate, ""
-    return row["step_s"] / base["step_s"], " (unpaired)"
+    value, found = step_ratio(paired, base, row)
+    return value, "" if found is not None else " (unpaired)"
 
 
 def _row(
     stat: pd.Series, default: pd.Series | None, fastest: pd.Series, paired: PairedIndex | None
 ) -> dict[str, Any]:
     step, overhead = stat["step_s"], _overhead(stat)
-    vs_fastest, mark = _step_ratio(paired, fastest, stat) if _finite(step) else (math.nan, "")
+    vs_fastest, mark = _step_ratio(paired, fastest, stat) if is_number(step) else (math.nan, "")
     out = {
         "impl": stat["impl"],
         "mode": stat["mode"],
         "step_s": step,
         "step": fmt_seconds(step),
         "vs_default": "",
-        "vs_fastest": f"{vs_fastest:.2f}×{mark}" if _finite(vs_fastest) else "—",
-        "fastest": _finite(step) and step == fastest["step_s"],
-        "of_peak": fmt_fraction(stat["fraction_of_peak"]) if _finite(stat.get("fraction_of_peak")) else "—",
+        "vs_fastest": f"{vs_fastest:.2f}×{mark}" if is_number(vs_fastest) else "—",
+        "fastest": is_number(step) and step == fastest["step_s"],
+        "of_peak": fmt_fraction(stat["fraction_of_peak"]) if is_number(stat.get("fraction_of_peak")) else "—",
         "overhead": fmt_seconds(overhead),
         "break_even": "",
         "runs": f"{stat['n_ok']}/{stat['n_runs']}",
@@ -84,13 +76,13 @@ def _row(
     if (
         default is not None
         and stat["mode"] != default["mode"]
-        and _finite(step)
-        and _finite(default["step_s"])
+        and is_number(step)
+        and is_number(default["step_s"])
     ):
         ratio, mark = _step_ratio(paired, default, stat)
         out["vs_default"] = f"{1 / ratio:.2f}× faster{mark}" if ratio < 1 else f"{ratio:.2f}× slower{mark}"
         steps = break_even_steps(step, overhead, default["step_s"], _overhead(default))
-        if _finite(overhead) and _finite(_overhead(default)):
+        if is_number(overhead) and is_number(_overhead(default)):
             out["break_even"] = "never" if math.isinf(steps) else f"{steps:,.0f}"
     return out
 
@@ -98,7 +90,7 @@ def _row(
 def _sentences(part: pd.DataFrame, fastest: pd.Series, paired: PairedIndex | None) -> list[str]:
     lines = []
     for impl, group in part.groupby("impl", sort=True):
-        timed = group[group["step_s"].map(_finite)]
+        timed = group[group["step_s"].map(is_number)]
         if timed.empty or len(group) < 2:
             continue
         best = timed.loc[timed["step_s"].idxmin()]
@@ -123,7 +115,7 @@ def modes_views(stats: pd.DataFrame, paired: PairedIndex | None = None) -> list[
         for device, on_device in part.groupby("device", sort=True):
             if on_device.groupby("impl")["mode"].nunique().max() < 2:
                 continue
-            timed = on_device[on_device["step_s"].map(_finite)]
+            timed = on_device[on_device["step_s"].map(is_number)]
             if timed.empty:
                 continue
             fastest = timed.loc[timed["step_s"].idxmin()]

@@ -12,14 +12,13 @@ epoch's cost (compilation), test accuracy, and the lines of code of its implemen
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from harness.record.derived import fmt_percent, fmt_seconds
-from harness.report.data.paired import PairedIndex
+from harness.record.derived import fmt_percent, fmt_seconds, is_number
+from harness.report.data.paired import PairedIndex, step_ratio
 from harness.report.data.summary import sections
 
 LOW, HIGH, BY_HAND = "low-level", "high-level", "by-hand"
@@ -37,23 +36,17 @@ class StylesView:
     sentences: list[str] = field(default_factory=list)
 
 
-def _finite(value: Any) -> bool:
-    return isinstance(value, int | float) and math.isfinite(value)
-
-
 def _ratio(paired: PairedIndex | None, base: pd.Series, row: pd.Series) -> tuple[float, str]:
-    """Step time of ``row`` over ``base``: paired where interleaved (with its interval), else the
-    ratio of medians marked unpaired."""
-    found = paired.ratio(base, row) if paired is not None else None
-    if found is not None:
-        return found.estimate, f"{found.estimate:.2f}× [{found.low:.2f}–{found.high:.2f}]"
-    value = row["step_s"] / base["step_s"]
-    return value, f"{value:.2f}× (unpaired)"
+    """The ratio and how it reads: with its interval where paired, marked unpaired otherwise."""
+    value, found = step_ratio(paired, base, row)
+    if found is None:
+        return value, f"{value:.2f}× (unpaired)"
+    return value, f"{found.estimate:.2f}× [{found.low:.2f}–{found.high:.2f}]"
 
 
 def _row(stat: pd.Series, role: str, base: pd.Series | None, paired: PairedIndex | None) -> dict[str, Any]:
     versus = ""
-    if base is not None and stat is not base and _finite(stat["step_s"]) and _finite(base["step_s"]):
+    if base is not None and stat is not base and is_number(stat["step_s"]) and is_number(base["step_s"]):
         versus = _ratio(paired, base, stat)[1]
     return {
         "engine": stat["engine"],
@@ -63,11 +56,11 @@ def _row(stat: pd.Series, role: str, base: pd.Series | None, paired: PairedIndex
         "step": fmt_seconds(stat["step_s"]),
         "versus": versus,
         "to_target": fmt_seconds(stat["time_to_target_s"])
-        if _finite(stat["time_to_target_s"])
+        if is_number(stat["time_to_target_s"])
         else "not reached",
         "first_epoch": fmt_seconds(stat["first_epoch_s"]),
-        "accuracy": fmt_percent(stat["test_accuracy"]) if _finite(stat["test_accuracy"]) else "—",
-        "lines": f"{stat['code_lines']:.0f}" if _finite(stat["code_lines"]) else "—",
+        "accuracy": fmt_percent(stat["test_accuracy"]) if is_number(stat["test_accuracy"]) else "—",
+        "lines": f"{stat['code_lines']:.0f}" if is_number(stat["code_lines"]) else "—",
     }
 
 
@@ -94,7 +87,7 @@ def _floor_sentence(floor: pd.Series, lows: list[pd.Series], paired: PairedIndex
 def _view(
     key: tuple[str, str, str], device: str, part: pd.DataFrame, paired: PairedIndex | None
 ) -> StylesView | None:
-    default = part[(part["mode"] == "default") & part["step_s"].map(_finite)]
+    default = part[(part["mode"] == "default") & part["step_s"].map(is_number)]
     floor = default[default["api"] == BY_HAND]
     rows, sentences, lows = [], [], []
     for _, group in default[default["api"] != BY_HAND].groupby("engine", sort=True):

@@ -9,14 +9,21 @@ and throughput ratios are paired where the two runs were interleaved (the per-ro
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from harness.compare.paired import PairedRatio
-from harness.record.derived import fmt_bytes, fmt_fraction, fmt_percent, fmt_pp, fmt_rate, fmt_seconds
+from harness.record.derived import (
+    fmt_bytes,
+    fmt_fraction,
+    fmt_percent,
+    fmt_pp,
+    fmt_rate,
+    fmt_seconds,
+    is_number,
+)
 from harness.report.data.paired import PairedIndex
 
 
@@ -91,12 +98,8 @@ COLUMNS = [
 ]
 
 
-def _finite(value: object) -> bool:
-    return isinstance(value, int | float) and math.isfinite(value)
-
-
 def _best_value(values: pd.Series, better: str) -> float | None:
-    clean = values[values.map(_finite)]
+    clean = values[values.map(is_number)]
     if clean.empty:
         return None
     if better == "zero":
@@ -115,7 +118,7 @@ def _overlaps(row: pd.Series, best_row: pd.Series, name: str) -> bool:
         return False
     low, high = row.get(f"{name}_lo"), row.get(f"{name}_hi")
     best_low, best_high = best_row.get(f"{name}_lo"), best_row.get(f"{name}_hi")
-    if not all(_finite(v) for v in (low, high, best_low, best_high)):
+    if not all(is_number(v) for v in (low, high, best_low, best_high)):
         return False
     return bool(low <= best_high and best_low <= high)
 
@@ -130,7 +133,7 @@ def _note(column: Column, row: pd.Series) -> str:
         return f"[{column.fmt(row[f'{name}_lo'])} – {column.fmt(row[f'{name}_hi'])}]"
     if name == "first_epoch_s":
         return f"steady {fmt_seconds(row['steady_epoch_s'])}"
-    if name == "fraction_of_peak" and _finite(row.get("achieved_flops_per_s")):
+    if name == "fraction_of_peak" and is_number(row.get("achieved_flops_per_s")):
         return f"{row['achieved_flops_per_s'] / 1e9:.3g} GFLOP/s"
     if name == "time_to_target_s":
         return f"{row['n_reached']}/{row['n_ok']} reach {100 * row['target_val_accuracy']:g}%"
@@ -158,9 +161,9 @@ def _cell(
     paired: PairedIndex | None,
 ) -> Cell:
     value = row.get(column.name)
-    if column.name == "time_to_target_s" and row["n_ok"] and not _finite(value):
+    if column.name == "time_to_target_s" and row["n_ok"] and not is_number(value):
         return Cell("not reached", note=_note(column, row))
-    if not _finite(value):
+    if not is_number(value):
         return Cell("—")
     cell = Cell(column.fmt(value), float(value), _note(column, row))
     cell.best = best is not None and value == best
@@ -208,7 +211,7 @@ def _device_rows(stats: pd.DataFrame, columns: list[Column], paired: PairedIndex
 def headline_table(stats: pd.DataFrame, paired: PairedIndex | None = None) -> Table:
     """The table of one section (one machine, task and variant); ``stats`` from ``group_stats``,
     ``paired`` the per-round step times that make ratios paired where runs were interleaved."""
-    columns = [c for c in COLUMNS if stats[c.name].map(_finite).any() or c.name == "step_s"]
+    columns = [c for c in COLUMNS if stats[c.name].map(is_number).any() or c.name == "step_s"]
     rows, unavailable = [], []
     for device, part in _order(stats).groupby("device", sort=True):
         nothing_ran = (part["n_ok"] == 0).all() and all(set(s) == {"unavailable"} for s in part["statuses"])
