@@ -179,7 +179,7 @@ def calibrate(
     usable = []
     for device in devices:
         for info in registry.engines().values():
-            if info.unavailable_reason():
+            if info.unavailable_reason() or (device == "gpu" and not info.supports_gpu):
                 continue
             version = info.version()
             found = None if force else find(entries, info.name, device, threads, fingerprint, version)

@@ -16,6 +16,7 @@ from harness.record.derived import efficiency_block
 from harness.record.schema import RunRecord, Timings
 from harness.run import calibration, machine
 from harness.run.calibration import Entry
+from harness.spec import registry
 from harness.spec.contract import Probe
 
 
@@ -129,18 +130,20 @@ def test_runner_measures_only_what_the_cache_lacks(tmp_path: Path, monkeypatch: 
 
     monkeypatch.setattr(calibration, "_measure_engine", fake_measure)
     path = tmp_path / "box.json"
+    engines = sorted(registry.engines())
+    assert {"jax", "numpy", "tensorflow", "torch"} <= set(engines)
     first = calibration.calibrate(["cpu"], 2, path, log=lambda _: None)
-    assert sorted(measured) == ["jax", "tensorflow", "torch"] and len(first) == 3
+    assert sorted(measured) == engines and len(first) == len(engines)
     assert all(e.fingerprint == fingerprint for e in first)
     measured.clear()
     calibration.calibrate(["cpu"], 2, path, log=lambda _: None)
     assert measured == []  # cached
     calibration.calibrate(["cpu"], 1, path, log=lambda _: None)
-    assert sorted(measured) == ["jax", "tensorflow", "torch"]  # another thread count is measured
-    assert len(calibration.load(path)) == 6
+    assert sorted(measured) == engines  # another thread count is measured
+    assert len(calibration.load(path)) == 2 * len(engines)
     measured.clear()
     calibration.calibrate(["cpu"], 2, path, force=True, log=lambda _: None)
-    assert sorted(measured) == ["jax", "tensorflow", "torch"] and len(calibration.load(path)) == 6
+    assert sorted(measured) == engines and len(calibration.load(path)) == 2 * len(engines)
 
 
 def test_real_calibration_is_plausible_and_cached(capsys: pytest.CaptureFixture[str]) -> None:
@@ -189,8 +192,9 @@ def test_plan_calibrates_the_gpu_only_where_one_is_visible(monkeypatch: pytest.M
     entries = calibration.calibrate(
         ["cpu", "gpu"], 2, Path(tempfile.mkdtemp()) / "c.json", log=lambda _: None
     )
+    # numpy's engine has no GPU path: it is never calibrated there
     assert sorted((e.engine, e.device) for e in entries) == sorted(
-        [(e, "cpu") for e in ("torch", "tensorflow", "jax")] + [("torch", "gpu"), ("jax", "gpu")]
+        [(e, "cpu") for e in registry.engines()] + [("torch", "gpu"), ("jax", "gpu")]
     )
     assert {e.n for e in entries if e.device == "gpu"} == {calibration.MATMUL_N["gpu"]}
 

@@ -109,7 +109,8 @@ def test_cli_exit_status_2_and_message(argv: list[str], capsys: pytest.CaptureFi
 def test_cli_dry_run_lists_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["run", "--suite", "smoke", "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "iris/torch[default]@cpu seed=0" in out and out.strip().endswith(f"{2 * 6} runs")
+    n_impls = len(registry.implementations())  # smoke: two tasks, every implementation once
+    assert "iris/torch[default]@cpu seed=0" in out and out.strip().endswith(f"{2 * n_impls} runs")
 
 
 def test_cli_list_and_env(capsys: pytest.CaptureFixture[str]) -> None:
