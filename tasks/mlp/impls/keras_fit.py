@@ -150,7 +150,11 @@ class KerasTrainer(Trainer):
         callback = make_callback(hooks, dataset)
         with self._placement():
             if dataset is not None:
-                self.model.fit(dataset, epochs=self.spec.epochs, callbacks=[callback], verbose=0)
+                # shuffle=False: fit shuffles a PyDataset's batch indices by default, which would reorder
+                # the harness's batches within each epoch
+                self.model.fit(
+                    dataset, epochs=self.spec.epochs, shuffle=False, callbacks=[callback], verbose=0
+                )
             else:
                 self.model.fit(
                     x, y, batch_size=self.spec.batch_size, epochs=self.spec.epochs, shuffle=True,
