@@ -11,8 +11,8 @@ import numpy as np
 from harness.spec.contract import LazyModule, Trainer
 from harness.spec.train_spec import TrainSpec
 from tasks.mlp.engines.jax_engine import device_of, jax, jnp
+from tasks.mlp.shared import jax_epochs
 from tasks.mlp.shared.optax_optimizers import make_optimizer
-from tasks.mlp.spec import batch_slices
 
 optax: Any = LazyModule("optax")
 
@@ -108,31 +108,16 @@ class JaxTrainer(Trainer):
         return loss
 
     def train_epoch(self, order: np.ndarray) -> None:
-        order = order.astype(np.int32)
-        if self.mode == "scan":
-            rest = self._scan_full_batches(order)
-            if len(rest):  # shorter than a batch: one step, no slicing
-                self._step(jax.device_put(rest, self.dev))
-            return
-        order_dev = jax.device_put(order, self.dev)
-        for index in batch_slices(order_dev, self.spec.batch_size):
-            self._step(index)
+        scan = self._scan_batches if self.mode == "scan" else None
+        jax_epochs.train_epoch(order, self.spec.batch_size, self.dev, self._step, scan)
 
-    def _scan_full_batches(self, order: np.ndarray) -> np.ndarray:
-        """One compiled ``lax.scan`` over the epoch's full batches; returns the short rest.
-
-        The batches are cut in numpy and sent in one transfer: eager slicing of a device array
-        costs 35-150 us per slice on CPU, more than a whole iris step inside the scan."""
-        size = self.spec.batch_size
-        n_full = len(order) // size
-        if n_full:
-            x, y = self.data["train"]
-            batches = jax.device_put(order[: n_full * size].reshape(n_full, size), self.dev)
-            self.params, self.opt_state = self._train_scan(
-                self.params, self.opt_state, self.key, self.step_count, x, y, batches
-            )
-            self.step_count += n_full
-        return order[n_full * size :]
+    def _scan_batches(self, batches: Any) -> None:
+        """One compiled ``lax.scan`` over ``batches`` (one full batch of indices per row)."""
+        x, y = self.data["train"]
+        self.params, self.opt_state = self._train_scan(
+            self.params, self.opt_state, self.key, self.step_count, x, y, batches
+        )
+        self.step_count += batches.shape[0]
 
     def train_step(self, index: np.ndarray) -> float:
         return float(self._step(jax.device_put(index.astype(np.int32), self.dev)))
