@@ -57,7 +57,21 @@ def test_styles_pair_each_high_level_api_with_its_engines_loop_and_the_numpy_flo
     text = " ".join(view.sentences)
     assert "lightning costs 750 µs per step against the plain torch loop" in text
     assert "its first epoch takes 900 ms against 50.0 ms" in text
-    assert "torch is 4.00× [4.00–4.00] faster per step" in text and "jax is 5.00×" in text
+    # each low-level loop's step time over the numpy floor's, paired per round
+    assert "torch 0.25× [0.25–0.25]" in text and "jax 0.20× [0.20–0.20]" in text
+
+
+def test_a_ratio_from_one_interleaved_round_says_so_and_one_never_interleaved_is_unpaired() -> None:
+    records = _records()[:2]
+    for record in records:  # one steady epoch each (two-epoch runs): one shared round
+        record.timings.epoch_s, record.timings.epoch_rounds = record.timings.epoch_s[:1], [0, 1]
+    frames = build_frames(records)
+    (view,) = styles_views(group_stats(frames), PairedIndex(frames.rounds))
+    assert {r["label"]: r["versus"] for r in view.rows}["lightning"] == "1.50× (one round, no interval)"
+    records[1].execution["group"] = "g1"  # never interleaved with torch's run
+    frames = build_frames(records)
+    (view,) = styles_views(group_stats(frames), PairedIndex(frames.rounds))
+    assert {r["label"]: r["versus"] for r in view.rows}["lightning"] == "1.50× (unpaired)"
 
 
 def test_a_device_where_nothing_ran_is_one_line_with_the_reason() -> None:

@@ -36,6 +36,20 @@ class PairedIndex:
             self._cache[(a, b)] = paired_between(found_a, found_b) if found_a and found_b else None
         return self._cache[(a, b)]
 
+    def interleaved(self, row_a: pd.Series, row_b: pd.Series) -> bool:
+        """Whether the two rows' runs were interleaved together in some group."""
+        found_a, found_b = self._steps.get(self.key(row_a)), self._steps.get(self.key(row_b))
+        return bool(found_a and found_b and any(g for g in set(found_a) & set(found_b)))
+
+
+def unpaired_mark(paired: PairedIndex | None, base: pd.Series, row: pd.Series) -> str:
+    """How a ratio without a paired interval reads: runs interleaved for a single steady round
+    (e.g. two-epoch runs) give that round's ratio, too few rounds for an interval; runs never
+    interleaved together give a ratio of medians taken at different times."""
+    if paired is not None and paired.interleaved(base, row):
+        return " (one round, no interval)"
+    return " (unpaired)"
+
 
 def step_ratio(
     paired: PairedIndex | None, base: pd.Series, row: pd.Series

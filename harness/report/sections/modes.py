@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from harness.record.derived import fmt_fraction, fmt_seconds, is_number
-from harness.report.data.paired import PairedIndex, step_ratio
+from harness.report.data.paired import PairedIndex, step_ratio, unpaired_mark
 from harness.report.data.summary import sections
 
 
@@ -52,7 +52,7 @@ def _overhead(row: pd.Series) -> float:
 
 def _step_ratio(paired: PairedIndex | None, base: pd.Series, row: pd.Series) -> tuple[float, str]:
     value, found = step_ratio(paired, base, row)
-    return value, "" if found is not None else " (unpaired)"
+    return value, "" if found is not None else unpaired_mark(paired, base, row)
 
 
 def _row(

@@ -14,7 +14,7 @@ import pandas as pd
 
 from harness.compare.paired import PairedRatio
 from harness.record.derived import fmt_percent, fmt_pp, fmt_seconds
-from harness.report.data.paired import PairedIndex
+from harness.report.data.paired import PairedIndex, unpaired_mark
 
 
 def _ok(stats: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -33,9 +33,10 @@ def _ratio(paired: PairedIndex | None, fast: pd.Series, slow: pd.Series) -> Pair
     return paired.ratio(fast, slow) if paired is not None else None
 
 
-def _as_long(row: pd.Series, best: pd.Series, ratio: PairedRatio | None) -> str:
+def _as_long(row: pd.Series, best: pd.Series, ratio: PairedRatio | None, paired: PairedIndex | None) -> str:
     if ratio is None:
-        return f"{row['label']} takes {row['step_s'] / best['step_s']:.2f}× as long (unpaired)"
+        mark = unpaired_mark(paired, best, row)
+        return f"{row['label']} takes {row['step_s'] / best['step_s']:.2f}× as long{mark}"
     return f"{row['label']} takes {ratio.estimate:.2f}× as long ({ratio.low:.2f}–{ratio.high:.2f})"
 
 
@@ -51,7 +52,7 @@ def speed_sentences(stats: pd.DataFrame, paired: PairedIndex | None = None) -> l
             f"(95% CI {fmt_seconds(best['step_s_lo'])} – {fmt_seconds(best['step_s_hi'])})"
         )
         rest = [(r, _ratio(paired, best, r)) for _, r in ranked.iloc[1:].iterrows()]
-        others = [_as_long(r, best, ratio) for r, ratio in rest]
+        others = [_as_long(r, best, ratio, paired) for r, ratio in rest]
         text += "; " + _join(others) + "." if others else "; it is the only implementation measured."
         ties = [
             r["label"] for r, ratio in rest if (not ratio.clear if ratio else _overlap(r, best, "step_s"))
@@ -146,7 +147,7 @@ def headline_sentence(stats: pd.DataFrame, paired: PairedIndex | None = None) ->
     if len(ranked) > 1:
         ratio = _ratio(paired, fast, slow)
         factor = ratio.estimate if ratio is not None else slow["step_s"] / fast["step_s"]
-        how = " (paired per round)" if ratio is not None else " (unpaired)"
+        how = " (paired per round)" if ratio is not None else unpaired_mark(paired, fast, slow)
         text += f", {factor:.1f}× faster than {slow['label']}{how}"
     agree = accuracies_agree(stats)
     return text + ("; test accuracies agree within their confidence intervals." if agree else ".")

@@ -24,7 +24,7 @@ from harness.record.derived import (
     fmt_seconds,
     is_number,
 )
-from harness.report.data.paired import PairedIndex
+from harness.report.data.paired import PairedIndex, unpaired_mark
 
 
 @dataclass(frozen=True)
@@ -173,7 +173,8 @@ def _cell(
     if ratio is not None:
         _paired_versus(column, ratio, cell)
         return cell
-    cell.versus_best = _versus(column, value, best) + (" (unpaired)" if column.name in PAIRED else "")
+    mark = unpaired_mark(paired, best_row, row) if column.name in PAIRED else ""
+    cell.versus_best = _versus(column, value, best) + mark
     cell.tie = column.has_ci and _overlaps(row, best_row, column.name)
     if cell.tie:
         cell.title = "95% CI overlaps the best one's: not clearly different"
