@@ -30,6 +30,7 @@ import random
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -100,9 +101,9 @@ def record_compare(slowdown: float) -> list[dict]:
     return out
 
 
-def gate_rate(series: list[dict[str, list[float]]], decisions: int, rng: random.Random) -> float:
-    """Share of resampled gate decisions that say regression."""
-    rule, flagged = GateRule(), 0
+def gate_verdicts(series: list[dict[str, list[float]]], decisions: int, rng: random.Random) -> Counter[str]:
+    """How many of ``decisions`` resampled gate decisions end in each verdict."""
+    rule, verdicts = GateRule(), Counter()
     for _ in range(decisions):
         groups = []
         for pair in rng.sample(series, GATE_PAIRS):
@@ -110,8 +111,8 @@ def gate_rate(series: list[dict[str, list[float]]], decisions: int, rng: random.
             start = rng.randrange(0, len(base) - GATE_ROUNDS + 1)
             groups.append(np.log(cand[start : start + GATE_ROUNDS] / base[start : start + GATE_ROUNDS]))
         ratio = paired_ratio(groups, resamples=500, seed=rng.randrange(2**31))
-        flagged += ratio is not None and rule.step_verdict(ratio) == REGRESSION
-    return flagged / decisions
+        verdicts[rule.step_verdict(ratio) if ratio is not None else "no ratio"] += 1
+    return verdicts
 
 
 def compare_rate(runs: list[dict]) -> tuple[float, int]:
@@ -143,6 +144,7 @@ def main() -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     rec = sub.add_parser("record")
     rec.add_argument("--out", type=Path, required=True)
+    rec.add_argument("--gate-only", action="store_true", help="skip the stored-compare series (~15 min)")
     ev = sub.add_parser("evaluate")
     ev.add_argument("data", type=Path)
     ev.add_argument("--decisions", type=int, default=2000)
@@ -152,17 +154,24 @@ def main() -> None:
         for slowdown in SLOWDOWNS:
             data["gate"][str(slowdown)] = record_gate(slowdown)
             print(f"gate series {slowdown:.0%}: done", file=sys.stderr)
-            data["compare"][str(slowdown)] = record_compare(slowdown)
-            print(f"compare series {slowdown:.0%}: done", file=sys.stderr)
+            if not args.gate_only:
+                data["compare"][str(slowdown)] = record_compare(slowdown)
+                print(f"compare series {slowdown:.0%}: done", file=sys.stderr)
             args.out.write_text(json.dumps(data))
         return
     data = json.loads(args.data.read_text())
     rng = random.Random(0)
     print(f"{'true slowdown':<14} {'A/B gate (regression)':<24} {'stored compare (regressed)':<28}")
     for slowdown in SLOWDOWNS:
-        gate = gate_rate(data["gate"][str(slowdown)], args.decisions, rng)
-        rate, n = compare_rate(data["compare"][str(slowdown)])
-        print(f"{slowdown:<14.0%} {gate:<24.1%} {rate:.1%} of {n} decisions")
+        verdicts = gate_verdicts(data["gate"][str(slowdown)], args.decisions, rng)
+        gate = verdicts[REGRESSION] / args.decisions
+        outcome = ", ".join(f"{k} {v / args.decisions:.1%}" for k, v in sorted(verdicts.items()))
+        if str(slowdown) in data["compare"]:
+            rate, n = compare_rate(data["compare"][str(slowdown)])
+            compared = f"{rate:.1%} of {n} decisions"
+        else:
+            compared = "not recorded (--gate-only)"
+        print(f"{slowdown:<14.0%} {gate:<24.1%} {compared:<28} gate outcomes: {outcome}")
 
 
 if __name__ == "__main__":
