@@ -72,7 +72,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--epochs-per-round", type=_positive, default=4, help="epochs of a run in one round (default 4)"
     )
     p.add_argument(
-        "--threshold", type=_percent, default=0.05, help="step-time regression limit (default 5%%)"
+        "--threshold",
+        type=_percent,
+        default=GateRule.threshold,
+        help="step-time regression limit (default 4%%)",
     )
     p.add_argument(
         "--margin", type=_percent, default=None, help="significance margin (default: threshold / 2.5)"
