@@ -22,6 +22,7 @@ import numpy as np
 from harness.spec.contract import EpochHooks, EpochOrders, LazyModule, Trainer
 from harness.spec.train_spec import TrainSpec
 from tasks.mlp.engines.torch_engine import device_of, torch
+from tasks.mlp.shared import torch_modules
 from tasks.mlp.shared.torch_modules import build_module, load_weights, make_optimizer, read_weights
 from tasks.mlp.spec import batch_slices
 
@@ -215,17 +216,10 @@ class LightningTrainer(Trainer):
         return float(self._step(torch.as_tensor(index, device=self.dev)).item())
 
     def warm_up(self) -> None:
-        """Five forward and backward passes on one batch, no update, as the torch loop warms up
-        (an eager step after other processes' epochs starts slower until threads and caches are
-        warm). In eval mode, so dropout draws no random numbers; back in train mode afterwards,
-        since Lightning's epoch goes on from here."""
+        """As the torch loop warms up; the module is back in train mode afterwards, since
+        Lightning's epoch goes on from here."""
         x, y = self.data["train"]
-        self.module.eval()
-        index = torch.arange(min(self.spec.batch_size, len(y)), device=self.dev)
-        for _ in range(5):
-            self.module.loss_fn(self.module(x[index]), y[index]).backward()
-        self.optimizer.zero_grad(set_to_none=True)
-        self.module.train()
+        torch_modules.warm_up(self.module, self.module.loss_fn, self.optimizer, x, y, self.spec.batch_size)
 
     def evaluate(self, split: str) -> tuple[float, float]:
         """Loss and accuracy in eval mode; back in train mode afterwards, since the harness

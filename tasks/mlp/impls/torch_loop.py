@@ -9,6 +9,7 @@ import numpy as np
 
 from harness.spec.contract import Trainer
 from tasks.mlp.engines.torch_engine import device_of, torch
+from tasks.mlp.shared import torch_modules
 from tasks.mlp.shared.torch_modules import build_module, load_weights, make_optimizer, read_weights
 from tasks.mlp.spec import batch_slices
 
@@ -70,16 +71,8 @@ class TorchTrainer(Trainer):
         return float(self._step(torch.as_tensor(index, device=self.dev)).item())
 
     def warm_up(self) -> None:
-        """Five forward and backward passes on one batch, no update: after other processes' epochs
-        an eager torch step starts ~13% slower until its thread pool and caches are warm again (one
-        pass is not enough, five are: measured in tests/benchmarks/switching.py). In eval mode, so
-        dropout draws no random numbers and training goes on exactly as it would have."""
         x, y = self.data["train"]
-        self.model.eval()
-        index = torch.arange(min(self.spec.batch_size, len(y)), device=self.dev)
-        for _ in range(5):
-            self.loss_fn(self.model(x[index]), y[index]).backward()
-        self.optimizer.zero_grad(set_to_none=True)
+        torch_modules.warm_up(self.model, self.loss_fn, self.optimizer, x, y, self.spec.batch_size)
 
     def evaluate(self, split: str) -> tuple[float, float]:
         x, y = self.data[split]

@@ -65,3 +65,21 @@ def read_weights(module: Any) -> list[Any]:
     for layer in _linears(module):
         out += [layer.weight.detach().cpu().numpy().T.copy(), layer.bias.detach().cpu().numpy().copy()]
     return out
+
+
+WARM_UP_PASSES = 5
+
+
+def warm_up(model: Any, loss_fn: Any, optimizer: Any, x: Any, y: Any, batch_size: int) -> None:
+    """Five forward and backward passes on one batch, no update: after other processes' epochs an
+    eager torch step starts ~13% slower until its thread pool and caches are warm again (one pass
+    is not enough, five are: measured in tests/benchmarks/switching.py). In eval mode, so dropout
+    draws no random numbers and training goes on exactly as it would have; the model's mode is
+    restored afterwards (a framework's own loop may go on from here)."""
+    training = model.training
+    model.eval()
+    index = torch.arange(min(batch_size, len(y)), device=x.device)
+    for _ in range(WARM_UP_PASSES):
+        loss_fn(model(x[index]), y[index]).backward()
+    optimizer.zero_grad(set_to_none=True)
+    model.train(training)
