@@ -70,6 +70,11 @@ def probe(unit: worker.Unit, mode: str = "default") -> dict[str, np.ndarray]:
         out[f"{name}/losses"] = np.asarray(losses)
         for i, p in enumerate(trainer.get_params()):
             out[f"{name}/param{i}"] = p
+        # the untimed warm-up before an interleaved epoch must leave the model as it was
+        before = trainer.get_params()
+        trainer.warm_up()
+        moved = [np.abs(a - b).max() for a, b in zip(before, trainer.get_params(), strict=True)]
+        out[f"{name}/warm_up_change"] = np.asarray(max(moved))
         # then a whole epoch through train_epoch: the path the benchmark times must match too
         trainer.train_epoch(task_spec.batch_order(spec, epoch, len(data.y_train)))
         trainer.sync()

@@ -97,6 +97,15 @@ def test_final_weights_and_epoch_agree(probes: dict, probe_name: str) -> None:
         assert abs(val_acc - ref_acc) <= acc_tol
 
 
+def test_warm_up_leaves_every_model_as_it_was(probes: dict) -> None:
+    """``Trainer.warm_up`` runs untimed before interleaved epochs: it must not move a weight (and
+    the after-epoch agreement above shows the epoch after it trains as it would have)."""
+    for impl in IMPLS:
+        for probe_name, _, _ in PROBES:
+            change = float(probes[impl][f"{probe_name}/warm_up_change"])
+            assert change == 0.0, f"{impl} {probe_name}: warm_up moved a weight by {change:.2e}"
+
+
 def test_owned_training_loops_train_on_the_harness_batches(probes: dict) -> None:
     """Each implementation's ``fit`` (a Keras or Lightning loop included) trains on the same
     batches as torch's: the same weights after two SGD epochs. Modes that shuffle by themselves
