@@ -38,6 +38,9 @@ class Timings:
     build_s: float | None = None  # model build + weights loaded + data placed on the device
     first_epoch_s: float | None = None  # includes tracing / compilation
     epoch_s: list[float] = field(default_factory=list)  # steady-state epochs 2..E, one sync each
+    # Every epoch (the first included): the part of its time the training loop spent setting the
+    # epoch up before its first step (Keras: a new data iterator); inside first_epoch_s / epoch_s.
+    epoch_setup_s: list[float] = field(default_factory=list)
     step_s: list[float] = field(default_factory=list)  # single steps, each synchronised
     eval_s: list[float] = field(default_factory=list)  # full test-split evaluations
     time_to_target_s: float | None = None  # training time until val accuracy >= target

@@ -72,39 +72,50 @@ class FreeRun:
 
 
 class LoopEnded(RuntimeError):
-    """The training loop returned without calling the hooks for every epoch."""
+    """The training loop returned without calling the hooks for every epoch, or not in order."""
 
 
 class EpochTimer:
-    """The harness's :class:`~harness.spec.contract.EpochHooks`: times each epoch between the
-    hooks, then (untimed) evaluates, records the history and checks for divergence and target."""
+    """The harness's :class:`~harness.spec.contract.EpochHooks`: times each epoch (the loop's own
+    epoch setup, then its steps, with the schedule's pause between them outside the timer), then
+    (untimed) evaluates, records the history and checks for divergence and target."""
 
     def __init__(self, trainer: Trainer, record: RunRecord, control: Control, fault: Fault, track_test: bool):
         self.trainer, self.record, self.control = trainer, record, control
         self.fault, self.track_test = fault, track_test
+        self.setup = Span()
         self.span = Span()
+        self.setup_s: float | None = None
         self.round = 0
         self.trained_s = 0.0
         self.epochs_done = 0
         self.stopped = False
 
     def epoch_start(self, epoch: int) -> None:
+        self.setup_s = None
+        self.setup.start()
+
+    def steps_start(self, epoch: int) -> None:
+        self.setup_s = self.setup.stop(self.trainer.sync)
         self.round = self.control.before_epoch(epoch)
         if self.control.warm_up:
             self.trainer.warm_up()
         self.span.start()
 
     def epoch_end(self, epoch: int) -> bool:
+        if self.setup_s is None:
+            raise LoopEnded(f"the training loop ended epoch {epoch} without calling steps_start")
         if self.fault.kind:  # test-only: a share of the work done, so wait for asynchronous engines first
             self.trainer.sync()
             busy_wait(self.fault.extra_s(self.span.elapsed_s(), self.record.steps_per_epoch or 1))
-        seconds = self.span.stop(self.trainer.sync)
+        seconds = self.span.stop(self.trainer.sync) + self.setup_s
         self.fault.at_epoch_end(epoch)
         timings, spec = self.record.timings, self.trainer.spec
         if epoch == 0:
             timings.first_epoch_s = seconds
         else:
             timings.epoch_s.append(seconds)
+        timings.epoch_setup_s.append(self.setup_s)
         timings.epoch_started_at.append(self.span.started_at)
         timings.epoch_rounds.append(self.round)
         self.trained_s += seconds

@@ -71,15 +71,26 @@ class Probe:
 
 
 class EpochHooks(Protocol):
-    """What a training loop calls around every epoch (Keras and Lightning: from a ``Callback``).
+    """What a training loop calls in every epoch (Keras and Lightning: from a ``Callback``), all
+    three, in order, once per epoch.
 
-    The harness times between the two calls, evaluates inside :meth:`epoch_end` outside the
-    timer, and uses that call as the meeting point of an interleaved schedule (other runs train
-    their epoch meanwhile), so a loop must call both, in order, once per epoch.
+    The harness times from :meth:`epoch_start` to :meth:`epoch_end`, evaluates inside
+    :meth:`epoch_end` outside the timer, and pauses an interleaved run (other runs train their
+    epoch meanwhile) inside :meth:`steps_start`, between the loop's own epoch setup and the first
+    step, with the timer stopped. The pause sits there, not at the epoch's start, because what a
+    framework sets up between epochs must happen as it does in a user's run: right after the last
+    epoch. (Keras on TensorFlow makes each epoch's ``tf.data`` iterator at the end of the one
+    before and destroys it as the next begins; destroying it after a pause on a busy CPU waited
+    for its autotuning thread's next wake-up, up to the pause's own length:
+    ``tests/benchmarks/keras_pause.py``.)
     """
 
     def epoch_start(self, epoch: int) -> None:
-        """Epoch ``epoch`` (0-based) begins now: the timer starts when this returns."""
+        """Epoch ``epoch`` (0-based) begins now: its setup is timed from here."""
+
+    def steps_start(self, epoch: int) -> None:
+        """The loop's own setup of epoch ``epoch`` (a new data iterator, reset metrics) is done and
+        its first step comes next: the timer stops, the run may pause, the timer resumes."""
 
     def epoch_end(self, epoch: int) -> bool:
         """Epoch ``epoch`` ended: the harness waits for the device, stops the timer, evaluates;
@@ -195,8 +206,9 @@ class Trainer(ABC):
         hand the whole training to a framework (``model.fit``, ``Trainer.fit``) overrides it and
         calls the hooks from the framework's callbacks."""
         for epoch in range(self.spec.epochs):
-            order = orders(epoch)
             hooks.epoch_start(epoch)
+            order = orders(epoch)
+            hooks.steps_start(epoch)
             self.train_epoch(order)
             if hooks.epoch_end(epoch):
                 return

@@ -33,6 +33,9 @@ class _NoHooks:
     def epoch_start(self, epoch: int) -> None:
         pass
 
+    def steps_start(self, epoch: int) -> None:
+        pass
+
     def epoch_end(self, epoch: int) -> bool:
         return False
 

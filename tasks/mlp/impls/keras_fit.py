@@ -60,13 +60,23 @@ def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, orders: EpochOrd
 
 
 def make_callback(hooks: EpochHooks, dataset: Any | None) -> Any:
-    """The ``keras.callbacks.Callback`` that calls the harness's hooks around every epoch."""
+    """The ``keras.callbacks.Callback`` that calls the harness's hooks in every epoch. It defines
+    no ``on_*_batch_end`` (that would make Keras convert every step's logs on the training
+    thread, where by default it hands them to a thread pool): only ``on_train_batch_begin``,
+    whose first call of an epoch comes after Keras has made the epoch's data iterator."""
 
     class Hooks(keras.callbacks.Callback):
+        epoch = 0
+
         def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
             if dataset is not None:
                 dataset.set_epoch(epoch)
+            self.epoch = epoch
             hooks.epoch_start(epoch)
+
+        def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
+            if batch == 0:
+                hooks.steps_start(self.epoch)
 
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
             if hooks.epoch_end(epoch):

@@ -64,11 +64,16 @@ def make_module(spec: TrainSpec, fused: bool | None) -> Any:
 
 
 def epoch_callback(hooks: EpochHooks) -> Any:
-    """A ``Callback`` that calls the harness's hooks around every epoch and stops on request."""
+    """A ``Callback`` that calls the harness's hooks in every epoch (``steps_start`` before its first
+    batch, after Lightning has started the epoch's data loader) and stops on request."""
 
     class HarnessHooks(pl.Callback):
         def on_train_epoch_start(self, trainer: Any, pl_module: Any) -> None:
             hooks.epoch_start(trainer.current_epoch)
+
+        def on_train_batch_start(self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int) -> None:
+            if batch_idx == 0:
+                hooks.steps_start(trainer.current_epoch)
 
         def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
             if hooks.epoch_end(trainer.current_epoch):
