@@ -42,6 +42,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "what switching between processes costs)",
     )
     p.add_argument(
+        "--epochs-per-round",
+        type=int,
+        help="interleaved: epochs each run trains back to back per round (default: the suite's, else 1); "
+        "2 or more also measures the schedule's effect (an epoch after the pause over one after an epoch)",
+    )
+    p.add_argument(
         "--executor",
         choices=EXECUTORS,
         default="local",
@@ -71,6 +77,7 @@ def selection_of(args: argparse.Namespace) -> Selection:
         overrides=list(args.set),
         threads=args.threads,
         timeout_s=args.timeout,
+        epochs_per_round=args.epochs_per_round,
     )
 
 

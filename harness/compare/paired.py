@@ -90,3 +90,43 @@ def describe(ratio: PairedRatio | None, unit: str = "×") -> str:
     if ratio is None:
         return "-"
     return f"{ratio.estimate:.2f}{unit} [{ratio.low:.2f}, {ratio.high:.2f}]"
+
+
+SENSITIVITY_LIMIT = 1.25  # an epoch after the schedule's pause may be at most this much slower
+SENSITIVITY_TRIM = 0.1  # share of rounds cut from each end before the mean
+
+
+def _trimmed_mean(values: np.ndarray, axis: int = -1) -> np.ndarray:
+    ordered = np.sort(values, axis=axis)
+    n = ordered.shape[axis]
+    cut = int(n * SENSITIVITY_TRIM)
+    return np.take(ordered, np.arange(cut, n - cut), axis=axis).mean(axis=axis)
+
+
+def schedule_sensitivity(
+    runs: Iterable[Mapping[int, float]],
+    confidence: float = DEFAULT_CONFIDENCE,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+) -> PairedRatio | None:
+    """How much slower an epoch that follows the interleaved schedule's pause is than one that
+    follows the same run's previous epoch: the 10%-trimmed mean over every run and round of
+    :func:`harness.record.derived.pause_ratios`, with a bootstrap interval over runs, then rounds.
+    A mean, not a median: a framework that stalls after some pauses (Keras on TensorFlow stalled
+    after four in ten) costs time and moves its epochs' mean, and a median over rounds would hide
+    it; trimmed, so that one round beside a burst of other work does not decide alone. ``None``
+    with fewer than :data:`MIN_ROUNDS` rounds in all."""
+    kept = [np.array([v for v in run.values() if math.isfinite(v) and v > 0]) for run in runs]
+    kept = [k for k in kept if k.size]
+    n_rounds = sum(k.size for k in kept)
+    if n_rounds < MIN_ROUNDS:
+        return None
+    estimate = float(_trimmed_mean(np.concatenate(kept)))
+    rng = np.random.default_rng(seed)
+    draws = np.empty(resamples)
+    for i in range(resamples):
+        picked = [kept[j] for j in rng.integers(0, len(kept), len(kept))]
+        draws[i] = _trimmed_mean(np.concatenate([k[rng.integers(0, k.size, k.size)] for k in picked]))
+    alpha = (1.0 - confidence) / 2.0
+    low, high = np.quantile(draws, [alpha, 1.0 - alpha])
+    return PairedRatio(estimate, float(low), float(high), len(kept), n_rounds, confidence)

@@ -92,6 +92,22 @@ def round_steps_s(record: RunRecord) -> dict[int, float]:
     return {r: sum(times) / (steps * len(times)) for r, times in total.items()}
 
 
+def pause_ratios(record: RunRecord) -> dict[int, float]:
+    """Per round of a block schedule (several epochs per round): the block's first epoch, which
+    followed the schedule's pause while other runs trained, over the median of its other epochs,
+    which each followed an epoch of the same run directly (back to back). Paired within the round,
+    so the machine's drift cancels: what the schedule itself does to the run's speed. The round of
+    the first epoch (compilation) and single-epoch rounds give none."""
+    timings = record.timings
+    if len(timings.epoch_rounds) != len(timings.epoch_s) + 1:
+        return {}
+    blocks: dict[int, list[float]] = {}
+    for r, e in zip(timings.epoch_rounds[1:], timings.epoch_s, strict=True):
+        if r != timings.epoch_rounds[0] and e and e > 0:
+            blocks.setdefault(r, []).append(e)
+    return {r: times[0] / median(times[1:]) for r, times in blocks.items() if len(times) >= 2}
+
+
 def interleaved_group(record: RunRecord) -> str:
     """The id of the interleaved group the run was measured in (``""``: not interleaved)."""
     execution = record.execution or {}

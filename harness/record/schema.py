@@ -41,6 +41,9 @@ class Timings:
     # Every epoch (the first included): the part of its time the training loop spent setting the
     # epoch up before its first step (Keras: a new data iterator); inside first_epoch_s / epoch_s.
     epoch_setup_s: list[float] = field(default_factory=list)
+    # Every epoch: CPU seconds other processes used while its steps ran (all cores; /proc/stat
+    # ticks less the worker's own CPU time; None where unknown): the contention it ran beside.
+    epoch_others_cpu_s: list[float | None] = field(default_factory=list)
     step_s: list[float] = field(default_factory=list)  # single steps, each synchronised
     eval_s: list[float] = field(default_factory=list)  # full test-split evaluations
     time_to_target_s: float | None = None  # training time until val accuracy >= target

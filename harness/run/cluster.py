@@ -45,6 +45,7 @@ class GroupTask:
     warm_up: bool
     order_seed: int
     calibrate: bool
+    epochs_per_round: int = 1
 
 
 def import_ray() -> Any:
@@ -111,7 +112,14 @@ def run_on_node(task: GroupTask) -> list[dict[str, Any]]:
         entries = calibration.calibrate([requests[0].device], task.threads, path)
     pool = Pool(task.threads)
     try:
-        group = Group(requests, pool, task.schedule, random.Random(task.order_seed), warm_up=task.warm_up)
+        group = Group(
+            requests,
+            pool,
+            task.schedule,
+            random.Random(task.order_seed),
+            warm_up=task.warm_up,
+            epochs_per_round=task.epochs_per_round,
+        )
         records = group.run()
     finally:
         pool.close(kill=True)

@@ -6,7 +6,9 @@ Kinds: ``crash`` (the worker process dies as the run starts; ``crash:N`` at the 
 ``N`` instead), ``hang``, ``raise`` (an exception in the run), ``delay:SECONDS`` (busy time inside
 every training step's timed region) and ``slow:FRACTION`` (a proportional slowdown: every timed
 epoch and single step busy-waits ``FRACTION`` of its own duration before its timer stops, e.g.
-``slow:0.10`` is 10% slower, whatever the loop style). ``$MLPBENCH_FAULT_ONLY=IMPL`` limits the
+``slow:0.10`` is 10% slower, whatever the loop style) and ``paused:FRACTION`` (the same, only for
+the epochs that begin a round of the schedule: in an interleaved block, the one after the pause;
+what the schedule-sensitivity check must catch). ``$MLPBENCH_FAULT_ONLY=IMPL`` limits the
 fault to the runs of one implementation. An unknown kind is an error, not silently no fault.
 """
 
@@ -24,7 +26,7 @@ from harness.spec.contract import Trainer
 FAULT_ENV = "MLPBENCH_FAULT"
 ONLY_ENV = "MLPBENCH_FAULT_ONLY"
 RAY_KILL_ENV = "MLPBENCH_RAY_KILL"  # a task name: the Ray task running that task's group dies
-KINDS = ("crash", "hang", "raise", "delay", "slow")
+KINDS = ("crash", "hang", "raise", "delay", "slow", "paused")
 
 
 @dataclass(frozen=True)
@@ -40,11 +42,12 @@ class Fault:
         if self.kind == "crash" and self.arg is not None and epoch == int(self.arg):
             os._exit(3)
 
-    def extra_s(self, elapsed_s: float, steps: int) -> float:
-        """How much longer a timed region of ``elapsed_s`` over ``steps`` steps must last."""
+    def extra_s(self, elapsed_s: float, steps: int, begins_round: bool = True) -> float:
+        """How much longer a timed region of ``elapsed_s`` over ``steps`` steps must last;
+        ``begins_round``: the region is an epoch that begins a round of the schedule."""
         if self.kind == "delay":
             return (self.arg or 0.0) * steps
-        if self.kind == "slow":
+        if self.kind == "slow" or (self.kind == "paused" and begins_round):
             return (self.arg or 0.0) * elapsed_s
         return 0.0
 
@@ -59,7 +62,7 @@ def current(impl: str = "") -> Fault:
     kind, sep, arg = text.partition(":")
     if kind not in KINDS:
         raise UsageError(f"{FAULT_ENV}={text!r}: unknown kind {kind!r}; valid: {', '.join(KINDS)}")
-    if kind in ("delay", "slow") and not sep:
+    if kind in ("delay", "slow", "paused") and not sep:
         raise UsageError(f"{FAULT_ENV}={text!r}: {kind} needs a number, e.g. {kind}:0.1")
     try:
         return Fault(kind, float(arg) if sep else None)

@@ -25,7 +25,7 @@ import psutil
 from harness.record import overfitting
 from harness.record.schema import RunRecord
 from harness.run.faults import Fault, inject_fault
-from harness.run.timing import PeakRSS, Span, busy_wait, repeat, timed
+from harness.run.timing import CpuMeter, PeakRSS, Span, busy_wait, repeat, timed
 from harness.spec.contract import Engine, Trainer, Unavailable
 from harness.spec.plan import RunRequest, new_record
 from harness.spec.registry import ImplInfo
@@ -85,8 +85,10 @@ class EpochTimer:
         self.fault, self.track_test = fault, track_test
         self.setup = Span()
         self.span = Span()
+        self.cpu = CpuMeter()
         self.setup_s: float | None = None
         self.round = 0
+        self.begins_round = True
         self.trained_s = 0.0
         self.epochs_done = 0
         self.stopped = False
@@ -97,9 +99,11 @@ class EpochTimer:
 
     def steps_start(self, epoch: int) -> None:
         self.setup_s = self.setup.stop(self.trainer.sync)
-        self.round = self.control.before_epoch(epoch)
+        previous, self.round = self.round, self.control.before_epoch(epoch)
+        self.begins_round = epoch == 0 or self.round != previous
         if self.control.warm_up:
             self.trainer.warm_up()
+        self.cpu.start()
         self.span.start()
 
     def epoch_end(self, epoch: int) -> bool:
@@ -107,8 +111,10 @@ class EpochTimer:
             raise LoopEnded(f"the training loop ended epoch {epoch} without calling steps_start")
         if self.fault.kind:  # test-only: a share of the work done, so wait for asynchronous engines first
             self.trainer.sync()
-            busy_wait(self.fault.extra_s(self.span.elapsed_s(), self.record.steps_per_epoch or 1))
+            steps = self.record.steps_per_epoch or 1
+            busy_wait(self.fault.extra_s(self.span.elapsed_s(), steps, self.begins_round))
         seconds = self.span.stop(self.trainer.sync) + self.setup_s
+        others_s = self.cpu.stop()
         self.fault.at_epoch_end(epoch)
         timings, spec = self.record.timings, self.trainer.spec
         if epoch == 0:
@@ -116,6 +122,7 @@ class EpochTimer:
         else:
             timings.epoch_s.append(seconds)
         timings.epoch_setup_s.append(self.setup_s)
+        timings.epoch_others_cpu_s.append(others_s)
         timings.epoch_started_at.append(self.span.started_at)
         timings.epoch_rounds.append(self.round)
         self.trained_s += seconds

@@ -12,6 +12,7 @@ Messages (the parent's ``op`` -> the worker's answer):
   epoch (unavailable device, a crash in build);
 - ``epoch`` with a ``count`` (the epochs of one round: a block) -> ``epoch`` with the ``seconds`` of
   each and whether ``more`` epochs follow, or the final ``record`` when the run crashed meanwhile;
+  when more follow, the answer comes once the loop has set up the next epoch (its pause point);
 - ``finish`` (after the last epoch) -> the ``record``, with the closing measurements.
 """
 
@@ -39,6 +40,7 @@ class Session:
         self.round = -1
         self._left_in_round = 0
         self._block: list[float] = []
+        self._pending: dict[str, Any] | None = None
         self._commands: queue.Queue[dict[str, Any]] = queue.Queue()
         self._answers: queue.Queue[dict[str, Any]] = queue.Queue()
         self._args = (info, engine, cls, request)
@@ -70,6 +72,7 @@ class Session:
 
     def before_epoch(self, epoch: int) -> int:
         if self._left_in_round == 0:
+            self._send_block()  # the finished block's answer: only now, once this epoch is set up
             self._left_in_round = max(1, int(self._wait_for("epoch").get("count", 1)))
             self.round += 1
         self._left_in_round -= 1
@@ -79,8 +82,19 @@ class Session:
         self._block.append(seconds)
         if self._left_in_round == 0 or not more:
             self._left_in_round = 0
-            self._answers.put({"op": "epoch", "epoch": epoch, "seconds": self._block, "more": more})
+            self._pending = {"op": "epoch", "epoch": epoch, "seconds": self._block, "more": more}
             self._block = []
+            if not more:
+                self._send_block()
+
+    def _send_block(self) -> None:
+        """Answer the parent for the block just trained. Held back from the block's last epoch
+        end to the next epoch's :meth:`before_epoch`, so that what the training loop does between
+        epochs (Keras: a new data iterator, the old one destroyed) runs while the schedule still
+        waits for this run, not beside the next run's timed epoch."""
+        if self._pending is not None:
+            self._answers.put(self._pending)
+            self._pending = None
 
     def before_finish(self) -> None:
         self._wait_for("finish")

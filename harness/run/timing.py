@@ -8,6 +8,7 @@ a background thread, because a run's peak resident memory is a time series, not 
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -52,6 +53,41 @@ class Span:
         """Wait for the device with ``sync()``, return the seconds since :meth:`start`."""
         sync()
         return clock() - self._start
+
+
+TICK_S = 1.0 / os.sysconf("SC_CLK_TCK")  # /proc/stat counts in these ticks (10 ms on Linux)
+
+
+def machine_busy_s() -> float | None:
+    """CPU seconds every process on the machine has used so far (all cores, idle and iowait
+    excluded), from ``/proc/stat``; ``None`` where there is none (not Linux)."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return (sum(fields[:8]) - fields[3] - fields[4]) * TICK_S  # user..steal, less idle and iowait
+
+
+class CpuMeter:
+    """What other processes did with the CPU while a region ran: the machine's busy CPU seconds
+    over the region (``/proc/stat``, in 10 ms ticks) less this process's own (all its threads,
+    exact). Tick quantisation makes one short region's reading rough (+-2 ticks per core); sums
+    over many regions are unbiased."""
+
+    def __init__(self) -> None:
+        self._machine: float | None = None
+        self._own = 0.0
+
+    def start(self) -> None:
+        self._machine, self._own = machine_busy_s(), time.process_time()
+
+    def stop(self) -> float | None:
+        """Other processes' CPU seconds since :meth:`start` (never below 0), ``None`` if unknown."""
+        machine, own = machine_busy_s(), time.process_time()
+        if machine is None or self._machine is None:
+            return None
+        return max(0.0, (machine - self._machine) - (own - self._own))
 
 
 def busy_wait(seconds: float) -> None:

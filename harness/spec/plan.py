@@ -100,6 +100,7 @@ class Plan:
     calibrate: bool = True  # measure the machine (once, cached) and add efficiency to records
     schedule: str = "interleaved"  # or "sequential": see harness.run.schedule
     warm_up: bool = True  # interleaved epochs start after an untimed Trainer.warm_up()
+    epochs_per_round: int = 1  # interleaved: epochs each run trains back to back in one round (a block)
     order_seed: int = field(default_factory=lambda: int.from_bytes(os.urandom(4), "little"))
     shard: str = ""  # "K/N" when this plan is one shard of ``whole``
     executor: str = "local"  # or "ray": each group a Ray task (harness.run.cluster)

@@ -8,6 +8,7 @@ product of tasks x impls x modes x devices x seeds with spec overrides::
     seeds = [0, 1, 2]
     timeout_s = 900
     track_test = false         # true: evaluate the test split after every epoch too
+    epochs_per_round = 1       # interleaved: epochs per run per round (>= 2: schedule sensitivity)
     [[runs]]
     tasks = ["iris", "digits"]
     impls = ["*"]              # every implementation
@@ -45,6 +46,7 @@ TOP_KEYS = {
     "eval_repeats",
     "threads",
     "track_test",
+    "epochs_per_round",
     "runs",
 }
 RUN_KEYS = {
@@ -85,6 +87,7 @@ class Selection:
     overrides: list[str] = field(default_factory=list)  # FIELD=VALUE
     threads: int | None = None
     timeout_s: float | None = None
+    epochs_per_round: int | None = None
 
 
 def shipped_suites() -> list[str]:
@@ -243,4 +246,10 @@ def plan_for(selection: Selection) -> Plan:
     plan = Plan(name, requests)
     if threads is not None:
         plan.threads = int(threads)
+    block = (
+        data.get("epochs_per_round", 1) if selection.epochs_per_round is None else selection.epochs_per_round
+    )
+    if not isinstance(block, int) or block < 1:
+        raise SuiteError(f"epochs_per_round must be a whole number >= 1, got {block!r}")
+    plan.epochs_per_round = block
     return plan

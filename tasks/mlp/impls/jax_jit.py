@@ -15,6 +15,7 @@ from tasks.mlp.shared import jax_epochs
 from tasks.mlp.shared.optax_optimizers import make_optimizer
 
 optax: Any = LazyModule("optax")
+WARM_UP_STEPS = 3
 
 
 def forward(spec: TrainSpec, params: list[Any], x: Any, key: Any | None) -> Any:
@@ -64,6 +65,7 @@ class JaxTrainer(Trainer):
         # would make the second call compile again, its inputs' placement differing from the first's.
         self.opt_state = put(self.tx.init(self.params))
         self.data = {s: tuple(put(a) for a in data.split(s)) for s in ("train", "val", "test")}
+        self.warm_up_index = put(np.arange(min(self.spec.batch_size, len(data.y_train)), dtype=np.int32))
         self.key = put(jax.random.key(self.spec.seed))
         self.step_count = 0
         spec, tx = self.spec, self.tx
@@ -118,6 +120,17 @@ class JaxTrainer(Trainer):
             self.params, self.opt_state, self.key, self.step_count, x, y, batches
         )
         self.step_count += batches.shape[0]
+
+    def warm_up(self) -> None:
+        """Untimed, before an epoch that follows other processes' epochs: the jitted train step
+        three times on the current state, its results thrown away (JAX is functional: the model
+        and the step count stay as they were), so the epoch finds the step's code, buffers and
+        optimizer state warm again. The default forward pass alone left the epoch after a pause
+        1.2-1.35x slower than the next (tests/benchmarks/schedule_sensitivity.py)."""
+        x, y = self.data["train"]
+        for _ in range(WARM_UP_STEPS):
+            out = self._train_step(self.params, self.opt_state, self.key, x, y, self.warm_up_index)
+        jax.block_until_ready(out)
 
     def train_step(self, index: np.ndarray) -> float:
         return float(self._step(jax.device_put(index.astype(np.int32), self.dev)))
