@@ -135,3 +135,21 @@ def test_ctrl_c_keeps_finished_records_and_leaves_no_worker(tmp_path: Path, suit
     assert skipped == [] and 3 <= len(records) < 9 and all(r.status == "ok" for r in records)
     time.sleep(0.5)
     assert _workers_tagged(tag) == []
+
+
+def test_schedule_sensitivity_fails_on_an_epoch_slowed_after_each_pause(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check of tests/tasks/test_schedule_sensitivity.py, shown failing on the fault it is for:
+    numpy's epochs that follow the schedule's pause 50% slower (``paused:0.5``), torch's not."""
+    from harness.compare.paired import SENSITIVITY_LIMIT, schedule_sensitivity
+    from harness.record.derived import pause_ratios
+
+    monkeypatch.setenv(FAULT_ENV, "paused:0.5")
+    monkeypatch.setenv(ONLY_ENV, "numpy")
+    argv = ["--task", "digits", "--impl", "numpy", "torch", "--epochs", "18", "--epochs-per-round", "3"]
+    status, records = _run(tmp_path, *argv)
+    assert status == 0
+    found = {r.impl: schedule_sensitivity([pause_ratios(r)]) for r in records}
+    assert found["numpy"].n_rounds == 5 and found["numpy"].estimate > SENSITIVITY_LIMIT, found
+    assert found["torch"].estimate < SENSITIVITY_LIMIT, found

@@ -16,37 +16,13 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from harness import cli
 from harness.record.schema import RunRecord
 from harness.spec import registry
-from harness.store import runs as store
+from tests.tasks.small_runs import BARS, SEEDS, run_suite
 
 IMPLS = [name for name, info in registry.implementations().items() if info.unavailable_reason() is None]
-SEEDS = 3
-# (task, minimum mean test accuracy, spec overrides); mnist is slow on 2 CPU cores.
-BARS = [("iris", 0.93, {}), ("digits", 0.96, {}), ("mnist1d", 0.60, {"epochs": 30})]
 MNIST = ("mnist", 0.975, {"epochs": 10})
 FAMILY_ALPHA = 0.01  # chance that any pair of correct implementations is called apart
-
-
-def _suite(bars: list[tuple[str, float, dict]]) -> str:
-    text = f"step_samples = 0\neval_repeats = 1\nseeds = {list(range(SEEDS))}\n"
-    for task, _, overrides in bars:
-        spec = ", ".join(f"{k} = {v}" for k, v in overrides.items())
-        text += f'[[runs]]\ntasks = ["{task}"]\nimpls = ["*"]\nspec = {{ {spec} }}\n'
-    return text
-
-
-def _run(folder: Path, bars: list[tuple[str, float, dict]]) -> list[RunRecord]:
-    suite = folder / "accuracy.toml"
-    suite.write_text(_suite(bars))
-    assert cli.main(["run", "--suite", str(suite), "--results", str(folder / "results")]) == 0
-    return store.load(folder / "results")[0]
-
-
-@pytest.fixture(scope="module")
-def small_tasks(tmp_path_factory: pytest.TempPathFactory) -> list[RunRecord]:
-    return _run(tmp_path_factory.mktemp("accuracy"), BARS)
 
 
 def _check(records: list[RunRecord], task: str, bar: float) -> None:
@@ -81,4 +57,4 @@ def test_accuracy_bar_and_agreement(small_tasks: list[RunRecord], task: str, bar
 
 @pytest.mark.slow
 def test_mnist_accuracy_bar_and_agreement(tmp_path: Path) -> None:
-    _check(_run(tmp_path, [MNIST]), MNIST[0], MNIST[1])
+    _check(run_suite(tmp_path, [MNIST]), MNIST[0], MNIST[1])

@@ -1,0 +1,13 @@
+"""The session's shared real runs of the small tasks (see :mod:`tests.tasks.small_runs`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.record.schema import RunRecord
+from tests.tasks.small_runs import BARS, run_suite
+
+
+@pytest.fixture(scope="session")
+def small_tasks(tmp_path_factory: pytest.TempPathFactory) -> list[RunRecord]:
+    return run_suite(tmp_path_factory.mktemp("accuracy"), BARS)

@@ -1,0 +1,29 @@
+"""The interleaved schedule must not slow what it times: for every implementation, an epoch that
+follows the schedule's pause (the other runs of its group trained meanwhile) is at most 1.25x an
+epoch that follows the same run's previous epoch, paired within each round
+(:func:`harness.compare.paired.schedule_sensitivity`), on mnist1d's real runs. Keras on TensorFlow
+failed this at 2-10x before the pause moved to ``EpochHooks.steps_start``
+(``tests/benchmarks/keras_pause.py``); ``tests/run/test_schedule.py`` shows the check failing on an
+injected fault. The figure per task: ``python tests/benchmarks/schedule_sensitivity.py``."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.compare.paired import SENSITIVITY_LIMIT, describe, schedule_sensitivity
+from harness.record.derived import pause_ratios
+from harness.record.schema import RunRecord
+from harness.spec import registry
+
+IMPLS = [name for name, info in registry.implementations().items() if info.unavailable_reason() is None]
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_an_epoch_after_the_pause_is_not_slower(small_tasks: list[RunRecord], impl: str) -> None:
+    runs = [r for r in small_tasks if r.task == "mnist1d" and r.impl == impl and r.status == "ok"]
+    found = schedule_sensitivity(pause_ratios(r) for r in runs)
+    assert found is not None and found.n_rounds >= 20, f"{impl}: too few paired rounds ({found})"
+    assert found.estimate <= SENSITIVITY_LIMIT, (
+        f"{impl} on mnist1d: an epoch after the schedule's pause takes {describe(found)} one after "
+        f"an epoch (limit {SENSITIVITY_LIMIT}); per round: {[pause_ratios(r) for r in runs]}"
+    )
