@@ -47,6 +47,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="interleaved: epochs each run trains back to back per round (default: the suite's, else 1); "
         "2 or more also measures the schedule's effect (an epoch after the pause over one after an epoch)",
     )
+    twins = p.add_mutually_exclusive_group()
+    twins.add_argument(
+        "--twin",
+        metavar="IMPL",
+        help="the implementation whose run is repeated, identically, in every group of two or more "
+        "runs: the A/A twin whose ratio to it is the noise floor beside the group's ratios (default: "
+        "the suite's, else torch; the group's first run when the group lacks it)",
+    )
+    twins.add_argument("--no-twin", action="store_true", help="no A/A twins")
     p.add_argument(
         "--executor",
         choices=EXECUTORS,
@@ -78,6 +87,7 @@ def selection_of(args: argparse.Namespace) -> Selection:
         threads=args.threads,
         timeout_s=args.timeout,
         epochs_per_round=args.epochs_per_round,
+        twin="" if args.no_twin or args.schedule == "sequential" else args.twin,
     )
 
 

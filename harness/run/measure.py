@@ -25,7 +25,7 @@ import psutil
 from harness.record import overfitting
 from harness.record.schema import RunRecord
 from harness.run.faults import Fault, inject_fault
-from harness.run.timing import CpuMeter, PeakRSS, Span, busy_wait, repeat, timed
+from harness.run.timing import CpuMeter, PeakRSS, Span, busy_wait, repeat, timed, wait_for_quiet
 from harness.spec.contract import Engine, Trainer, Unavailable
 from harness.spec.plan import RunRequest, new_record
 from harness.spec.registry import ImplInfo
@@ -89,6 +89,8 @@ class EpochTimer:
         self.setup_s: float | None = None
         self.round = 0
         self.begins_round = True
+        self.quiet_wait_s = 0.0  # waited, untimed, for other processes to leave the CPU
+        self.not_quiet = 0  # epochs that started without a quiet moment within the limit
         self.trained_s = 0.0
         self.epochs_done = 0
         self.stopped = False
@@ -102,6 +104,10 @@ class EpochTimer:
         previous, self.round = self.round, self.control.before_epoch(epoch)
         self.begins_round = epoch == 0 or self.round != previous
         if self.control.warm_up:
+            if self.begins_round:
+                waited_s, quiet = wait_for_quiet()
+                self.quiet_wait_s += waited_s
+                self.not_quiet += not quiet
             self.trainer.warm_up()
         self.cpu.start()
         self.span.start()
@@ -222,5 +228,7 @@ def _measure(
     record.execution.update(trainer.execution())
     if control.warm_up:
         record.execution["warm_up"] = "untimed Trainer.warm_up() before every epoch (interleaved)"
+        record.execution["quiet_wait_s"] = round(timer.quiet_wait_s, 4)
+        record.execution["epochs_not_quiet"] = timer.not_quiet
     record.execution["process_threads"] = psutil.Process().num_threads()
     record.execution["loadavg_1m_after"] = os.getloadavg()[0]

@@ -31,6 +31,7 @@ SCHEDULES = ("interleaved", "sequential")
 
 
 WorkerKey = tuple[str, str, str]  # (side, implementation, device); side "" outside the A/B gate
+TWIN_SIDE = "twin"  # an A/A twin runs in a worker of its own, on this side's code
 
 
 class Pool:
@@ -47,7 +48,8 @@ class Pool:
         if key not in self.workers:
             side, impl, device = key
             info = registry.get(impl)
-            self.workers[key] = Worker(info.engine, impl, device, self.threads, self.checkouts[side])
+            checkout = self.checkouts[side if side != TWIN_SIDE else ""]
+            self.workers[key] = Worker(info.engine, impl, device, self.threads, checkout)
         return self.workers[key]
 
     def drop(self, key: WorkerKey) -> None:
@@ -103,7 +105,7 @@ class Group:
         ``warm_up``: interleaved epochs start after an untimed warm-up (see ``Trainer.warm_up``);
         ``epochs_per_round``: how many epochs each run trains back to back in one round (a block)."""
         self.warm_up, self.epochs_per_round = warm_up, epochs_per_round
-        sided = [r if isinstance(r, tuple) else ("", r) for r in requests]
+        sided = [r if isinstance(r, tuple) else (TWIN_SIDE if r.twin else "", r) for r in requests]
         self.lives = [Live(r, registry.get(r.impl), side) for side, r in sided]
         self.pool, self.schedule, self.rng, self.on_round = pool, schedule, rng, on_round
         self.group_id = uuid.uuid4().hex[:12]
@@ -144,9 +146,17 @@ class Group:
             "group_size": len(self.lives),
             "epochs_per_round": self.epochs_per_round,
         }
-        if live.side:
+        if live.side == TWIN_SIDE:
+            original = self._original(live).record
+            live.record.execution["twin_of"] = original.run_id if original else ""
+        elif live.side:
             live.record.execution["side"] = live.side
         return live.record
+
+    def _original(self, twin: Live) -> Live:
+        """The run an A/A twin copies: the group's run of the same request, not a twin."""
+        same = (twin.request.impl, twin.request.mode)
+        return next(x for x in self.lives if not x.request.twin and (x.request.impl, x.request.mode) == same)
 
     def _ask(self, live: Live, message: dict[str, Any]) -> dict[str, Any]:
         worker = self.pool.get(live.key)

@@ -90,6 +90,24 @@ class CpuMeter:
         return max(0.0, (machine - self._machine) - (own - self._own))
 
 
+def wait_for_quiet(window_s: float = 0.02, limit_s: float = 0.5) -> tuple[float, bool]:
+    """Wait until other processes leave the CPU alone for ``window_s`` (less than one tick of
+    their CPU time in it), at most ``limit_s``; returns the seconds waited and whether it was
+    quiet. Runtimes keep their threads spinning after the work is done (OpenBLAS for about 0.1 s
+    on two cores), so the run before this one in a round goes on using the CPU into its epoch."""
+    start = clock()
+    while True:
+        machine, own = machine_busy_s(), time.process_time()
+        if machine is None:
+            return 0.0, True
+        time.sleep(window_s)
+        others = (machine_busy_s() or machine) - machine - (time.process_time() - own)
+        if others < TICK_S:
+            return clock() - start, True
+        if clock() - start >= limit_s:
+            return clock() - start, False
+
+
 def busy_wait(seconds: float) -> None:
     """Keep this thread's core busy for ``seconds``: a slowdown that costs what real work costs."""
     end = clock() + seconds

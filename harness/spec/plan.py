@@ -34,6 +34,7 @@ class RunRequest:
     step_samples: int = 30
     eval_repeats: int = 5
     track_test: bool = False  # evaluate the test split after every epoch too (overfitting studies)
+    twin: bool = False  # the group's A/A twin: an identical second run of one of its runs
 
     def spec(self) -> TrainSpec:
         """The resolved spec: the task's defaults, the overrides, this seed."""
@@ -41,7 +42,8 @@ class RunRequest:
 
     def label(self) -> str:
         """Short human label, e.g. ``mnist/torch[default]@cpu seed=0``."""
-        return run_name(self.task, self.impl, self.mode, self.device, self.seed)
+        name = run_name(self.task, self.impl, self.mode, self.device, self.seed)
+        return f"{name} (A/A twin)" if self.twin else name
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -53,7 +55,7 @@ class RunRequest:
 
 def new_record(request: RunRequest, info: ImplInfo | None) -> RunRecord:
     """The record of ``request`` before it runs (status ``ok`` until something says otherwise)."""
-    return RunRecord(
+    record = RunRecord(
         task=request.task,
         impl=request.impl,
         framework=info.framework if info else request.impl,
@@ -65,6 +67,9 @@ def new_record(request: RunRequest, info: ImplInfo | None) -> RunRecord:
         suite=request.suite,
         config=request.spec().to_dict(),
     )
+    if request.twin:
+        record.execution["twin"] = True
+    return record
 
 
 def groups(requests: list[RunRequest]) -> list[list[RunRequest]]:
@@ -76,6 +81,32 @@ def groups(requests: list[RunRequest]) -> list[list[RunRequest]]:
         key = (request.task, request.device, request.seed, config_key(request.spec().to_dict()))
         out.setdefault(key, []).append(request)
     return list(out.values())
+
+
+TWIN_DEFAULT = "torch"  # cheap to start, steady per step; any implementation can be the twin
+
+
+def twin_of(group: list[RunRequest], preferred: str = TWIN_DEFAULT) -> RunRequest | None:
+    """The run of ``group`` that gets an A/A twin: ``preferred``'s default mode if the group has
+    it, else ``preferred`` in another mode, else the group's first run; ``None`` for a group of
+    one run (nothing is compared) or one that has its twin already."""
+    if len(group) < 2 or any(r.twin for r in group):
+        return None
+    ranked = sorted(group, key=lambda r: (r.impl != preferred, r.mode != "default"))
+    return ranked[0]
+
+
+def with_twins(requests: list[RunRequest], preferred: str = TWIN_DEFAULT) -> list[RunRequest]:
+    """``requests`` with an A/A twin added to each group of two or more runs (right after the
+    run it copies): same task, implementation, mode, device, seed and spec, its own run id, marked
+    ``twin``. Its paired ratio against the original is the noise floor of every ratio in the group."""
+    out: list[RunRequest] = []
+    twins = {id(t): replace(t, twin=True) for g in groups(requests) if (t := twin_of(g, preferred))}
+    for request in requests:
+        out.append(request)
+        if id(request) in twins:
+            out.append(twins[id(request)])
+    return out
 
 
 SHARD_FORM = re.compile(r"^(\d+)/(\d+)$")

@@ -9,6 +9,7 @@ product of tasks x impls x modes x devices x seeds with spec overrides::
     timeout_s = 900
     track_test = false         # true: evaluate the test split after every epoch too
     epochs_per_round = 1       # interleaved: epochs per run per round (>= 2: schedule sensitivity)
+    twin = "torch"             # the implementation each group's A/A twin copies ("": no twins)
     [[runs]]
     tasks = ["iris", "digits"]
     impls = ["*"]              # every implementation
@@ -30,7 +31,7 @@ from typing import Any
 
 from harness.errors import SpecError, SuiteError, UnknownName, check_names
 from harness.spec import registry
-from harness.spec.plan import Plan, RunRequest
+from harness.spec.plan import TWIN_DEFAULT, Plan, RunRequest, with_twins
 from harness.spec.train_spec import DEVICES
 from tasks.mlp import spec as task_spec
 from tasks.mlp.spec import TASKS
@@ -47,6 +48,7 @@ TOP_KEYS = {
     "threads",
     "track_test",
     "epochs_per_round",
+    "twin",
     "runs",
 }
 RUN_KEYS = {
@@ -88,6 +90,7 @@ class Selection:
     threads: int | None = None
     timeout_s: float | None = None
     epochs_per_round: int | None = None
+    twin: str | None = None  # None: as the suite says (default torch); "": no A/A twins
 
 
 def shipped_suites() -> list[str]:
@@ -240,6 +243,10 @@ def plan_for(selection: Selection) -> Plan:
     if not requests:
         raise SuiteError(f"the selection matches no run of suite {name!r}")
     validate(requests)
+    twin = data.get("twin", TWIN_DEFAULT) if selection.twin is None else selection.twin
+    if twin:
+        check_names("implementation", [twin], list(registry.implementations()))
+        requests = with_twins(requests, twin)
     threads = selection.threads if selection.threads is not None else data.get("threads")
     if threads is not None and int(threads) < 1:
         raise SuiteError(f"threads must be >= 1, got {threads}")
