@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsed
 from rich.progress import Progress as _RichProgress
 from rich.table import Table
 
-from harness.record.derived import median, step_samples_s
+from harness.record.derived import is_twin, median, step_samples_s
 from harness.record.schema import RunRecord
 
 
@@ -68,8 +68,10 @@ def summary_table(records: list[RunRecord]) -> Table:
     """A rich table summarising ``records``: derived medians, never stored ones."""
     groups: dict[tuple[str, str, str, str], list[RunRecord]] = defaultdict(list)
     for record in records:
-        groups[record.key].append(record)
-    table = Table(title="benchmark summary")
+        if not is_twin(record):
+            groups[record.key].append(record)
+    twins = sum(map(is_twin, records))
+    table = Table(title="benchmark summary", caption=f"{twins} A/A twin runs not listed" if twins else None)
     for column in ("task", "impl", "mode", "device", "runs", "step ms (median)", "test acc (mean)", "status"):
         table.add_column(column)
     for (task, impl, mode, device), group in sorted(groups.items()):

@@ -10,7 +10,7 @@ import pandas as pd
 
 from harness.compare import stats
 from harness.compare.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, bootstrap_runs
-from harness.record.derived import config_key, machine_id, metric_samples, pooled
+from harness.record.derived import config_key, is_twin, machine_id, metric_samples, pooled
 from harness.record.schema import RunRecord
 
 COLUMNS = (
@@ -73,7 +73,7 @@ def history_frame(records: Iterable[RunRecord], confidence: float = DEFAULT_CONF
     """
     groups: dict[tuple[str, ...], list[RunRecord]] = defaultdict(list)
     for record in records:
-        if record.status == "ok":
+        if record.status == "ok" and not is_twin(record):
             groups[_group_key(record)].append(record)
     rows = []
     for key, group in groups.items():

@@ -108,6 +108,12 @@ def pause_ratios(record: RunRecord) -> dict[int, float]:
     return {r: times[0] / median(times[1:]) for r, times in blocks.items() if len(times) >= 2}
 
 
+def is_twin(record: RunRecord) -> bool:
+    """Whether the run is its group's A/A twin (an identical repeat of another run of the group):
+    its ratio to that run is the group's noise floor; it is never shown or compared as a run."""
+    return bool((record.execution or {}).get("twin"))
+
+
 def interleaved_group(record: RunRecord) -> str:
     """The id of the interleaved group the run was measured in (``""``: not interleaved)."""
     execution = record.execution or {}

@@ -51,7 +51,7 @@ def build_report(results_dir: Path, out: Path) -> str:
         "n_records": data.n_records,
         "policy": policy.POLICY,
         "policy_flagged": data.policy_flagged,
-        "sections": tasks.build_sections(data.frames, data.stats, data.paired),
+        "sections": tasks.build_sections(data.frames, data.stats, data.paired, data.aa),
         "modes": modes.modes_views(data.stats, data.paired),
         "styles": styles.styles_views(data.stats, data.paired),
         "machines_side": machines.machines_views(data.stats),

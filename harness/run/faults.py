@@ -9,7 +9,8 @@ epoch and single step busy-waits ``FRACTION`` of its own duration before its tim
 ``slow:0.10`` is 10% slower, whatever the loop style) and ``paused:FRACTION`` (the same, only for
 the epochs that begin a round of the schedule: in an interleaved block, the one after the pause;
 what the schedule-sensitivity check must catch). ``$MLPBENCH_FAULT_ONLY=IMPL`` limits the
-fault to the runs of one implementation. An unknown kind is an error, not silently no fault.
+fault to the runs of one implementation (``IMPL#twin``: to its A/A twins only). An unknown kind is
+an error, not silently no fault.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from harness.spec.contract import Trainer
 FAULT_ENV = "MLPBENCH_FAULT"
 ONLY_ENV = "MLPBENCH_FAULT_ONLY"
 RAY_KILL_ENV = "MLPBENCH_RAY_KILL"  # a task name: the Ray task running that task's group dies
+TWIN_MARK = "#twin"  # how a fault names an implementation's A/A twin
 KINDS = ("crash", "hang", "raise", "delay", "slow", "paused")
 
 

@@ -24,7 +24,7 @@ import psutil
 
 from harness.record import overfitting
 from harness.record.schema import RunRecord
-from harness.run.faults import Fault, inject_fault
+from harness.run.faults import TWIN_MARK, Fault, inject_fault
 from harness.run.timing import CpuMeter, PeakRSS, Span, busy_wait, repeat, timed, wait_for_quiet
 from harness.spec.contract import Engine, Trainer, Unavailable
 from harness.spec.plan import RunRequest, new_record
@@ -197,7 +197,7 @@ def execute(
 def _measure(
     trainer: Trainer, spec: TrainSpec, request: RunRequest, record: RunRecord, control: Control
 ) -> None:
-    fault = inject_fault(trainer, request.impl)
+    fault = inject_fault(trainer, f"{request.impl}{TWIN_MARK if request.twin else ''}")
     record.execution["loadavg_1m_before"] = os.getloadavg()[0]
     data = task_spec.load_data(spec)
     n_train = len(data.y_train)

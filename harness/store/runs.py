@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from harness.errors import CompareInputError, RecordError
-from harness.record.derived import PairKey, pair_key
+from harness.record.derived import PairKey, is_twin, pair_key
 from harness.record.schema import RunRecord
 from harness.store.atomic import write_atomic
 
@@ -139,6 +139,7 @@ def select_records(path: Path, machine_id: str | None = None) -> Side:
 def side_of(path: Path, per_file: dict[Path, list[RunRecord]], skipped: list[Skipped] | None = None) -> Side:
     """The side a comparison reads from records already loaded per file: all of one file's, or
     for each pair the newest file holding it."""
+    per_file = {f: [r for r in recs if not is_twin(r)] for f, recs in per_file.items()}  # A/A twins: not runs
     files = sorted(per_file, key=lambda p: p.name)
     if len(files) == 1:
         return Side(path, per_file[files[0]], files, skipped or [])

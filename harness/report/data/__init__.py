@@ -19,7 +19,7 @@ from harness.record.derived import fingerprint, machine_id
 from harness.record.schema import RunRecord
 from harness.report.data import benchmarks
 from harness.report.data.frame import Frames, build_frames
-from harness.report.data.paired import PairedIndex
+from harness.report.data.paired import AAFigure, PairedIndex, SectionDevice, aa_figures
 from harness.report.data.summary import group_stats
 from harness.spec import policy
 from harness.store import noise
@@ -55,6 +55,7 @@ class ReportData:
     checks: list[MachineCheck]
     bench: pd.DataFrame
     paired: PairedIndex
+    aa: dict[SectionDevice, AAFigure] = field(default_factory=dict)
     bench_sessions: list[benchmarks.Session] = field(default_factory=list)
 
 
@@ -107,5 +108,6 @@ def gather(results_dir: Path) -> ReportData:
         checks=_checks(results_dir, records_dir, by_file) if records_dir else [],
         bench=bench,
         paired=PairedIndex(frames.rounds),
+        aa=aa_figures(frames.rounds, frames.twins),
         bench_sessions=sessions,
     )

@@ -31,7 +31,9 @@ class Frames:
     ``step_s``, ``samples_per_s``). ``steps``: one row per single synchronised step.
     ``evals``: one row per test-split evaluation. ``history``: one row per run, epoch and metric.
     ``rounds``: one row per steady epoch of an interleaved run, with its ``group`` and ``round``
-    (what paired ratios are made of).
+    (what paired ratios are made of). ``twins``: the A/A twins, kept out of every other table: one
+    row per steady round of an ok twin (``group``, ``round``, ``step_s``), one row with its
+    ``status`` and ``reason`` for a twin that did not finish; the key is its original's.
     """
 
     runs: pd.DataFrame
@@ -40,6 +42,7 @@ class Frames:
     evals: pd.DataFrame
     history: pd.DataFrame
     rounds: pd.DataFrame
+    twins: pd.DataFrame
 
 
 def _variants(records: Sequence[RunRecord]) -> dict[tuple[str, str], str]:
@@ -153,9 +156,12 @@ def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
 def build_frames(records: Sequence[RunRecord]) -> Frames:
     """Tidy tables of ``records``; timing and history rows come from ``ok`` runs only."""
     labels = _variants(records)
-    runs, epochs, steps, evals, history, rounds = [], [], [], [], [], []
+    runs, epochs, steps, evals, history, rounds, twins = [], [], [], [], [], [], []
     for record in records:
         row = _run_row(record, _variant_of(record, labels))
+        if derived.is_twin(record):
+            twins += _twin_rows(record, row)
+            continue
         runs.append(row)
         if record.status != "ok":
             continue
@@ -179,4 +185,15 @@ def build_frames(records: Sequence[RunRecord]) -> Frames:
         evals=_frame(evals, [*sample_cols, "eval_samples_per_s"]),
         history=_frame(history, [*sample_cols, "metric", "epoch", "value"]),
         rounds=_frame(rounds, [*sample_cols, "group", "round", "step_s"]),
+        twins=_frame(twins, [*sample_cols, "status", "reason", "group", "round", "step_s"]),
     )
+
+
+def _twin_rows(record: RunRecord, row: dict[str, Any]) -> list[dict[str, Any]]:
+    """An A/A twin's rows for ``Frames.twins``: its steady rounds, or one row saying why none."""
+    key = {k: row[k] for k in KEY} | {"seed": record.seed, "status": record.status, "reason": record.reason}
+    group = derived.interleaved_group(record)
+    found = derived.round_steps_s(record) if record.status == "ok" else {}
+    if not group or not found:
+        return [key | {"group": group, "round": None, "step_s": None}]
+    return [key | {"group": group, "round": r, "step_s": s} for r, s in found.items()]

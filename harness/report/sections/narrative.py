@@ -12,9 +12,9 @@ import math
 
 import pandas as pd
 
-from harness.compare.paired import PairedRatio
+from harness.compare.paired import PairedRatio, describe
 from harness.record.derived import fmt_percent, fmt_pp, fmt_seconds
-from harness.report.data.paired import PairedIndex, unpaired_mark
+from harness.report.data.paired import AAFigure, PairedIndex, unpaired_mark
 
 
 def _ok(stats: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -40,9 +40,13 @@ def _as_long(row: pd.Series, best: pd.Series, ratio: PairedRatio | None, paired:
     return f"{row['label']} takes {ratio.estimate:.2f}× as long ({ratio.low:.2f}–{ratio.high:.2f})"
 
 
-def speed_sentences(stats: pd.DataFrame, paired: PairedIndex | None = None) -> list[str]:
+def speed_sentences(
+    stats: pd.DataFrame, paired: PairedIndex | None = None, aa: dict[str, AAFigure] | None = None
+) -> list[str]:
     """Per device: the fastest implementation per step and how many times slower the others are,
-    paired per round where the runs were interleaved."""
+    paired per round where the runs were interleaved; with the device's A/A figure (``aa``), a
+    ratio inside its band is a tie."""
+    aa = aa or {}
     out = []
     for device, group in _ok(stats, "step_s").groupby("device", sort=True):
         ranked = group.sort_values("step_s")
@@ -57,8 +61,16 @@ def speed_sentences(stats: pd.DataFrame, paired: PairedIndex | None = None) -> l
         ties = [
             r["label"] for r, ratio in rest if (not ratio.clear if ratio else _overlap(r, best, "step_s"))
         ]
+        figure = aa.get(str(device))
+        in_band = [
+            r["label"]
+            for r, ratio in rest
+            if ratio is not None and r["label"] not in ties and figure and figure.tie(ratio.estimate)
+        ]
         if ties:
             text += f" {_join(ties)} cannot be told apart from it (the intervals include no difference)."
+        if in_band:
+            text += f" {_join(in_band)} differ from it by no more than the A/A twin does: a tie."
         if any(ratio is not None for _, ratio in rest):
             text += " Ratios are paired per round of interleaved epochs, with their 95% interval."
         out.append(text)
@@ -135,8 +147,11 @@ def accuracy_sentences(stats: pd.DataFrame) -> list[str]:
     ]
 
 
-def headline_sentence(stats: pd.DataFrame, paired: PairedIndex | None = None) -> str:
-    """One line: fastest vs slowest per step on the first device, and whether accuracies agree."""
+def headline_sentence(
+    stats: pd.DataFrame, paired: PairedIndex | None = None, aa: dict[str, AAFigure] | None = None
+) -> str:
+    """One line: fastest vs slowest per step on the first device (with its A/A figure), and
+    whether accuracies agree."""
     timed = _ok(stats, "step_s")
     if timed.empty:
         return "No run of this task finished, so there is nothing to compare."
@@ -149,6 +164,9 @@ def headline_sentence(stats: pd.DataFrame, paired: PairedIndex | None = None) ->
         factor = ratio.estimate if ratio is not None else slow["step_s"] / fast["step_s"]
         how = " (paired per round)" if ratio is not None else unpaired_mark(paired, fast, slow)
         text += f", {factor:.1f}× faster than {slow['label']}{how}"
+    figure = (aa or {}).get(str(device))
+    if figure is not None:
+        text += f" (A/A {describe(figure.ratio)})" if figure.ratio else " (A/A figure unavailable)"
     agree = accuracies_agree(stats)
     return text + ("; test accuracies agree within their confidence intervals." if agree else ".")
 

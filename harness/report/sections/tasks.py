@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from harness.report.data.frame import Frames
-from harness.report.data.paired import PairedIndex
+from harness.report.data.paired import AAFigure, PairedIndex, SectionDevice
 from harness.report.data.summary import SECTION, sections
 from harness.report.render import figures
 from harness.report.sections import narrative, study
@@ -37,6 +37,7 @@ class SectionView:
     headline: str
     table: Table
     table_sentences: list[str]
+    aa_sentences: list[str]
     speed: list[FigureView]
     accuracy: list[FigureView]
     overfitting: list[dict[str, Any]]
@@ -133,14 +134,20 @@ def _overfit_note(runs: pd.DataFrame, key: tuple[str, str, str]) -> str:
 
 
 def build_sections(
-    frames: Frames, stats: pd.DataFrame, paired: PairedIndex | None = None
+    frames: Frames,
+    stats: pd.DataFrame,
+    paired: PairedIndex | None = None,
+    aa: dict[SectionDevice, AAFigure] | None = None,
 ) -> list[SectionView]:
     """One view per (machine, task, variant), with its table, figures and sentences; speed ratios
-    paired per round where ``paired`` holds the runs' interleaved rounds."""
+    paired per round where ``paired`` holds the runs' interleaved rounds, a ratio inside the A/A
+    band of ``aa`` (the section and device's twin) called a tie."""
+    aa = aa or {}
     colours = figures.palette(sorted(frames.runs["label"].unique()) if not frames.runs.empty else [])
     views = []
     for key, part in sections(stats):
         machine_id, task, variant = key
+        mine = {d: f for (m, t, v, d), f in aa.items() if (m, t, v) == (machine_id, task, variant)}
         overfitting = _overfitting(_part(frames.runs, key))
         views.append(
             SectionView(
@@ -148,9 +155,11 @@ def build_sections(
                 machine_id=machine_id,
                 task=task,
                 variant=variant,
-                headline=narrative.headline_sentence(part, paired) + _overfit_note(frames.runs, key),
+                headline=narrative.headline_sentence(part, paired, mine) + _overfit_note(frames.runs, key),
                 table=headline_table(part, paired),
-                table_sentences=narrative.speed_sentences(part, paired) + narrative.accuracy_sentences(part),
+                table_sentences=narrative.speed_sentences(part, paired, mine)
+                + narrative.accuracy_sentences(part),
+                aa_sentences=[f.sentence(d) for d, f in sorted(mine.items())],
                 speed=_speed_figures(frames, key, part, colours),
                 accuracy=_accuracy_figures(frames, key, part, colours),
                 overfitting=overfitting,
