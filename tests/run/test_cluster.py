@@ -61,9 +61,10 @@ def test_ray_runs_the_groups_as_a_local_run_would_and_a_dead_task_costs_its_grou
     status, killed = _run(tmp_path, "killed", "--suite", str(suite), "--executor", "ray")
     assert status == 1
     by_task = {t: [r for r in killed if r.task == t] for t in ("iris", "digits")}
-    assert [r.status for r in by_task["iris"]] == ["crashed", "crashed"]
+    assert [r.status for r in by_task["iris"]] == ["crashed", "crashed", "crashed"]  # its A/A twin too
     assert all("the Ray task running this group died" in r.reason for r in by_task["iris"])
-    assert [r.status for r in by_task["digits"]] == ["ok", "ok"]
+    assert [r.status for r in by_task["digits"]] == ["ok", "ok", "ok"]
+    assert sum(r.execution.get("twin", False) for r in on_ray) == 2  # one per group
 
 
 def test_an_unreachable_cluster_or_no_ray_exits_2_and_runs_nothing(

@@ -23,6 +23,7 @@ from harness.store import runs as store
 
 ROUNDS = 6
 SUITE = f"""
+twin = ""
 step_samples = 2
 eval_repeats = 1
 timeout_s = 120

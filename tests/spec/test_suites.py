@@ -14,7 +14,10 @@ NAMES = {"task": "tasks", "impl": "impls", "device": "devices", "mode": "modes",
 
 def _args(**kw) -> suites.Selection:
     """A selection spelled with the command-line option names (``task``, ``impl``, ``set``...)."""
-    renamed = {NAMES.get(k, k): v for k, v in kw.items()}
+    renamed = {
+        "twin": "",
+        **{NAMES.get(k, k): v for k, v in kw.items()},
+    }  # A/A twins: tests/run/test_twins.py
     if "timeout" in renamed:
         renamed["timeout_s"] = renamed.pop("timeout")
     return suites.Selection(**renamed)
@@ -109,8 +112,10 @@ def test_cli_exit_status_2_and_message(argv: list[str], capsys: pytest.CaptureFi
 def test_cli_dry_run_lists_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["run", "--suite", "smoke", "--dry-run"]) == 0
     out = capsys.readouterr().out
-    n_impls = len(registry.implementations())  # smoke: two tasks, every implementation once
-    assert "iris/torch[default]@cpu seed=0" in out and out.strip().endswith(f"{2 * n_impls} runs")
+    n_impls = len(registry.implementations())  # smoke: two tasks, every implementation once, a twin each
+    assert "iris/torch[default]@cpu seed=0 (A/A twin)" in out and out.strip().endswith(
+        f"{2 * n_impls + 2} runs"
+    )
 
 
 def test_cli_list_and_env(capsys: pytest.CaptureFixture[str]) -> None:
