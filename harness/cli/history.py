@@ -1,5 +1,6 @@
 """``harness history``: step changes over commits in each machine's headline series; with
-``--check``, exit 1 when the newest points start a regression (for a nightly job)."""
+``--check``, exit 1 when the newest points start a regression (for a nightly job), 3 when some
+series is too short to tell (fewer than MIN_POINTS commits): "cannot tell" is never a pass."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 from harness.cli.ab import _percent, _positive
 from harness.cli.paths import DEFAULT_RESULTS
-from harness.compare.changes import detect
+from harness.compare.changes import MIN_POINTS, SERIES, detect
 from harness.compare.history import history_frame
 from harness.errors import UsageError
 from harness.store.runs import RUNS_DIR, load
@@ -21,7 +22,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--threshold", type=_percent, default=0.10, help="a slower level beyond this is a regression"
     )
     p.add_argument("--recent", type=_positive, default=3, help="points counted as newest (default 3)")
-    p.add_argument("--check", action="store_true", help="exit 1 when the newest points start a regression")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 when the newest points start a regression, 3 when a series has too few commits to tell",
+    )
     p.set_defaults(func=main)
 
 
@@ -32,9 +37,7 @@ def main(args: argparse.Namespace) -> int:
     records, _ = load(folder)
     history = history_frame(records)
     changes = detect(history, args.threshold, args.recent)
-    series = history[history["metric"] == "step_time"].groupby(
-        ["machine_id", "task", "impl", "mode", "device"]
-    )
+    series = history[history["metric"] == "step_time"].dropna(subset=["value"]).groupby(SERIES)
     print(
         f"{len(series)} series over {history['git_commit'].nunique()} commits; {len(changes)} change point(s)"
     )
@@ -44,4 +47,12 @@ def main(args: argparse.Namespace) -> int:
     if args.check and failing:
         print(f"regression in the newest points of {len(failing)} series (threshold {args.threshold:.0%})")
         return 1
+    judged = [key for key, points in series if len(points) >= MIN_POINTS]
+    if args.check and len(judged) < len(series):
+        short = len(series) - len(judged)
+        print(
+            f"cannot tell: {short} of {len(series)} series have fewer than the {MIN_POINTS} commits a "
+            "change point needs; no regression can be ruled out there (exit 3, never a pass)"
+        )
+        return 3
     return 0

@@ -29,10 +29,11 @@ different seed sets: Welch's t interval. Fewer than two seeds on a side gives no
 
 *Flagging.* A metric regresses only when the whole confidence interval lies beyond the
 threshold (e.g. the lower end of the step-time ratio is above 1.10): the regression is both
-larger than the limit and clear of the noise measured on both sides. An estimate beyond the
-limit whose interval is not is reported as ``unclear`` (rerun with more seeds): the check then
-exits 3, "cannot tell", never a pass. With a single run on a side the noise between runs cannot
-be seen at all, so such a side can never give ``regressed`` or ``improved``, only ``unclear``.
+larger than the limit and clear of the noise measured on both sides. It is ``ok`` only when the
+whole interval lies short of the limit (the upper end below 1.10): the limit is ruled out. An
+interval that straddles the limit, whatever its estimate, is ``unclear`` (rerun with more seeds):
+the check then exits 3, "cannot tell", never a pass. With a single run on a side the noise
+between runs cannot be seen at all, so such a side is always ``unclear``.
 
 *What this check cannot do.* Its two sides ran minutes or days apart, and this machine's speed
 drifts by more than most limits over minutes (the noise floor that ``harness noise`` measures and
@@ -101,7 +102,8 @@ class Comparison:
 
 
 def verdict(metric: Metric, estimate: float, low: float, high: float, limit: float | None) -> str:
-    """``regressed`` only when the whole interval is beyond ``limit`` in the bad direction."""
+    """``regressed`` only when the whole interval is beyond ``limit`` in the bad direction, ``ok``
+    only when the whole interval is short of it (the limit ruled out), else ``unclear``."""
     if limit is None:
         return INFO if np.isfinite(estimate) else NA
     if not np.isfinite(estimate):
@@ -113,13 +115,13 @@ def verdict(metric: Metric, estimate: float, low: float, high: float, limit: flo
         return x - 1.0 if not metric.higher_is_better else 1.0 - x
 
     ends = (worse_by(low), worse_by(high))
-    if all(np.isfinite(ends)) and min(ends) > limit:
+    if not all(np.isfinite(ends)):
+        return UNCLEAR  # no interval (one seed for accuracy): the limit is not ruled out
+    if min(ends) > limit:
         return REGRESSED
-    if worse_by(estimate) > limit:
-        return UNCLEAR
-    if all(np.isfinite(ends)) and max(ends) < -limit:
+    if max(ends) < -limit:
         return IMPROVED
-    return OK
+    return OK if max(ends) < limit else UNCLEAR
 
 
 def _per_seed(records: list[RunRecord], metric: str) -> dict[int, float]:
@@ -154,7 +156,7 @@ def compare_metric(
         n_base, n_cur = len(base_runs), len(cur_runs)
         method = f"hierarchical bootstrap, {n_base} vs {n_cur} runs"
     status = verdict(metric, estimate, low, high, threshold.limit if threshold else None)
-    if min(n_base, n_cur) < 2 and status in (REGRESSED, IMPROVED):
+    if min(n_base, n_cur) < 2 and status in (REGRESSED, IMPROVED, OK):
         status = UNCLEAR  # with one run on a side, the noise between runs is invisible
         method += f"; {ONE_RUN}"
     return Comparison(

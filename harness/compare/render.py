@@ -134,7 +134,9 @@ def render_markdown(
 ) -> str:
     """A Markdown summary: headline verdict, sources, the table, flagged details, unmatched pairs."""
     regressed = any(r.status == REGRESSED for r in rows)
-    lines = [f"### Benchmark comparison: {'❌ regression' if regressed else '✅ no regression'}", ""]
+    unclear = any(r.status == UNCLEAR for r in rows)
+    verdict = "❌ regression" if regressed else "⚠️ cannot tell" if unclear else "✅ no regression"
+    lines = [f"### Benchmark comparison: {verdict}", ""]
     lines += [f"- **{side}**: `{text}`" for side, text in (sources or {}).items()]
     lines += [f"- **fail when**: {_thresholds_text(rows)}", f"- {summary_line(rows)}", ""]
     headers = ["pair", *(_HEADERS.get(n, m.label) for n, m in METRICS.items()), "verdict"]
@@ -159,8 +161,9 @@ def _footnote(confidence: float) -> str:
     return (
         f"<sub>Ratios are current/baseline with a {confidence:.0%} hierarchical-bootstrap interval (runs, "
         "then epochs within runs); accuracy is the change in mean test accuracy with a t interval over "
-        "seeds. A row regresses only when its whole interval is beyond the limit; ⚠️ unclear = beyond "
-        "the limit but within noise (rerun with more seeds).</sub>"
+        "seeds. A row regresses only when its whole interval is beyond the limit and is ok only when its "
+        "whole interval is short of it; ⚠️ unclear = the interval reaches past the limit, or a side has "
+        "one run (rerun with more seeds).</sub>"
     )
 
 

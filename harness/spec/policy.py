@@ -20,7 +20,13 @@ POLICY = (
     (
         "Threads",
         "every framework gets the same thread count (the plan's --threads, default: every core), set "
-        "through the framework's own API and read back into the record",
+        "through the framework's own API (JAX, which has none: the process's CPU affinity) and read "
+        "back into the record; a run with no count set or read back is flagged. Every core leaves no "
+        "headroom, on purpose: the harness's own processes are idle while an epoch is timed (the "
+        "parent and the other workers wait on their pipes, and each interleaved epoch starts only "
+        "once other processes leave the CPU, at most 0.5 s after its turn), so what competes is "
+        "the machine's other work, and each record measures it (CPU used by other processes during "
+        "every timed epoch); a run beside other work is marked, not headlined",
     ),
     (
         "Precision",
@@ -58,7 +64,9 @@ def deviations(record: RunRecord, policy_threads: int | None) -> list[str]:
     if policy_threads is not None and requested is not None and requested != policy_threads:
         out.append(f"ran with {requested} threads, the others with {policy_threads}")
     read_back = execution.get("intra_op_threads")
-    if read_back is not None and requested is not None and read_back != requested:
+    if requested is not None and read_back is None:
+        out.append(f"no thread count set or read back ({requested} requested)")
+    elif read_back is not None and requested is not None and read_back != requested:
         out.append(f"intra-op threads read back {read_back}, {requested} requested")
     if execution.get("tf32"):
         out.append("TF32 was on")

@@ -116,7 +116,7 @@ def test_save_baseline_then_compare_the_newest_runs_by_default(tmp_path):
     _runs_dir(results, "current_slower", "baseline")
     saved = save_baseline(results, None)
     assert saved == results / "baselines" / "ci-runner-0a1b2c3d.jsonl"
-    assert [json.loads(line)["git_commit"] for line in saved.read_text().splitlines()] == ["c0ffee"] * 6
+    assert [json.loads(line)["git_commit"] for line in saved.read_text().splitlines()] == ["c0ffee"] * 12
     assert _compare(tmp_path, results / "runs", baseline=None) == 0  # newest file == baseline
     shutil.copy(
         _golden("current_slower"), results / "runs" / THIS_MACHINE["machine_id"] / "20250109T0-x.jsonl"

@@ -78,3 +78,13 @@ def test_history_check_exits_1_on_a_regression_in_the_newest_points(tmp_path: Pa
     assert "regression in the newest points" in capsys.readouterr().out
     assert cli.main(["history", "--results", str(tmp_path), "--check", "--threshold", "50%"]) == 0
     assert cli.main(["history", "--results", str(tmp_path / "nothing"), "--check"]) == 2
+
+
+def test_history_check_cannot_tell_without_enough_commits(tmp_path: Path, capsys) -> None:
+    """One commit (or three) is no history: --check exits 3, never 0 ("cannot tell" is no pass)."""
+    for i in range(3):
+        RecordWriter(tmp_path, "box-1", f"{i:040x}", f"night{i:02d}").append(_record(i, 2e-3))
+        assert cli.main(["history", "--results", str(tmp_path), "--check"]) == 3
+        assert "cannot tell" in capsys.readouterr().out
+    RecordWriter(tmp_path, "box-1", f"{3:040x}", "night03").append(_record(3, 2e-3))
+    assert cli.main(["history", "--results", str(tmp_path), "--check"]) == 0

@@ -28,7 +28,13 @@ def _record(impl: str = "torch", seed: int = 0, **execution: object) -> RunRecor
 
 def test_a_record_that_follows_the_policy_has_no_deviation() -> None:
     assert policy.deviations(_record(), 2) == []
-    assert policy.deviations(_record(intra_op_threads=None, matmul_precision="float32"), 2) == []
+    assert policy.deviations(_record(matmul_precision="float32"), 2) == []
+
+
+def test_an_engine_that_sets_no_thread_count_departs_from_the_policy() -> None:
+    assert policy.deviations(_record(intra_op_threads=None), 2) == [
+        "no thread count set or read back (2 requested)"
+    ]
 
 
 def test_each_departure_is_named() -> None:

@@ -102,6 +102,7 @@ def _run_row(record: RunRecord, variant: str) -> dict[str, Any]:
         "train_flops_per_sample": record.train_flops_per_sample,
         "step_samples_s": derived.step_samples_s(record),
         "import_s": derived.import_s(record),
+        "worker_runs_before": t.worker_runs_before,
         "build_s": t.build_s,
         "first_epoch_s": t.first_epoch_s,
         "time_to_target_s": t.time_to_target_s,

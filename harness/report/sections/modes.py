@@ -3,7 +3,9 @@ mode and against the fastest run of the section, with what a compiled mode costs
 
 For a mode ``m`` of an implementation whose default mode is ``d`` (medians over seeds):
 
-- compile overhead: ``first_epoch_s - steady_epoch_s``, the one-off cost of tracing/compiling;
+- compile overhead: ``first_epoch_s - steady_epoch_s``, the one-off cost of tracing/compiling,
+  from runs whose worker process ran nothing before (a worker that compiled other runs may serve
+  this one from its caches: the overhead is then "not measured", never a misleading 0);
 - break-even steps: how many training steps until ``m``'s larger up-front cost is paid back by
   its faster steps, ``(overhead_m - overhead_d) / (step_d - step_m)``; ``0`` when ``m`` costs no
   more up front, ``never`` when its steps are not faster.
@@ -34,6 +36,9 @@ class ModesView:
     sentences: list[str] = field(default_factory=list)
 
 
+NOT_MEASURED = "not measured (no run in a fresh worker: its worker had compiled others)"
+
+
 def break_even_steps(
     step_s: float, overhead_s: float, default_step_s: float, default_overhead_s: float
 ) -> float:
@@ -46,7 +51,9 @@ def break_even_steps(
 
 
 def _overhead(row: pd.Series) -> float:
-    first, steady = row.get("first_epoch_s"), row.get("steady_epoch_s")
+    """First epoch over a steady one, from runs in a fresh worker only (one that compiled other
+    runs before may have served this one's compilation from its caches): NaN when none was."""
+    first, steady = row.get("fresh_first_epoch_s"), row.get("steady_epoch_s")
     return max(0.0, first - steady) if is_number(first) and is_number(steady) else math.nan
 
 
@@ -69,7 +76,7 @@ def _row(
         "vs_fastest": f"{vs_fastest:.2f}×{mark}" if is_number(vs_fastest) else "—",
         "fastest": is_number(step) and step == fastest["step_s"],
         "of_peak": fmt_fraction(stat["fraction_of_peak"]) if is_number(stat.get("fraction_of_peak")) else "—",
-        "overhead": fmt_seconds(overhead),
+        "overhead": fmt_seconds(overhead) if is_number(overhead) else NOT_MEASURED,
         "break_even": "",
         "runs": f"{stat['n_ok']}/{stat['n_runs']}",
     }

@@ -13,7 +13,7 @@ import math
 import pandas as pd
 
 from harness.compare.paired import PairedRatio, describe
-from harness.record.derived import fmt_percent, fmt_pp, fmt_seconds
+from harness.record.derived import fmt_percent, fmt_pp, fmt_seconds, is_number
 from harness.report.data.paired import AAFigure, PairedIndex, unpaired_mark
 
 
@@ -108,8 +108,12 @@ def sync_sentences(stats: pd.DataFrame) -> list[str]:
     return out
 
 
+MIN_SEEDS = 2  # below this an accuracy difference between implementations is never claimed
+
+
 def _accuracy_ranking(stats: pd.DataFrame) -> tuple[pd.Series | None, list[str]]:
-    """The row with the highest mean test accuracy, and the rows whose interval lies below it."""
+    """The row with the highest mean test accuracy, and the rows whose interval lies below it
+    (only rows of at least :data:`MIN_SEEDS` seeds are ever called lower)."""
     group = _ok(stats, "test_accuracy").sort_values("test_accuracy", ascending=False)
     if group.empty:
         return None, []
@@ -117,16 +121,23 @@ def _accuracy_ranking(stats: pd.DataFrame) -> tuple[pd.Series | None, list[str]]
     lower = [
         f"{r['label']} on {r['device']}"
         for _, r in group.iloc[1:].iterrows()
-        if not _overlap(r, best, "test_accuracy")
+        if _seeds(r) >= MIN_SEEDS and _seeds(best) >= MIN_SEEDS and not _overlap(r, best, "test_accuracy")
     ]
     return best, lower
+
+
+def _seeds(row: pd.Series) -> int:
+    n = row.get("test_accuracy_n")
+    return int(n) if is_number(n) else 0
 
 
 def accuracies_agree(stats: pd.DataFrame) -> bool:
     """True when more than one implementation has a test accuracy and every interval overlaps
     the best one's."""
     best, lower = _accuracy_ranking(stats)
-    return best is not None and len(_ok(stats, "test_accuracy")) > 1 and not lower
+    timed = _ok(stats, "test_accuracy")
+    enough = len(timed) > 1 and all(_seeds(r) >= MIN_SEEDS for _, r in timed.iterrows())
+    return best is not None and enough and not lower
 
 
 def accuracy_sentences(stats: pd.DataFrame) -> list[str]:
@@ -136,10 +147,13 @@ def accuracy_sentences(stats: pd.DataFrame) -> list[str]:
         return []
     text = (
         f"Test accuracy is highest for {best['label']} on {best['device']} "
-        f"({fmt_percent(best['test_accuracy'])}, mean of {best['test_accuracy_n']} seeds)"
+        f"({fmt_percent(best['test_accuracy'])}, "
+        + (f"mean of {_seeds(best)} seeds)" if _seeds(best) >= MIN_SEEDS else "one seed)")
     )
     if len(_ok(stats, "test_accuracy")) == 1:
         return [text + "."]
+    if _seeds(best) < MIN_SEEDS:
+        return [text + "; one seed: the implementations' accuracies are not compared (that needs 2+ seeds)."]
     if not lower:
         return [text + "; all implementations agree within their 95% confidence intervals."]
     return [

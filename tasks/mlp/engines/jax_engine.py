@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,6 +19,15 @@ def device_of(device: str) -> Any:
     return jax.devices("gpu" if device == "gpu" else "cpu")[0]
 
 
+def limit_cores(threads: int) -> int:
+    """Let this process run on ``threads`` of its schedulable cores (the first ones), before XLA's
+    CPU client starts; returns how many it may run on now, read back from the kernel."""
+    allowed = sorted(os.sched_getaffinity(0))
+    if 0 < threads < len(allowed):
+        os.sched_setaffinity(0, allowed[:threads])
+    return len(os.sched_getaffinity(0))
+
+
 class JaxEngine(Engine):
     """XLA through JAX; a timed region ends with ``jax.block_until_ready`` on what it updated."""
 
@@ -32,15 +42,17 @@ class JaxEngine(Engine):
 
     @classmethod
     def setup(cls, threads: int) -> dict[str, Any]:
+        cores = limit_cores(threads)
         jax.config.update("jax_default_matmul_precision", "highest")  # no TF32 on GPU
         import jaxlib
 
         return {
             "versions": {"jax": jax.__version__, "jaxlib": jaxlib.__version__},
-            # XLA's CPU client sizes its own Eigen pool (one thread per core) and has no setting
-            # for it; the record's process_threads says what the process actually ran.
-            "intra_op_threads": None,
+            # XLA's CPU client has no thread setting: it sizes its Eigen pool from the cores the
+            # process may run on, so the thread count is set as the process's CPU affinity.
+            "intra_op_threads": cores,
             "inter_op_threads": None,
+            "threads_set_by": "CPU affinity (XLA sizes its CPU thread pool from the schedulable cores)",
             "matmul_precision": str(jax.config.jax_default_matmul_precision),
             "tf32": False,
         }
