@@ -127,8 +127,8 @@ def _accuracy_ranking(stats: pd.DataFrame) -> tuple[pd.Series | None, list[str]]
 
 
 def _seeds(row: pd.Series) -> int:
-    n = row.get("test_accuracy_n")
-    return int(n) if is_number(n) else 0
+    n = pd.to_numeric(row.get("test_accuracy_n"), errors="coerce")
+    return int(n) if is_number(float(n)) else 0
 
 
 def accuracies_agree(stats: pd.DataFrame) -> bool:
