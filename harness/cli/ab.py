@@ -9,6 +9,7 @@ import argparse
 import contextlib
 import os
 import sys
+import time
 from pathlib import Path
 
 from harness.cli.paths import DEFAULT_RESULTS
@@ -66,7 +67,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--impl", nargs="+", help="narrow the gated runs to these implementations")
     p.add_argument("--mode", nargs="+", help="narrow the gated runs to these modes")
     p.add_argument("--device", nargs="+", help="device(s) (default: the suite's)")
-    p.add_argument("--pairs", type=_positive, default=4, help="fresh process pairs (default 4)")
+    p.add_argument(
+        "--pairs", type=_positive, default=4, help="fresh process pairs before the first decision (default 4)"
+    )
+    p.add_argument(
+        "--max-pairs",
+        type=_positive,
+        default=10,
+        help="while a run cannot be decided, add process pairs one at a time up to this many (default 10; "
+        "each added pair is another look, paid for with a stricter interval for a regression)",
+    )
+    p.add_argument(
+        "--budget",
+        type=float,
+        default=900.0,
+        help="seconds: add no pair that would end beyond this since the first began (default 900)",
+    )
     p.add_argument("--rounds", type=_positive, default=25, help="rounds per process pair (default 25)")
     p.add_argument(
         "--epochs-per-round", type=_positive, default=4, help="epochs of a run in one round (default 4)"
@@ -100,19 +116,26 @@ def _plan(args: argparse.Namespace) -> ab.GatePlan:
         devices=args.device,
         modes=args.mode,
         timeout_s=args.timeout,
+        twin="",  # the gate's two sides are each other's comparison; no A/A twin
     )
     requests = plan_for(selection).requests
     threads = args.threads or os.cpu_count() or 1  # as `harness run`: every framework gets every core
     seed = int.from_bytes(os.urandom(4), "little")
-    return ab.GatePlan(requests, args.pairs, args.rounds, args.epochs_per_round, threads, seed)
+    max_pairs = max(args.pairs, args.max_pairs)
+    return ab.GatePlan(
+        requests, args.pairs, args.rounds, args.epochs_per_round, threads, seed, max_pairs, args.budget
+    )
 
 
 def main(args: argparse.Namespace) -> int:
     margin = args.margin if args.margin is not None else args.threshold / 2.5
     if margin >= args.threshold:
         raise UsageError(f"--margin {margin:.1%} must be below --threshold {args.threshold:.1%}")
-    rule = GateRule(args.threshold, margin, args.accuracy_drop)
+    if args.budget <= 0:
+        raise UsageError(f"--budget {args.budget:g}: must be a positive number of seconds")
     plan = _plan(args)
+    looks = 1 + plan.most_pairs - plan.pairs
+    rule = GateRule(args.threshold, margin, args.accuracy_drop, looks=looks)
     info = machine.machine_info()
     with contextlib.ExitStack() as stack:
         specs = {
@@ -132,11 +155,17 @@ def main(args: argparse.Namespace) -> int:
                     writer.append(record)
                     progress.done(record)
 
-            records = ab.measure(plan, sides, store, progress.start)
+            def more(records: list, pair_s: float) -> bool:
+                spent = time.monotonic() - started
+                return decide(records, rule).undecided and spent + pair_s <= plan.budget_s
+
+            started = time.monotonic()
+            records = ab.measure(plan, sides, store, progress.start, more)
     result = decide(records, rule)
     result.sides = {name: side.describe() for name, side in sides.items()}
-    print(render.gate_text(result, plan.pairs, plan.rounds))
+    pairs = len({r.execution.get("ab_pair") for r in records})
+    print(render.gate_text(result, pairs, plan.rounds))
     print(f"records: {writer.path}", file=sys.stderr)
     if args.markdown is not None:
-        write_atomic(args.markdown, render.gate_markdown(result, plan.pairs, plan.rounds).encode("utf-8"))
+        write_atomic(args.markdown, render.gate_markdown(result, pairs, plan.rounds).encode("utf-8"))
     return result.exit_code

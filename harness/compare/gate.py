@@ -7,9 +7,12 @@ the per-round log ratios over every steady round of every pair of processes, wit
 that resamples pairs, then rounds. With limit ``T`` and margin ``M < T`` (the factor-and-
 significance rule of asv and pyperf):
 
-- **regression** when the estimate is beyond ``1 + T`` *and* the interval's lower end is beyond
-  ``1 + M``: slower by more than the limit, and clearly slower;
-- **pass** when the interval's upper end is below ``1 + T``: a regression beyond the limit is
+- **regression** when the estimate is beyond ``1 + T`` *and* the lower end of a strict interval
+  is beyond ``1 + M``: slower by more than the limit, and clearly slower. The strict interval has
+  confidence ``1 - 2 * alpha / looks``: the gate may decide up to ``looks`` times (it adds process
+  pairs while it cannot tell), so each look spends ``alpha / looks`` of the false-alarm chance
+  and same code is called a regression at most ``alpha`` of the time (1%), however many looks;
+- **pass** when the 95% interval's upper end is below ``1 + T``: a regression beyond the limit is
   ruled out (a clear improvement is a pass too);
 - **inconclusive** otherwise: the data cannot tell, and that is said, never passed.
 
@@ -49,9 +52,17 @@ class GateRule:
     threshold: float = 0.04
     margin: float = 0.016
     accuracy_drop: float = 0.01
+    alpha: float = 0.01  # the chance, over every look, that same code is called a regression
+    looks: int = 1  # how many times the gate may decide (1 + the process pairs it may add)
 
-    def step_verdict(self, ratio: PairedRatio) -> str:
-        if ratio.estimate > 1 + self.threshold and ratio.low > 1 + self.margin:
+    @property
+    def strict_confidence(self) -> float:
+        """The confidence of the interval a regression must clear at each look."""
+        return 1.0 - 2.0 * self.alpha / max(1, self.looks)
+
+    def step_verdict(self, ratio: PairedRatio, strict: PairedRatio | None = None) -> str:
+        """``ratio`` the 95% paired ratio, ``strict`` the same at :attr:`strict_confidence`."""
+        if ratio.estimate > 1 + self.threshold and (strict or ratio).low > 1 + self.margin:
             return REGRESSION
         if ratio.high < 1 + self.threshold:
             return PASS
@@ -66,8 +77,10 @@ class GateRule:
 
     def describe(self) -> str:
         return (
-            f"step time: regression beyond +{self.threshold:.0%} with the interval's lower end beyond "
-            f"+{self.margin:.0%}; pass when the interval's upper end is below +{self.threshold:.0%}. "
+            f"step time: regression beyond +{self.threshold:.0%} with the lower end of a "
+            f"{self.strict_confidence:.2%} interval beyond +{self.margin:.1%} (false alarms at most "
+            f"{self.alpha:.0%} over up to {self.looks} look(s)); pass when the 95% interval's upper end "
+            f"is below +{self.threshold:.0%}. "
             f"Test accuracy: regression when it drops by more than {self.accuracy_drop:g}"
         )
 
@@ -94,6 +107,13 @@ class GateResult:
     sides: dict[str, str] = field(default_factory=dict)
 
     @property
+    def undecided(self) -> bool:
+        """Some step-time row is inconclusive from its data (not from a failed run): more process
+        pairs could decide it."""
+        return any(r.metric == "step_time" and r.verdict == INCONCLUSIVE and "paired over" in r.detail
+                   for r in self.rows)  # fmt: skip
+
+    @property
     def verdict(self) -> str:
         found = {row.verdict for row in self.rows}
         return next((v for v in WORST_FIRST if v in found), INCONCLUSIVE)
@@ -117,14 +137,20 @@ def _failed(records: list[RunRecord]) -> str:
 
 
 def _step_row(name: str, base: list[RunRecord], cand: list[RunRecord], rule: GateRule) -> GateRow:
-    ratio = paired_between(
-        {interleaved_group(r): round_steps_s(r) for r in base},
-        {interleaved_group(r): round_steps_s(r) for r in cand},
-    )
+    by_base = {interleaved_group(r): round_steps_s(r) for r in base}
+    by_cand = {interleaved_group(r): round_steps_s(r) for r in cand}
+    ratio = paired_between(by_base, by_cand)
     if ratio is None:
         return GateRow(name, "step_time", math.nan, math.nan, math.nan, INCONCLUSIVE, "no paired rounds")
-    detail = f"paired over {ratio.n_rounds} rounds of {ratio.n_groups} process pair(s)"
-    return GateRow(name, "step_time", ratio.estimate, ratio.low, ratio.high, rule.step_verdict(ratio), detail)
+    strict = paired_between(by_base, by_cand, rule.strict_confidence)
+    detail = (
+        f"paired over {ratio.n_rounds} rounds of {ratio.n_groups} process pair(s); "
+        f"{rule.strict_confidence:.2%} interval [{strict.low:.3f}, {strict.high:.3f}] for a regression"
+        if strict
+        else f"paired over {ratio.n_rounds} rounds of {ratio.n_groups} process pair(s)"
+    )
+    verdict = rule.step_verdict(ratio, strict)
+    return GateRow(name, "step_time", ratio.estimate, ratio.low, ratio.high, verdict, detail)
 
 
 def _accuracy_row(name: str, base: list[RunRecord], cand: list[RunRecord], rule: GateRule) -> GateRow:

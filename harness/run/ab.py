@@ -23,6 +23,7 @@ import random
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -148,11 +149,17 @@ class GatePlan:
     """The gated runs (one seed each: the pair index replaces it) and how much to measure."""
 
     requests: list[RunRequest]
-    pairs: int = 4
+    pairs: int = 4  # process pairs measured before the first decision
     rounds: int = 25
     epochs_per_round: int = 4
     threads: int = 1
     order_seed: int = 0
+    max_pairs: int = 0  # while it cannot tell, the gate adds pairs up to this many (0: pairs)
+    budget_s: float = 900.0  # ... and stops adding them when another would end beyond this
+
+    @property
+    def most_pairs(self) -> int:
+        return max(self.pairs, self.max_pairs)
 
     def for_pair(self, k: int) -> list[RunRequest]:
         """The requests of pair ``k``: seed ``k``, ``rounds`` blocks of ``epochs_per_round`` epochs
@@ -164,35 +171,61 @@ class GatePlan:
         ]
 
 
+def measure_pair(
+    plan: GatePlan,
+    sides: Mapping[str, Side],
+    k: int,
+    rng: random.Random,
+    on_round: Callable[[str], None] = lambda label: None,
+) -> list[RunRecord]:
+    """Process pair ``k``: fresh workers of both sides, one interleaved group; its records
+    (``execution.side`` says whose). Which side's workers start first, and come first in the
+    group, is drawn per pair (``execution.ab_first_side``): a fixed order would be a side bias."""
+    checkouts = {name: side.checkout for name, side in sides.items()}
+    order = list(SIDES)
+    rng.shuffle(order)
+    pool = Pool(plan.threads, checkouts)
+    try:
+        requests = plan.for_pair(k)
+        keys = list(dict.fromkeys((s, r.impl, r.device) for s in order for r in requests))
+        handshake(pool, keys, sides)
+        sided = [(s, r) for s in order for r in requests]
+        group = Group(sided, pool, "interleaved", rng, on_round, epochs_per_round=plan.epochs_per_round)
+        records = group.run()
+    except BaseException:
+        pool.close(kill=True)
+        raise
+    pool.close()
+    for record in records:
+        side = sides[record.execution["side"]]
+        finish(record, plan.threads, [])
+        record.execution |= {
+            "ab_pair": k,
+            "ab_source": side.source,
+            "ab_first_side": order[0],
+            "order_seed": plan.order_seed,
+        }
+        record.git_commit = side.commit
+    return records
+
+
 def measure(
     plan: GatePlan,
     sides: Mapping[str, Side],
     on_pair: Callable[[int, list[RunRecord]], None],
     on_round: Callable[[str], None] = lambda label: None,
+    more: Callable[[list[RunRecord], float], bool] = lambda records, pair_s: False,
 ) -> list[RunRecord]:
-    """Run the gate: for each pair, fresh workers of both sides, one interleaved group; returns
-    every record (``execution.side`` says whose), handing each pair's to ``on_pair`` as it ends."""
-    checkouts = {name: side.checkout for name, side in sides.items()}
+    """Run the gate: ``plan.pairs`` process pairs, then one more at a time while ``more(records,
+    seconds per pair so far)`` says the data cannot decide yet, up to ``plan.most_pairs``;
+    returns every record, handing each pair's to ``on_pair`` as it ends."""
     rng = random.Random(plan.order_seed)
     out: list[RunRecord] = []
-    for k in range(plan.pairs):
-        pool = Pool(plan.threads, checkouts)
-        try:
-            requests = plan.for_pair(k)
-            keys = list(dict.fromkeys((s, r.impl, r.device) for s in SIDES for r in requests))
-            handshake(pool, keys, sides)
-            sided = [(s, r) for s in SIDES for r in requests]
-            group = Group(sided, pool, "interleaved", rng, on_round, epochs_per_round=plan.epochs_per_round)
-            records = group.run()
-        except BaseException:
-            pool.close(kill=True)
-            raise
-        pool.close()
-        for record in records:
-            side = sides[record.execution["side"]]
-            finish(record, plan.threads, [])
-            record.execution |= {"ab_pair": k, "ab_source": side.source, "order_seed": plan.order_seed}
-            record.git_commit = side.commit
+    start = time.monotonic()
+    for k in range(plan.most_pairs):
+        if k >= plan.pairs and not more(out, (time.monotonic() - start) / k):
+            break
+        records = measure_pair(plan, sides, k, rng, on_round)
         on_pair(k, records)
         out += records
     return out

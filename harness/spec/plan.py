@@ -46,7 +46,12 @@ class RunRequest:
         return f"{name} (A/A twin)" if self.twin else name
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+        """The request as a worker receives it; ``twin`` only when set, so that a checkout from
+        before twins (the A/B gate's baseline) still reads the requests it is sent."""
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        if not self.twin:
+            del out["twin"]
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunRequest:

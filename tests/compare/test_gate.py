@@ -69,4 +69,45 @@ def test_a_crashed_side_is_inconclusive_with_the_reason() -> None:
 
 def test_the_rule_has_a_margin_below_the_threshold() -> None:
     rule = GateRule(threshold=0.05, margin=0.02)
-    assert "beyond +5%" in rule.describe() and "beyond +2%" in rule.describe()
+    assert "beyond +5%" in rule.describe() and "beyond +2.0%" in rule.describe()
+
+
+def test_each_added_look_pays_with_a_stricter_interval_for_a_regression() -> None:
+    assert GateRule(looks=1).strict_confidence == pytest.approx(0.98)
+    assert GateRule(looks=7).strict_confidence == pytest.approx(1 - 0.02 / 7)
+    records = _records(1.06, 0.08, seed=3)  # slower, but only just clear of the margin at 98%
+    one, seven = decide(records, GateRule(looks=1)), decide(records, GateRule(looks=7))
+    step = [next(r for r in x.rows if r.metric == "step_time") for x in (one, seven)]
+    assert step[0].estimate == step[1].estimate  # the same estimate and 95% interval
+    assert "99.71% interval" in step[1].detail and "98.00% interval" in step[0].detail
+    strict_low = [float(r.detail.split("[")[1].split(",")[0]) for r in step]
+    assert strict_low[1] < strict_low[0]  # wider at seven looks
+
+
+def test_the_gate_adds_pairs_while_it_cannot_tell_and_stops_when_it_can(monkeypatch) -> None:
+    """``harness.run.ab.measure``: pairs one at a time past ``pairs`` while ``more`` says so, never
+    beyond ``max_pairs``; the per-pair time it is told grows with what the pairs took."""
+    from harness.run import ab
+
+    def fake_pair(plan, sides, k, rng, on_round):  # noqa: ANN001, ANN202
+        rng_k = np.random.default_rng(k)
+        base = 0.002 * np.exp(rng_k.normal(0, 0.3, ROUNDS))
+        return [
+            _record("baseline", k, base),
+            _record("candidate", k, base * np.exp(rng_k.normal(0, 0.3, ROUNDS))),
+        ]
+
+    monkeypatch.setattr(ab, "measure_pair", fake_pair)
+    plan = ab.GatePlan([], pairs=2, max_pairs=6)
+    asked: list[int] = []
+
+    def undecided(records, pair_s):  # noqa: ANN001, ANN202
+        asked.append(len(records) // 2)
+        return decide(records, GateRule(looks=5)).undecided
+
+    records = ab.measure(plan, {}, lambda k, r: None, more=undecided)
+    n_pairs = len(records) // 2
+    assert asked == list(range(2, len(asked) + 2))  # asked once per pair past the first two
+    assert n_pairs == asked[-1] or n_pairs == 6  # it stopped where it could tell, or at the cap
+    assert ab.measure(plan, {}, lambda k, r: None, more=lambda r, s: True)[-1].seed == 5  # at most 6
+    assert len(ab.measure(plan, {}, lambda k, r: None, more=lambda r, s: False)) == 4  # the first 2
