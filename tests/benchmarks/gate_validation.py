@@ -1,21 +1,25 @@
 """How often each check is fooled on this machine: the A/B gate (interleaved) and the
 stored-baseline ``compare`` (two result sets run one after the other), side by side.
 
-    python tests/benchmarks/gate_validation.py record --out /tmp/gate.json   # ~25 min of machine time
+    python tests/benchmarks/gate_validation.py record --gate-only --out /tmp/gate.json  # ~20 min here
     python tests/benchmarks/gate_validation.py evaluate /tmp/gate.json
 
 ``record`` measures one run (mnist1d, torch, default mode) three ways:
 
 - *A/B gate series*: ``harness ab`` with this checkout on both sides, ``PAIRS`` fresh process pairs
-  of ``ROUNDS`` rounds each (4 epochs per round), for a candidate with no fault (A/A) and with a
-  proportional slowdown inside its timed region of 5% and of 10% (``MLPBENCH_FAULT=slow:F``);
+  of ``ROUNDS`` rounds each (4 epochs per round), for a candidate with no fault (A/A), for A/A with
+  the sides' paths exchanged (the baseline a second checkout of the same commit: a bias that
+  follows the side, not the path, is the harness's), for A/A beside two busy processes (a loaded
+  machine), and with a proportional slowdown inside its timed region of 5% and of 10%
+  (``MLPBENCH_FAULT=slow:F``);
 - *stored-baseline series*: ``RUNS`` whole ``harness run --schedule sequential`` runs back to back,
   alternating blocks of three plain runs and three slowed ones (5% and 10%), as two result sets
   recorded at different times are.
 
-``evaluate`` turns each long series into many decisions of the size the checks take by default:
-a gate decision draws 4 of the pairs (without replacement) and, in each, a window of 25
-consecutive rounds at a random offset, and applies the gate's rule (5% limit, 2% margin); a
+``evaluate`` turns each series into many decisions of the size the checks take by default: a
+gate decision draws 4 of the pairs (without replacement) and applies the gate's rule; the
+sequential gate then adds pairs drawn from the rest, one at a time, while it cannot tell, up to
+10 (each look's regression interval at ``1 - 2 * 1% / 7``), as ``harness ab`` does; a
 compare decision takes three consecutive plain runs as the baseline and the next three runs of
 the condition (plain, or slowed) recorded after them as the current side, and applies compare's
 default rule (step_time:median:10%; ``regressed`` only). Decisions drawn from one series share
@@ -39,18 +43,26 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from harness.compare.check import REGRESSED, compare_records  # noqa: E402
-from harness.compare.gate import REGRESSION, GateRule  # noqa: E402
-from harness.compare.paired import paired_ratio  # noqa: E402
+from harness.compare.gate import INCONCLUSIVE, PASS, REGRESSION, GateRule  # noqa: E402
+from harness.compare.paired import describe, paired_ratio  # noqa: E402
 from harness.compare.thresholds import parse_thresholds  # noqa: E402
 from harness.record.derived import round_steps_s  # noqa: E402
 from harness.record.schema import RunRecord  # noqa: E402
-from harness.store.runs import load  # noqa: E402
+from harness.run.ab import SIDES  # noqa: E402
+from harness.store.runs import load as load_records  # noqa: E402
 
 RUN = ["--task", "mnist1d", "--impl", "torch", "--mode", "default"]
-PAIRS, ROUNDS, EPOCHS_PER_ROUND = 6, 60, 4
+PAIRS, ROUNDS, EPOCHS_PER_ROUND = 14, 25, 4
 RUNS = 36  # per slowdown: 6 blocks of 3 plain and 3 slowed runs
 SLOWDOWNS = (0.0, 0.05, 0.10)
-GATE_PAIRS, GATE_ROUNDS = 4, 25
+GATE_PAIRS, GATE_ROUNDS, GATE_MAX_PAIRS = 4, 25, 10
+CONDITIONS = {  # name: (slowdown, swapped paths, busy processes beside the gate)
+    "A/A": (0.0, False, 0),
+    "A/A, paths exchanged": (0.0, True, 0),
+    "A/A, loaded (2 busy processes)": (0.0, False, 2),
+    "5% slower": (0.05, False, 0),
+    "10% slower": (0.10, False, 0),
+}
 
 
 def _harness(*argv: str, env: dict[str, str] | None = None) -> None:
@@ -60,30 +72,39 @@ def _harness(*argv: str, env: dict[str, str] | None = None) -> None:
                    check=False, capture_output=True)  # fmt: skip
 
 
-def record_gate(slowdown: float) -> list[dict[str, list[float]]]:
+def _busy(n: int) -> list[subprocess.Popen]:
+    code = "while True: pass"
+    return [subprocess.Popen([sys.executable, "-c", code]) for _ in range(n)]
+
+
+def record_gate(slowdown: float, swapped: bool = False, busy: int = 0) -> list[dict[str, list[float]]]:
     """One long ``harness ab`` series: per pair, each side's per-round step times."""
-    with tempfile.TemporaryDirectory() as folder:
-        argv = [
-            "ab",
-            *RUN,
-            "--baseline",
-            ".",
-            "--candidate",
-            ".",
-            "--pairs",
-            str(PAIRS),
-            "--rounds",
-            str(ROUNDS),
-        ]
+    with tempfile.TemporaryDirectory() as folder, tempfile.TemporaryDirectory() as other:
+        baseline = "."
+        if swapped:  # a second checkout of the same commit as the baseline, this one the candidate
+            subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", other, "HEAD"],
+                           check=True, capture_output=True)  # fmt: skip
+            baseline = other
+        argv = ["ab", *RUN, "--baseline", baseline, "--candidate", ".", "--pairs", str(PAIRS)]
+        argv += ["--max-pairs", str(PAIRS), "--rounds", str(ROUNDS), "--budget", "100000"]
         argv += ["--epochs-per-round", str(EPOCHS_PER_ROUND), "--results", folder]
         if slowdown:
             argv += ["--candidate-env", f"MLPBENCH_FAULT=slow:{slowdown}"]
-        _harness(*argv)
-        records, _ = load(Path(folder) / "ab")
+        load = _busy(busy)
+        try:
+            _harness(*argv)
+        finally:
+            for process in load:
+                process.kill()
+            if swapped:
+                subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", other],
+                               capture_output=True)  # fmt: skip
+        records, _ = load_records(Path(folder) / "ab")
     pairs: dict[int, dict[str, list[float]]] = {}
     for r in records:
         steps = round_steps_s(r)
         pairs.setdefault(r.execution["ab_pair"], {})[r.execution["side"]] = [steps[k] for k in sorted(steps)]
+        pairs[r.execution["ab_pair"]]["first"] = r.execution.get("ab_first_side", "")
     return [pairs[k] for k in sorted(pairs)]
 
 
@@ -96,23 +117,55 @@ def record_compare(slowdown: float) -> list[dict]:
             env = {"MLPBENCH_FAULT": f"slow:{slowdown}"} if slowed else {}
             _harness("run", *RUN, "--seeds", str(i % 3), "--epochs", "12", "--schedule", "sequential",
                      "--no-calibrate", "--results", folder, env=env)  # fmt: skip
-            records, _ = load(Path(folder))
+            records, _ = load_records(Path(folder))
         out += [{"slowed": slowed, "record": r.to_dict()} for r in records if r.status == "ok"]
     return out
 
 
-def gate_verdicts(series: list[dict[str, list[float]]], decisions: int, rng: random.Random) -> Counter[str]:
-    """How many of ``decisions`` resampled gate decisions end in each verdict."""
-    rule, verdicts = GateRule(), Counter()
+def _log_ratios(pair: dict) -> np.ndarray:
+    base, cand = np.array(pair["baseline"]), np.array(pair["candidate"])
+    n = min(len(base), len(cand), GATE_ROUNDS)
+    return np.log(cand[:n] / base[:n])
+
+
+def _verdict(groups: list[np.ndarray], rule: GateRule, rng: random.Random) -> str:
+    seed = rng.randrange(2**31)
+    ratio = paired_ratio(groups, resamples=500, seed=seed)
+    if ratio is None:
+        return "no ratio"
+    strict = paired_ratio(groups, rule.strict_confidence, resamples=500, seed=seed)
+    return rule.step_verdict(ratio, strict)
+
+
+def gate_verdicts(
+    series: list[dict], decisions: int, rng: random.Random, sequential: bool
+) -> tuple[Counter[str], float]:
+    """How many of ``decisions`` resampled gate decisions end in each verdict, and the mean number
+    of process pairs they used: the fixed gate (4 pairs, one look) or the sequential one."""
+    most = min(GATE_MAX_PAIRS, len(series)) if sequential else GATE_PAIRS
+    rule = GateRule(looks=1 + most - GATE_PAIRS)
+    verdicts, used = Counter(), 0
     for _ in range(decisions):
-        groups = []
-        for pair in rng.sample(series, GATE_PAIRS):
-            base, cand = np.array(pair["baseline"]), np.array(pair["candidate"])
-            start = rng.randrange(0, len(base) - GATE_ROUNDS + 1)
-            groups.append(np.log(cand[start : start + GATE_ROUNDS] / base[start : start + GATE_ROUNDS]))
-        ratio = paired_ratio(groups, resamples=500, seed=rng.randrange(2**31))
-        verdicts[rule.step_verdict(ratio) if ratio is not None else "no ratio"] += 1
-    return verdicts
+        order = rng.sample(series, len(series))
+        n = GATE_PAIRS
+        verdict = _verdict([_log_ratios(p) for p in order[:n]], rule, rng)
+        while verdict == INCONCLUSIVE and n < most:
+            n += 1
+            verdict = _verdict([_log_ratios(p) for p in order[:n]], rule, rng)
+        verdicts[verdict] += 1
+        used += n
+    return verdicts, used / decisions
+
+
+def side_bias(series: list[dict]) -> str:
+    """The pooled candidate/baseline ratio, and split by which side's workers started first."""
+    pooled = paired_ratio([_log_ratios(p) for p in series])
+    parts = [f"pooled {describe(pooled)}"]
+    for first in SIDES:
+        mine = [_log_ratios(p) for p in series if p.get("first") == first]
+        if len(mine) >= 2:
+            parts.append(f"{first} first ({len(mine)} pairs) {describe(paired_ratio(mine))}")
+    return "; ".join(parts)
 
 
 def compare_rate(runs: list[dict]) -> tuple[float, int]:
@@ -151,27 +204,30 @@ def main() -> None:
     args = parser.parse_args()
     if args.command == "record":
         data = {"gate": {}, "compare": {}}
-        for slowdown in SLOWDOWNS:
-            data["gate"][str(slowdown)] = record_gate(slowdown)
-            print(f"gate series {slowdown:.0%}: done", file=sys.stderr)
-            if not args.gate_only:
+        for name, (slowdown, swapped, busy) in CONDITIONS.items():
+            data["gate"][name] = record_gate(slowdown, swapped, busy)
+            print(f"gate series {name}: done", file=sys.stderr)
+            if not args.gate_only and not swapped and not busy:
                 data["compare"][str(slowdown)] = record_compare(slowdown)
                 print(f"compare series {slowdown:.0%}: done", file=sys.stderr)
             args.out.write_text(json.dumps(data))
         return
     data = json.loads(args.data.read_text())
     rng = random.Random(0)
-    print(f"{'true slowdown':<14} {'A/B gate (regression)':<24} {'stored compare (regressed)':<28}")
-    for slowdown in SLOWDOWNS:
-        verdicts = gate_verdicts(data["gate"][str(slowdown)], args.decisions, rng)
-        gate = verdicts[REGRESSION] / args.decisions
-        outcome = ", ".join(f"{k} {v / args.decisions:.1%}" for k, v in sorted(verdicts.items()))
-        if str(slowdown) in data["compare"]:
-            rate, n = compare_rate(data["compare"][str(slowdown)])
-            compared = f"{rate:.1%} of {n} decisions"
-        else:
-            compared = "not recorded (--gate-only)"
-        print(f"{slowdown:<14.0%} {gate:<24.1%} {compared:<28} gate outcomes: {outcome}")
+    for name, series in data["gate"].items():
+        print(f"\n{name} ({len(series)} process pairs recorded): {side_bias(series)}")
+        for sequential in (False, True):
+            verdicts, pairs = gate_verdicts(series, args.decisions, rng, sequential)
+            shares = {v: verdicts[v] / args.decisions for v in (PASS, INCONCLUSIVE, REGRESSION)}
+            how = f"sequential (4 to {GATE_MAX_PAIRS} pairs)" if sequential else "fixed (4 pairs)"
+            print(
+                f"  {how:<26} pass {shares[PASS]:6.1%}  inconclusive {shares[INCONCLUSIVE]:6.1%}  "
+                f"regression {shares[REGRESSION]:6.1%}  mean pairs {pairs:.1f}"
+            )
+        slowdown = str(CONDITIONS.get(name, (None,))[0])
+        if slowdown in data["compare"] and not name.startswith("A/A,"):
+            rate, n = compare_rate(data["compare"][slowdown])
+            print(f"  stored compare: regressed in {rate:.1%} of {n} decisions")
 
 
 if __name__ == "__main__":
