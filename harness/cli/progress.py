@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsed
 from rich.progress import Progress as _RichProgress
 from rich.table import Table
 
-from harness.record.derived import is_twin, median, step_samples_s
+from harness.record.derived import beside_other_work, is_twin, median, record_name, step_samples_s, unstable
 from harness.record.schema import RunRecord
 
 
@@ -62,6 +62,12 @@ class Progress:
         self.out.print(summary_table(records))
         counts = Counter(r.status for r in records)
         self.out.print(f"{len(records)} records ({dict(counts)}) written to {results_path}")
+        marked = [r for r in records if r.status == "ok" and (unstable(r) or beside_other_work(r))]
+        if marked:
+            self.out.print(
+                f"{len(marked)} ok run(s) unstable or run beside other work (e.g. {record_name(marked[0])}): "
+                "the report lists them apart and leaves them out of its tables and ratios"
+            )
 
 
 def summary_table(records: list[RunRecord]) -> Table:

@@ -108,6 +108,59 @@ def pause_ratios(record: RunRecord) -> dict[int, float]:
     return {r: times[0] / median(times[1:]) for r, times in blocks.items() if len(times) >= 2}
 
 
+UNSTABLE_SPREAD = 2.5  # median steady epoch over the fastest: beyond it a run's epochs disagree
+BUSY_SHARE = 0.25  # other processes used at least this share of the machine's cores meanwhile
+BUSY_MIN_EPOCH_S = 0.2  # shorter epochs' /proc/stat readings (10 ms ticks) are too rough to mark
+
+
+def epoch_spread(record: RunRecord) -> float:
+    """The median steady epoch over the fastest one (NaN with fewer than three steady epochs)."""
+    epochs = steady_epochs_s(record)
+    return median(epochs) / min(epochs) if len(epochs) >= 3 else math.nan
+
+
+def unstable(record: RunRecord) -> bool:
+    """Its steady epochs are far apart (:func:`epoch_spread` above :data:`UNSTABLE_SPREAD`): the
+    run's headline step time would rest on epochs that disagree with each other by more than any
+    two implementations here do. Derived when reading; the record keeps every sample."""
+    return epoch_spread(record) > UNSTABLE_SPREAD
+
+
+def cores(record: RunRecord) -> int:
+    """The machine's logical cores (1 when the record does not say)."""
+    return int((record.machine or {}).get("cpu_cores_logical") or 1)
+
+
+def others_cpu_share(record: RunRecord) -> float:
+    """The share of the machine's CPU that other processes used while the run's steady epochs
+    ran: their CPU seconds over (epoch seconds x cores); NaN when not measured."""
+    timings = record.timings
+    readings = timings.epoch_others_cpu_s[1:]
+    pairs = [(e, o) for e, o in zip(timings.epoch_s, readings, strict=False) if o is not None and e]
+    if not pairs:
+        return math.nan
+    return sum(o for _, o in pairs) / (sum(e for e, _ in pairs) * cores(record))
+
+
+def busy_epochs(record: RunRecord) -> list[int]:
+    """The steady epochs (0-based, within ``epoch_s``) that ran beside other work: at least
+    :data:`BUSY_MIN_EPOCH_S` long, other processes using :data:`BUSY_SHARE` of the cores meanwhile."""
+    readings = record.timings.epoch_others_cpu_s[1:]
+    n = cores(record)
+    return [
+        i
+        for i, (e, o) in enumerate(zip(record.timings.epoch_s, readings, strict=False))
+        if o is not None and e >= BUSY_MIN_EPOCH_S and o / (e * n) >= BUSY_SHARE
+    ]
+
+
+def beside_other_work(record: RunRecord) -> bool:
+    """The run as a whole ran beside other work: other processes used :data:`BUSY_SHARE` of the
+    cores over its steady epochs (summed, so short epochs count too), or some epoch was marked."""
+    share = others_cpu_share(record)
+    return (math.isfinite(share) and share >= BUSY_SHARE) or bool(busy_epochs(record))
+
+
 def is_twin(record: RunRecord) -> bool:
     """Whether the run is its group's A/A twin (an identical repeat of another run of the group):
     its ratio to that run is the group's noise floor; it is never shown or compared as a run."""

@@ -17,9 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from harness.report.data import gather
-from harness.report.render import figures, page
+from harness.report.render import page
 from harness.report.sections import (
-    benchmarks,
     environment,
     history,
     machines,
@@ -62,14 +61,12 @@ def build_report(results_dir: Path, out: Path) -> str:
         "machines": summaries,
         "failed": environment.failed_runs(runs),
         "skipped": environment.skipped_lines(data.skipped, results_dir),
-        "bench": benchmarks.benchmark_rows(data.bench),
         "bench_sessions": data.bench_sessions,
-        "bench_sentences": benchmarks.benchmark_sentences(data.bench),
-        "bench_figure": figures.to_data_uri(figures.microbench_figure(data.bench)) if len(data.bench) else "",
     }
     page.write_html(page.render(context), out)
     n_machines = len(summaries)
     return (
         f"wrote {out}: {data.n_records} records ({len(data.skipped)} skipped) from {n_machines} "
-        f"machine{'s' if n_machines != 1 else ''}, {len(data.bench)} micro-benchmarks"
+        f"machine{'s' if n_machines != 1 else ''}, "
+        f"{len(data.bench_sessions)} micro-benchmark session(s) (listed, not shown)"
     )

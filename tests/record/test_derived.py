@@ -104,3 +104,33 @@ def test_formatting_is_one_set_of_units() -> None:
         derived.run_label("torch", "default") == "torch" and derived.run_label("jax", "scan") == "jax [scan]"
     )
     assert derived.config_key({"seed": 1, "b": 2, "a": 1}) == derived.config_key({"a": 1, "b": 2, "seed": 9})
+
+
+def _timed(epoch_s: list[float], others: list[float | None] | None = None, cores: int = 2) -> RunRecord:
+    record = RunRecord(task="mnist1d", impl="keras", framework="keras", device="cpu", seed=2)
+    record.steps_per_epoch = 35
+    record.machine = {"cpu_cores_logical": cores}
+    record.timings.first_epoch_s = 1.0
+    record.timings.epoch_s = epoch_s
+    record.timings.epoch_others_cpu_s = [None, *(others or [None] * len(epoch_s))]
+    return record
+
+
+def test_a_run_whose_steady_epochs_disagree_is_unstable() -> None:
+    # Keras on TensorFlow's mnist1d epochs in the issue that found it (ms per step, seed 2)
+    keras = _timed([e * 35e-3 for e in (8.0, 8.1, 8.8, 34, 35, 74, 38)])
+    assert derived.epoch_spread(keras) == pytest.approx(34 / 8.0) and derived.unstable(keras)
+    steady = _timed([e * 35e-3 for e in (8.0, 8.1, 8.8, 9.5, 8.3, 12.0, 8.4)])
+    assert not derived.unstable(steady)
+    assert not derived.unstable(_timed([0.1, 0.9]))  # two epochs: too few to call
+
+
+def test_contention_is_a_share_of_the_machine_and_marks_long_busy_epochs() -> None:
+    quiet = _timed([0.5, 0.5, 0.5], others=[0.0, 0.01, 0.02])
+    assert derived.others_cpu_share(quiet) == pytest.approx(0.03 / 3.0)
+    assert not derived.beside_other_work(quiet)
+    busy = _timed([0.5, 0.5, 0.5], others=[0.0, 0.6, 0.0])  # 0.6 of 1.0 core-seconds in epoch 2
+    assert derived.busy_epochs(busy) == [1] and derived.beside_other_work(busy)
+    short = _timed([0.01] * 9, others=[0.02] * 9)  # every short epoch busy: the run as a whole is
+    assert derived.busy_epochs(short) == [] and derived.beside_other_work(short)
+    assert math.isnan(derived.others_cpu_share(_timed([0.5, 0.5])))  # not measured

@@ -219,7 +219,7 @@ def test_record_strings_are_escaped(built: dict) -> None:
 def test_figures_embedded_as_png_and_nothing_fetched(built: dict) -> None:
     html = built["html"]
     uris = re.findall(r'<img src="data:image/png;base64,([^"]+)"', html)
-    assert len(uris) == 2 * 5 + 1  # 3 speed + 2 accuracy figures per section, 1 micro-benchmark figure
+    assert len(uris) == 2 * 5  # 3 speed + 2 accuracy figures per section; micro-benchmarks are not drawn
     assert all(base64.b64decode(u)[:8] == b"\x89PNG\r\n\x1a\n" for u in uris)
     assert not re.search(r'(src|href)="(https?:)?//', html)
 
@@ -232,12 +232,14 @@ def test_sentences_generated_from_data(built: dict) -> None:
     assert "The first epoch costs most in keras on cpu" in html
 
 
-def test_microbenchmarks_table_and_ratios(built: dict) -> None:
+def test_microbenchmark_sessions_are_listed_without_their_numbers(built: dict) -> None:
+    """Every framework in one pytest process disturbs the next: no number, ratio or figure of a
+    micro-benchmark is on the page; the sessions are listed and the page says why."""
     html = built["html"]
     bench = html[html.index('id="microbenchmarks"') : html.index('id="environment"')]
-    assert "test_train_step[tensorflow]" in bench and "1.74×" in bench and "4.02 ms" in bench
-    assert "In train_step[mnist], test_train_step[torch] is fastest" in bench
     assert "AMD EPYC 7763 64-Core Processor, 2 cores" in bench and "20d22ba4c1e0 (main)" in bench
+    assert "every framework in one pytest" in bench and "bench-micro-compare" in bench
+    assert "test_train_step[tensorflow]" not in html and "1.74×" not in bench and "4.02 ms" not in bench
 
 
 def test_environment_lists_versions_commits_and_counts(built: dict) -> None:

@@ -53,7 +53,6 @@ class ReportData:
     changes: list[Change]
     policy_flagged: list[dict[str, Any]]
     checks: list[MachineCheck]
-    bench: pd.DataFrame
     paired: PairedIndex
     aa: dict[SectionDevice, AAFigure] = field(default_factory=dict)
     bench_sessions: list[benchmarks.Session] = field(default_factory=list)
@@ -95,7 +94,7 @@ def gather(results_dir: Path) -> ReportData:
     records = [r for rs in by_file.values() for r in rs]
     frames = build_frames(records)
     history = history_frame(records)
-    bench, sessions, bench_skipped = benchmarks.load_benchmarks(results_dir)
+    sessions, bench_skipped = benchmarks.load_benchmarks(results_dir)
     return ReportData(
         results_dir=results_dir,
         n_records=len(records),
@@ -106,7 +105,6 @@ def gather(results_dir: Path) -> ReportData:
         changes=detect(history),
         policy_flagged=policy.flagged(records),
         checks=_checks(results_dir, records_dir, by_file) if records_dir else [],
-        bench=bench,
         paired=PairedIndex(frames.rounds),
         aa=aa_figures(frames.rounds, frames.twins),
         bench_sessions=sessions,

@@ -1,7 +1,8 @@
-"""pytest-benchmark JSON files (``pytest --benchmark-json``) -> one tidy DataFrame.
+"""pytest-benchmark JSON files (``pytest --benchmark-json``): the sessions, listed, not their numbers.
 
-Each file is one session on one machine; within a file and group, every benchmark is also shown
-as a ratio to the group's fastest median. A file that cannot be read is reported as skipped.
+Each file is one session on one machine, every framework in one process, where they disturb each
+other; the report lists the sessions and says why their numbers are not on the page. A file that
+cannot be read is reported as skipped.
 """
 
 from __future__ import annotations
@@ -11,12 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from harness.store.runs import Skipped
 
 BENCHMARKS_DIR = "benchmarks"
-COLUMNS = ["file", "group", "name", "params", "median_s", "mean_s", "stddev_s", "rounds", "ratio_to_fastest"]
 
 
 @dataclass
@@ -49,40 +47,19 @@ def _commit(info: dict[str, Any]) -> str:
     return str(info["id"])[:12] + ("+dirty" if info.get("dirty") else "") + f" ({info.get('branch', '?')})"
 
 
-def _rows(name: str, document: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = []
-    for bench in document["benchmarks"]:
-        stats = bench["stats"]
-        params = bench.get("params") or {}
-        rows.append(
-            {
-                "file": name,
-                "group": bench.get("group") or "(no group)",
-                "name": bench["name"],
-                "params": ", ".join(f"{k}={v}" for k, v in params.items()),
-                "median_s": float(stats["median"]),
-                "mean_s": float(stats["mean"]),
-                "stddev_s": float(stats["stddev"]),
-                "rounds": int(stats["rounds"]),
-            }
-        )
-    return rows
-
-
-def load_benchmarks(results_dir: Path) -> tuple[pd.DataFrame, list[Session], list[Skipped]]:
-    """All benchmarks under ``results_dir``, one row each; the sessions; and unreadable files."""
-    rows: list[dict[str, Any]] = []
+def load_benchmarks(results_dir: Path) -> tuple[list[Session], list[Skipped]]:
+    """The pytest-benchmark sessions under ``results_dir`` (where, when, how many benchmarks:
+    their numbers are not shown, see the report's section) and the unreadable files."""
     sessions: list[Session] = []
     skipped: list[Skipped] = []
     for path in benchmark_files(results_dir):
         name = str(path.relative_to(results_dir))
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
-            more = _rows(name, document)
+            count = sum(1 for bench in document["benchmarks"] if bench["stats"]["median"] is not None)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             skipped.append(Skipped(path, 0, f"not a pytest-benchmark file: {type(exc).__name__}: {exc}"))
             continue
-        rows += more
         info = document.get("machine_info") or {}
         sessions.append(
             Session(
@@ -90,9 +67,7 @@ def load_benchmarks(results_dir: Path) -> tuple[pd.DataFrame, list[Session], lis
                 _machine(info),
                 _commit(document.get("commit_info") or {}),
                 str(document.get("datetime", "")),
-                len(more),
+                count,
             )
         )
-    frame = pd.DataFrame(rows, columns=COLUMNS[:-1])
-    fastest = frame.groupby(["file", "group"])["median_s"].transform("min")
-    return frame.assign(ratio_to_fastest=frame["median_s"] / fastest), sessions, skipped
+    return sessions, skipped

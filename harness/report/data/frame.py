@@ -7,6 +7,7 @@ throughput, the generalization gap, the machine id, the run label), never from a
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -125,7 +126,29 @@ def _run_row(record: RunRecord, variant: str) -> dict[str, Any]:
         "versions": record.versions or {},
         "machine": record.machine or {},
         "overfitting": record.extra.get("overfitting") if isinstance(record.extra, dict) else None,
+        "left_out": left_out_reason(record) if record.status == "ok" else "",
+        "steady_steps_s": derived.step_samples_s(record),
     }
+
+
+def left_out_reason(record: RunRecord) -> str:
+    """Why an ok run's step times are kept out of the tables, sentences and ratios ("" if not):
+    its steady epochs disagree (:func:`~harness.record.derived.unstable`) or it ran beside other
+    work (:func:`~harness.record.derived.beside_other_work`). Its record keeps every sample."""
+    why = []
+    if derived.unstable(record):
+        why.append(
+            f"its steady epochs are {derived.epoch_spread(record):.1f}x apart (median over the fastest; "
+            f"more than {derived.UNSTABLE_SPREAD}x is unstable)"
+        )
+    if derived.beside_other_work(record):
+        share = derived.others_cpu_share(record)
+        busy = derived.busy_epochs(record)
+        measured = math.isfinite(share)
+        what = f"other processes used {share:.0%} of the CPU during its timed epochs" if measured else ""
+        marks = f"{len(busy)} epoch(s) marked" if busy else ""
+        why.append("it ran beside other work: " + ", ".join(x for x in (what, marks) if x))
+    return "; ".join(why)
 
 
 def _sample_rows(key: dict[str, Any], record: RunRecord) -> tuple[list, list, list]:
@@ -168,10 +191,12 @@ def build_frames(records: Sequence[RunRecord]) -> Frames:
             continue
         key = {k: row[k] for k in KEY} | {"seed": record.seed}
         more = _sample_rows(key, record)
+        history += _history_rows(key, record.history)
+        if row["left_out"]:  # listed with its epochs, never in a table, sentence or ratio
+            continue
         epochs += more[0]
         steps += more[1]
         evals += more[2]
-        history += _history_rows(key, record.history)
         group = derived.interleaved_group(record)
         if group:
             rounds += [

@@ -18,7 +18,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
@@ -250,29 +249,6 @@ def accuracy_figure(stats: pd.DataFrame, colours: dict) -> Figure:
         )
         ax.set(xlabel=title + ", mean ± 95% CI over seeds", ylabel="")
     axes[1].axvline(0, color="grey", linewidth=0.8)
-    return fig
-
-
-@_styled
-def microbench_figure(benchmarks: pd.DataFrame) -> Figure:
-    """pytest-benchmark medians per test, one panel per group (groups have unrelated scales)."""
-    groups = list(dict.fromkeys(benchmarks["group"]))
-    heights = [benchmarks[benchmarks["group"] == g]["name"].nunique() for g in groups]
-    fig = Figure(figsize=(7.5, sum(_height(h, 0.35, 1.4) for h in heights)), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(len(groups), 1, height_ratios=[max(h, 1) + 1 for h in heights]))
-    for ax, group in zip(axes, groups, strict=True):
-        data = benchmarks[benchmarks["group"] == group].assign(median_us=lambda d: d["median_s"] * 1e6)
-        sns.barplot(data=data, x="median_us", y="name", color="#4c72b0", errorbar=None, ax=ax)
-        ax.errorbar(
-            data["median_us"],
-            range(len(data)),
-            xerr=data["stddev_s"] * 1e6,
-            fmt="none",
-            color="black",
-            linewidth=0.8,
-            capsize=3,
-        )
-        ax.set(title=group, xlabel="median µs per call (whisker: ± stddev)", ylabel="")
     return fig
 
 

@@ -38,6 +38,7 @@ class SectionView:
     table: Table
     table_sentences: list[str]
     aa_sentences: list[str]
+    left_out: list[dict[str, Any]]
     speed: list[FigureView]
     accuracy: list[FigureView]
     overfitting: list[dict[str, Any]]
@@ -128,6 +129,21 @@ def _overfitting(runs: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
+def _left_out(runs: pd.DataFrame) -> list[dict[str, Any]]:
+    """The ok runs whose step times no table, sentence or ratio uses, why, and their epochs."""
+    if runs.empty or "left_out" not in runs:
+        return []
+    rows = runs[runs["left_out"].astype(bool)]
+    return [
+        {
+            "run": f"{r['label']} on {r['device']}, seed {r['seed']}",
+            "why": r["left_out"],
+            "epochs": ", ".join(f"{s * 1e3:.3g}" for s in r["steady_steps_s"]),
+        }
+        for _, r in rows.iterrows()
+    ]
+
+
 def _overfit_note(runs: pd.DataFrame, key: tuple[str, str, str]) -> str:
     part = _part(runs, key)
     return study.overfit_note(part["overfitting"]) if "overfitting" in part else ""
@@ -160,6 +176,7 @@ def build_sections(
                 table_sentences=narrative.speed_sentences(part, paired, mine)
                 + narrative.accuracy_sentences(part),
                 aa_sentences=[f.sentence(d) for d, f in sorted(mine.items())],
+                left_out=_left_out(_part(frames.runs, key)),
                 speed=_speed_figures(frames, key, part, colours),
                 accuracy=_accuracy_figures(frames, key, part, colours),
                 overfitting=overfitting,
