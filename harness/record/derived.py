@@ -3,7 +3,8 @@
 Records keep raw samples; everything a table, a comparison, a progress line or the efficiency
 block shows is computed here, when reading, so two places can never disagree on a definition:
 
-- the steady epochs of a run: its ``epoch_s`` samples that are positive (epochs 2..E);
+- the steady epochs of a run: its ``epoch_s`` samples that are positive (epochs 2..E), in a block
+  schedule only those that followed an epoch of the same run (not the schedule's pause);
 - **step time**: each steady epoch's seconds divided by the run's ``steps_per_epoch``; the
   headline of a run or of a group of runs is the :func:`median` of those samples, pooled over
   the runs (the mean of the two middle values when their number is even);
@@ -66,9 +67,32 @@ def pooled(runs: Iterable[Sequence[float]], name: str = "median") -> float:
 # --- per-run samples -----------------------------------------------------------------------------
 
 
+def _in_blocks(record: RunRecord) -> bool:
+    execution = record.execution or {}
+    rounds = record.timings.epoch_rounds
+    return (
+        execution.get("schedule") == "interleaved"
+        and int(execution.get("epochs_per_round") or 1) >= 2
+        and len(rounds) == len(record.timings.epoch_s) + 1
+    )
+
+
+def follows_an_epoch(record: RunRecord) -> list[bool]:
+    """Per steady epoch: whether it followed an epoch of the same run directly (the same round of
+    a block), rather than the schedule's pause; every epoch outside block schedules counts."""
+    rounds = record.timings.epoch_rounds
+    if not _in_blocks(record):
+        return [True] * len(record.timings.epoch_s)
+    return [rounds[i + 1] == rounds[i] for i in range(len(record.timings.epoch_s))]
+
+
 def steady_epochs_s(record: RunRecord) -> list[float]:
-    """The run's steady-state epoch times (epochs 2..E), positive samples only."""
-    return [e for e in record.timings.epoch_s if e is not None and e > 0]
+    """The run's steady-state epoch times (epochs 2..E), positive samples only. In a block
+    schedule (several epochs per round) only the epochs that followed an epoch of the same run:
+    the first of each block followed the pause while other runs trained, which it measures
+    (:func:`pause_ratios`) and the headline must not carry."""
+    kept = zip(record.timings.epoch_s, follows_an_epoch(record), strict=True)
+    return [e for e, follows in kept if follows and e is not None and e > 0]
 
 
 def step_samples_s(record: RunRecord) -> list[float]:
@@ -79,15 +103,15 @@ def step_samples_s(record: RunRecord) -> list[float]:
 
 def round_steps_s(record: RunRecord) -> dict[int, float]:
     """Seconds per step in each round of the schedule: the steady epochs a run trained in that
-    round (one, or a block of several) pooled, their time over their steps. The first epoch (with
-    compilation) is never counted; empty for records without rounds."""
+    round (one, or a block of several: those that followed an epoch) pooled, their time over their
+    steps. The first epoch (with compilation) is never counted; empty for records without rounds."""
     steps = record.steps_per_epoch
     rounds = record.timings.epoch_rounds[1:]  # epoch_s holds epochs 2..E; rounds lists every epoch
     if not steps or len(rounds) != len(record.timings.epoch_s):
         return {}
     total: dict[int, list[float]] = {}
-    for r, e in zip(rounds, record.timings.epoch_s, strict=True):
-        if e and e > 0:
+    for r, e, follows in zip(rounds, record.timings.epoch_s, follows_an_epoch(record), strict=True):
+        if follows and e and e > 0:
             total.setdefault(r, []).append(e)
     return {r: sum(times) / (steps * len(times)) for r, times in total.items()}
 

@@ -45,7 +45,6 @@ class GroupTask:
     warm_up: bool
     order_seed: int
     calibrate: bool
-    epochs_per_round: int = 1
 
 
 def import_ray() -> Any:
@@ -118,7 +117,7 @@ def run_on_node(task: GroupTask) -> list[dict[str, Any]]:
             task.schedule,
             random.Random(task.order_seed),
             warm_up=task.warm_up,
-            epochs_per_round=task.epochs_per_round,
+            epochs_per_round=max(r.epochs_per_round for r in requests),
         )
         records = group.run()
     finally:

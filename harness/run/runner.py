@@ -115,7 +115,6 @@ def _task(plan: Plan, requests: list[RunRequest]) -> cluster.GroupTask:
         plan.warm_up,
         plan.order_seed,
         plan.calibrate,
-        plan.epochs_per_round,
     )
 
 
@@ -128,9 +127,8 @@ def _run_local(
     try:
         for requests in plan_groups:
             observer.start(f"{requests[0].label()} and {len(requests) - 1} more")
-            group = schedule.Group(
-                requests, pool, plan.schedule, rng, observer.start, plan.warm_up, plan.epochs_per_round
-            )
+            block = max(r.epochs_per_round for r in requests)
+            group = schedule.Group(requests, pool, plan.schedule, rng, observer.start, plan.warm_up, block)
             for record in group.run():
                 store(record)
     except BaseException:

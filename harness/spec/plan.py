@@ -35,6 +35,10 @@ class RunRequest:
     eval_repeats: int = 5
     track_test: bool = False  # evaluate the test split after every epoch too (overfitting studies)
     twin: bool = False  # the group's A/A twin: an identical second run of one of its runs
+    # Interleaved: epochs the run trains back to back in each round (a block; a group takes its
+    # runs' largest). With 2 or more, the epochs that begin a round (after the schedule's pause)
+    # are kept out of the headline (harness.record.derived.steady_epochs_s) and measure the pause.
+    epochs_per_round: int = 1
 
     def spec(self) -> TrainSpec:
         """The resolved spec: the task's defaults, the overrides, this seed."""
@@ -46,11 +50,12 @@ class RunRequest:
         return f"{name} (A/A twin)" if self.twin else name
 
     def to_dict(self) -> dict[str, Any]:
-        """The request as a worker receives it; ``twin`` only when set, so that a checkout from
-        before twins (the A/B gate's baseline) still reads the requests it is sent."""
+        """The request as a worker receives it; fields newer than the A/B gate's oldest baseline
+        only when set, so that such a checkout still reads the requests it is sent."""
         out = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        if not self.twin:
-            del out["twin"]
+        for name, default in (("twin", False), ("epochs_per_round", 1)):
+            if out[name] == default:
+                del out[name]
         return out
 
     @classmethod
@@ -136,7 +141,6 @@ class Plan:
     calibrate: bool = True  # measure the machine (once, cached) and add efficiency to records
     schedule: str = "interleaved"  # or "sequential": see harness.run.schedule
     warm_up: bool = True  # interleaved epochs start after an untimed Trainer.warm_up()
-    epochs_per_round: int = 1  # interleaved: epochs each run trains back to back in one round (a block)
     order_seed: int = field(default_factory=lambda: int.from_bytes(os.urandom(4), "little"))
     shard: str = ""  # "K/N" when this plan is one shard of ``whole``
     executor: str = "local"  # or "ray": each group a Ray task (harness.run.cluster)

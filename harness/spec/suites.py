@@ -8,7 +8,7 @@ product of tasks x impls x modes x devices x seeds with spec overrides::
     seeds = [0, 1, 2]
     timeout_s = 900
     track_test = false         # true: evaluate the test split after every epoch too
-    epochs_per_round = 1       # interleaved: epochs per run per round (>= 2: schedule sensitivity)
+    epochs_per_round = 1       # interleaved: epochs per run per round; also per [[runs]] (see plan.py)
     twin = "torch"             # the implementation each group's A/A twin copies ("": no twins)
     [[runs]]
     tasks = ["iris", "digits"]
@@ -62,6 +62,7 @@ RUN_KEYS = {
     "step_samples",
     "eval_repeats",
     "track_test",
+    "epochs_per_round",
 }
 DEFAULTS: dict[str, Any] = {
     "devices": ["cpu"],
@@ -71,6 +72,7 @@ DEFAULTS: dict[str, Any] = {
     "step_samples": 30,
     "eval_repeats": 5,
     "track_test": False,
+    "epochs_per_round": 1,
 }
 
 
@@ -206,9 +208,20 @@ def expand(name: str, data: dict[str, Any], selection: Selection) -> list[RunReq
                     step_samples=int(merged["step_samples"]),
                     eval_repeats=int(merged["eval_repeats"]),
                     track_test=bool(merged["track_test"]),
+                    epochs_per_round=_block(
+                        merged["epochs_per_round"]
+                        if selection.epochs_per_round is None
+                        else selection.epochs_per_round
+                    ),
                 )
             )
     return requests
+
+
+def _block(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise SuiteError(f"epochs_per_round must be a whole number >= 1, got {value!r}")
+    return value
 
 
 def validate(requests: list[RunRequest]) -> None:
@@ -253,10 +266,4 @@ def plan_for(selection: Selection) -> Plan:
     plan = Plan(name, requests)
     if threads is not None:
         plan.threads = int(threads)
-    block = (
-        data.get("epochs_per_round", 1) if selection.epochs_per_round is None else selection.epochs_per_round
-    )
-    if not isinstance(block, int) or block < 1:
-        raise SuiteError(f"epochs_per_round must be a whole number >= 1, got {block!r}")
-    plan.epochs_per_round = block
     return plan

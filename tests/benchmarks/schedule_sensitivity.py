@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from harness.compare.paired import SENSITIVITY_LIMIT, describe, schedule_sensitivity  # noqa: E402
-from harness.record.derived import pause_ratios  # noqa: E402
+from harness.record.derived import is_twin, pause_ratios  # noqa: E402
 from harness.store.runs import load  # noqa: E402
 
 BLOCK = 3
@@ -41,7 +41,7 @@ def measure(task: str, impls: list[str], rounds: int, seeds: list[int]) -> dict[
         records, _ = load(Path(folder))
     out: dict[str, list[dict[int, float]]] = {}
     for record in records:
-        if record.status == "ok":
+        if record.status == "ok" and not is_twin(record):
             out.setdefault(record.impl, []).append(pause_ratios(record))
     return out
 
