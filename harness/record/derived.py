@@ -135,6 +135,7 @@ def pause_ratios(record: RunRecord) -> dict[int, float]:
 UNSTABLE_SPREAD = 2.5  # median steady epoch over the fastest: beyond it a run's epochs disagree
 BUSY_SHARE = 0.25  # other processes used at least this share of the machine's cores meanwhile
 BUSY_MIN_EPOCH_S = 0.2  # shorter epochs' /proc/stat readings (10 ms ticks) are too rough to mark
+BUSY_MIN_TOTAL_S = 1.0  # a run's share needs this much timed epoch (100 ticks a core) to be read
 
 
 def epoch_spread(record: RunRecord) -> float:
@@ -157,13 +158,15 @@ def cores(record: RunRecord) -> int:
 
 def others_cpu_share(record: RunRecord) -> float:
     """The share of the machine's CPU that other processes used while the run's steady epochs
-    ran: their CPU seconds over (epoch seconds x cores); NaN when not measured."""
+    ran: their CPU seconds over (epoch seconds x cores); NaN when not measured, or when the epochs
+    last less than :data:`BUSY_MIN_TOTAL_S` in all (too few 10 ms ticks to tell)."""
     timings = record.timings
     readings = timings.epoch_others_cpu_s[1:]
     pairs = [(e, o) for e, o in zip(timings.epoch_s, readings, strict=False) if o is not None and e]
-    if not pairs:
+    total_s = sum(e for e, _ in pairs)
+    if total_s < BUSY_MIN_TOTAL_S:
         return math.nan
-    return sum(o for _, o in pairs) / (sum(e for e, _ in pairs) * cores(record))
+    return max(0.0, sum(o for _, o in pairs)) / (total_s * cores(record))
 
 
 def busy_epochs(record: RunRecord) -> list[int]:

@@ -42,7 +42,8 @@ class Timings:
     # epoch up before its first step (Keras: a new data iterator); inside first_epoch_s / epoch_s.
     epoch_setup_s: list[float] = field(default_factory=list)
     # Every epoch: CPU seconds other processes used while its steps ran (all cores; /proc/stat
-    # ticks less the worker's own CPU time; None where unknown): the contention it ran beside.
+    # ticks less the worker's own CPU time, signed: a short epoch reads below 0 when no tick fell
+    # while it ran, so that sums stay unbiased; None where unknown): the contention it ran beside.
     epoch_others_cpu_s: list[float | None] = field(default_factory=list)
     step_s: list[float] = field(default_factory=list)  # single steps, each synchronised
     eval_s: list[float] = field(default_factory=list)  # full test-split evaluations

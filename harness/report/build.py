@@ -62,6 +62,7 @@ def build_report(results_dir: Path, out: Path) -> str:
         "failed": environment.failed_runs(runs),
         "skipped": environment.skipped_lines(data.skipped, results_dir),
         "bench_sessions": data.bench_sessions,
+        "aa": data.aa,
     }
     page.write_html(page.render(context), out)
     n_machines = len(summaries)

@@ -72,8 +72,9 @@ def machine_busy_s() -> float | None:
 class CpuMeter:
     """What other processes did with the CPU while a region ran: the machine's busy CPU seconds
     over the region (``/proc/stat``, in 10 ms ticks) less this process's own (all its threads,
-    exact). Tick quantisation makes one short region's reading rough (+-2 ticks per core); sums
-    over many regions are unbiased."""
+    exact). A tick counts whole 10 ms, so one short region's reading is rough, and may be below 0
+    (no tick fell while this process ran): it is kept signed, so that sums over many regions stay
+    unbiased (clipping each at 0 had made a 2 ms epoch look 80% contended)."""
 
     def __init__(self) -> None:
         self._machine: float | None = None
@@ -83,11 +84,11 @@ class CpuMeter:
         self._machine, self._own = machine_busy_s(), time.process_time()
 
     def stop(self) -> float | None:
-        """Other processes' CPU seconds since :meth:`start` (never below 0), ``None`` if unknown."""
+        """Other processes' CPU seconds since :meth:`start` (signed), ``None`` if unknown."""
         machine, own = machine_busy_s(), time.process_time()
         if machine is None or self._machine is None:
             return None
-        return max(0.0, (machine - self._machine) - (own - self._own))
+        return (machine - self._machine) - (own - self._own)
 
 
 def wait_for_quiet(window_s: float = 0.02, limit_s: float = 0.5) -> tuple[float, bool]:

@@ -126,11 +126,13 @@ def test_a_run_whose_steady_epochs_disagree_is_unstable() -> None:
 
 
 def test_contention_is_a_share_of_the_machine_and_marks_long_busy_epochs() -> None:
-    quiet = _timed([0.5, 0.5, 0.5], others=[0.0, 0.01, 0.02])
+    quiet = _timed([0.5, 0.5, 0.5], others=[-0.005, 0.015, 0.02])  # signed readings, summed
     assert derived.others_cpu_share(quiet) == pytest.approx(0.03 / 3.0)
     assert not derived.beside_other_work(quiet)
     busy = _timed([0.5, 0.5, 0.5], others=[0.0, 0.6, 0.0])  # 0.6 of 1.0 core-seconds in epoch 2
     assert derived.busy_epochs(busy) == [1] and derived.beside_other_work(busy)
-    short = _timed([0.01] * 9, others=[0.02] * 9)  # every short epoch busy: the run as a whole is
-    assert derived.busy_epochs(short) == [] and derived.beside_other_work(short)
+    long_enough = _timed([0.1] * 12, others=[0.08] * 12)  # short epochs, 1.2 s in all: the sum tells
+    assert derived.busy_epochs(long_enough) == [] and derived.beside_other_work(long_enough)
+    too_short = _timed([0.002] * 11, others=[0.008, -0.002] * 5 + [0.008])  # 22 ms in all: cannot tell
+    assert math.isnan(derived.others_cpu_share(too_short)) and not derived.beside_other_work(too_short)
     assert math.isnan(derived.others_cpu_share(_timed([0.5, 0.5])))  # not measured
