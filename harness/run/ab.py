@@ -121,7 +121,7 @@ def resolve(spec: SideSpec, stack: contextlib.ExitStack, repo: Path = machine.RE
     return Side(spec.name, spec.source, checkout, _commit_of(root))
 
 
-def handshake(pool: Pool, keys: list[tuple[str, str, str]], sides: Mapping[str, Side]) -> None:
+def handshake(pool: Pool, keys: list[tuple[str, str, str, str]], sides: Mapping[str, Side]) -> None:
     """Start every worker the gate needs and check it can run: the same protocol, the frameworks
     importable. Any failure is a :class:`UsageError` naming the side; nothing has been timed."""
     for key in keys:
@@ -187,7 +187,7 @@ def measure_pair(
     pool = Pool(plan.threads, checkouts)
     try:
         requests = plan.for_pair(k)
-        keys = list(dict.fromkeys((s, r.impl, r.device) for s in order for r in requests))
+        keys = list(dict.fromkeys((s, r.impl, r.mode, r.device) for s in order for r in requests))
         handshake(pool, keys, sides)
         sided = [(s, r) for s in order for r in requests]
         group = Group(sided, pool, "interleaved", rng, on_round, epochs_per_round=plan.epochs_per_round)

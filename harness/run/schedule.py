@@ -7,10 +7,10 @@ round ``r`` each trains its epoch ``r``, in a fresh random order every round, so
 one sample of each under the same conditions (Abedi and Brecht, ICPE 2017; asv's interleaved
 rounds). ``sequential`` runs them back to back instead, each from its first epoch to its last.
 
-Each (implementation, device) has one worker process, kept across groups; the modes of one
-implementation share it (their runs are threads of it, :mod:`harness.run.session`). A worker that
-dies or stops answering costs the runs it held in that group: the one it was serving is
-``crashed`` or ``timeout``, the others ``crashed`` with the reason; the next group gets a fresh one.
+Each (implementation, mode, device) has one worker process, kept across groups (an A/A twin one
+of its own), so the runs of a group never share a process. A worker that dies or stops answering
+costs the run it was serving (``crashed`` or ``timeout``, with the reason); the next group gets a
+fresh one.
 """
 
 from __future__ import annotations
@@ -30,7 +30,11 @@ from harness.spec.plan import RunRequest, new_record
 SCHEDULES = ("interleaved", "sequential")
 
 
-WorkerKey = tuple[str, str, str]  # (side, implementation, device); side "" outside the A/B gate
+# (side, implementation, mode, device); side "" outside the A/B gate. Each mode has a process of
+# its own: two runs in one process share its OpenMP pools, and the idle one's threads spin beside
+# the other's epoch (measured: torch's default run beside its fused one in one worker, mnist1d,
+# 0.49x [0.43, 0.54] its own A/A twin in a worker alone).
+WorkerKey = tuple[str, str, str, str]
 TWIN_SIDE = "twin"  # an A/A twin runs in a worker of its own, on this side's code
 
 
@@ -46,7 +50,7 @@ class Pool:
 
     def get(self, key: WorkerKey) -> Worker:
         if key not in self.workers:
-            side, impl, device = key
+            side, impl, _, device = key
             info = registry.get(impl)
             checkout = self.checkouts[side if side != TWIN_SIDE else ""]
             self.workers[key] = Worker(info.engine, impl, device, self.threads, checkout)
@@ -85,7 +89,7 @@ class Live:
 
     @property
     def key(self) -> WorkerKey:
-        return (self.side, self.info.name, self.request.device)
+        return (self.side, self.info.name, self.request.mode, self.request.device)
 
 
 class Group:
@@ -207,13 +211,8 @@ class Group:
             live.more = bool(answer["more"])
 
     def _died(self, live: Live, died: WorkerDied) -> None:
-        """The worker serving ``live`` died: it costs ``live`` and every run it held in this group;
-        runs not started yet get a fresh worker when their turn comes."""
+        """The worker serving ``live`` died: it costs ``live`` (no other run of the group shares
+        its process); the next group gets a fresh worker."""
         self.pool.drop(live.key)
         live.record, live.more = new_record(live.request, live.info), False
         live.record.status, live.record.reason = died.status, str(died)
-        for other in self.lives:
-            if other is not live and other.key == live.key and other.started and other.record is None:
-                other.record, other.more = new_record(other.request, other.info), False
-                other.record.status = "crashed"
-                other.record.reason = f"its worker died while running {live.request.label()}: {died}"

@@ -1,9 +1,10 @@
 """A run inside a worker, moved forward one command at a time by the parent's schedule.
 
-Each run lives in a thread of its own, so a worker can hold several runs at once (the modes of one
-implementation in an interleaved group) and so a training loop the implementation owns (``fit``
-with callbacks) can be paused between epochs. Only one thread works at a time: the others wait on
-their command queue, so nothing runs beside a timed epoch.
+Each run lives in a thread of its own, so that a training loop the implementation owns (``fit``
+with callbacks) can be paused between epochs while the worker's main thread reads the parent's
+commands. The schedule gives every run of a group a worker of its own (a process per
+implementation, mode and device: :mod:`harness.run.schedule`), so nothing of another run shares
+the process's thread pools; the protocol still tags every message with its run.
 
 Messages (the parent's ``op`` -> the worker's answer):
 

@@ -81,7 +81,7 @@ def test_sequential_runs_each_from_first_epoch_to_last(tmp_path: Path, suite: Pa
         assert first > last  # the next run starts after the previous one's last epoch
 
 
-def test_a_dying_worker_costs_only_the_runs_it_held(
+def test_a_dying_worker_costs_only_the_run_it_served(
     tmp_path: Path, suite: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(FAULT_ENV, "crash:2")  # jax's worker dies at the end of round 2
@@ -92,9 +92,8 @@ def test_a_dying_worker_costs_only_the_runs_it_held(
     assert by_label["torch[default]"].status == "ok"
     assert len(by_label["torch[default]"].timings.epoch_s) == ROUNDS - 1
     jax = [by_label["jax[default]"], by_label["jax[scan]"]]
-    assert [r.status for r in jax] == ["crashed", "crashed"]
-    assert any("exited with status 3" in r.reason for r in jax)
-    assert any("its worker died while running" in r.reason for r in jax)
+    assert [r.status for r in jax] == ["crashed", "crashed"]  # each mode in a worker of its own
+    assert all("exited with status 3" in r.reason for r in jax)
 
 
 def _workers_tagged(tag: str) -> list[psutil.Process]:
