@@ -22,12 +22,12 @@ import tempfile
 import urllib.request
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from harness.spec.contract import SPLIT_NAMES, Splits
 from harness.store.atomic import write_atomic
 
 DATA_DIR_ENV = "MLPBENCH_DATA_DIR"
@@ -47,36 +47,6 @@ MNIST_IDX_MD5 = {
 
 class DatasetError(RuntimeError):
     """A dataset could not be provided; the message says what was tried and what to do."""
-
-
-@dataclass(frozen=True)
-class Splits:
-    """Train/validation/test arrays of one dataset: x float32 (n, features), y int64 (n,)."""
-
-    name: str
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-
-    @property
-    def n_features(self) -> int:
-        return int(self.x_train.shape[1])
-
-    @property
-    def n_classes(self) -> int:
-        return int(max(self.y_train.max(), self.y_val.max(), self.y_test.max()) + 1)
-
-    def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """Return ``(x, y)`` of ``train``, ``val`` or ``test``."""
-        if name not in SPLIT_NAMES:
-            raise ValueError(f"unknown split {name!r}; valid: {', '.join(SPLIT_NAMES)}")
-        return getattr(self, f"x_{name}"), getattr(self, f"y_{name}")
-
-
-SPLIT_NAMES = ("train", "val", "test")
 
 
 def data_dir() -> Path:

@@ -6,7 +6,6 @@ import argparse
 
 from harness.run import machine
 from harness.spec import registry, suites
-from tasks.mlp.spec import TASKS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -15,7 +14,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    print("tasks:", ", ".join(TASKS))
+    print("tasks:", ", ".join(registry.tasks()))
     print("implementations:")
     for info in registry.implementations().values():
         reason = info.unavailable_reason()

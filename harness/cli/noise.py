@@ -14,7 +14,6 @@ from harness.run.noise import back_to_back, floor_of, step_times
 from harness.spec import registry
 from harness.spec.plan import RunRequest
 from harness.store.noise import NoiseFloor, save
-from tasks.mlp.spec import TASKS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -31,8 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    if args.task not in TASKS:
-        raise UsageError(f"unknown task {args.task!r}; valid: {', '.join(TASKS)}")
+    if args.task not in registry.tasks():
+        raise UsageError(f"unknown task {args.task!r}; valid: {', '.join(registry.tasks())}")
     info = registry.get(args.impl)
     if args.runs < 3 or args.epochs < 3:
         raise UsageError(f"--runs and --epochs must be at least 3, got {args.runs} and {args.epochs}")

@@ -26,11 +26,11 @@ from harness.record import overfitting
 from harness.record.schema import RunRecord
 from harness.run.faults import TWIN_MARK, Fault, inject_fault
 from harness.run.timing import CpuMeter, PeakRSS, Span, busy_wait, repeat, timed, wait_for_quiet
+from harness.spec import registry
 from harness.spec.contract import Engine, Trainer, Unavailable
 from harness.spec.plan import RunRequest, new_record
 from harness.spec.registry import ImplInfo
 from harness.spec.train_spec import TrainSpec
-from tasks.mlp import spec as task_spec
 
 
 class Control(Protocol):
@@ -155,9 +155,9 @@ class EpochTimer:
 
 def _step_samples(trainer: Trainer, spec: TrainSpec, n_train: int, count: int) -> list[float]:
     """``count`` synchronised single steps on full batches of a fresh permutation."""
-    order = task_spec.batch_order(spec, spec.epochs, n_train)
-    batches = [b for b in task_spec.batch_slices(order, spec.batch_size) if len(b) == spec.batch_size]
-    batches = batches or task_spec.batch_slices(order, spec.batch_size)  # split smaller than a batch
+    order = registry.family(spec.task).batch_order(spec, spec.epochs, n_train)
+    cuts = [order[i : i + spec.batch_size] for i in range(0, len(order), spec.batch_size)]
+    batches = [b for b in cuts if len(b) == spec.batch_size] or cuts  # a split smaller than a batch
     samples = []
     for i in range(count):
         index = batches[i % len(batches)]
@@ -199,16 +199,17 @@ def _measure(
 ) -> None:
     fault = inject_fault(trainer, f"{request.impl}{TWIN_MARK if request.twin else ''}")
     record.execution["loadavg_1m_before"] = os.getloadavg()[0]
-    data = task_spec.load_data(spec)
+    family = registry.family(spec.task)
+    data = family.load_data(spec)
     n_train = len(data.y_train)
     record.n_train, record.n_test = n_train, len(data.y_test)
-    record.steps_per_epoch = task_spec.steps_per_epoch(spec, n_train)
-    record.train_flops_per_sample = task_spec.train_flops_per_sample(spec)
-    orders = [task_spec.batch_order(spec, epoch, n_train) for epoch in range(spec.epochs)]
+    record.steps_per_epoch = family.steps_per_epoch(spec, n_train)
+    record.train_flops_per_sample = family.train_flops_per_sample(spec)
+    orders = [family.batch_order(spec, epoch, n_train) for epoch in range(spec.epochs)]
     timings = record.timings
     trainer.engine.reset_memory_peak(trainer.device)
     with PeakRSS() as peak:
-        _, timings.build_s = timed(lambda: trainer.build(task_spec.init_params(spec), data), trainer.sync)
+        _, timings.build_s = timed(lambda: trainer.build(family.init_params(spec), data), trainer.sync)
         control.built()
         timer = EpochTimer(trainer, record, control, fault, request.track_test)
         trainer.fit(orders.__getitem__, timer)

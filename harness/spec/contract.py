@@ -19,15 +19,89 @@ import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
 from harness.spec.train_spec import TrainSpec
 
-if TYPE_CHECKING:
-    from tasks.datasets import Splits
+SPLIT_NAMES = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class Splits:
+    """Train/validation/test arrays of one dataset: x float32 (n, features), y int64 (n,)."""
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+    @property
+    def n_features(self) -> int:
+        return int(self.x_train.shape[1])
+
+    @property
+    def n_classes(self) -> int:
+        return int(max(self.y_train.max(), self.y_val.max(), self.y_test.max()) + 1)
+
+    def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(x, y)`` of ``train``, ``val`` or ``test``."""
+        if name not in SPLIT_NAMES:
+            raise ValueError(f"unknown split {name!r}; valid: {', '.join(SPLIT_NAMES)}")
+        return getattr(self, f"x_{name}"), getattr(self, f"y_{name}")
+
+
+class TaskFamily(ABC):
+    """The training problems a plug-in folder offers (its ``task.py`` defines one subclass): the
+    named tasks, each task's default spec, its data, the initial weights and batch order every
+    implementation shares, and its FLOP count. The harness knows tasks only through this class,
+    found by :mod:`harness.spec.registry`, as it knows frameworks through :class:`Engine`.
+    Stateless: classmethods."""
+
+    TASKS: ClassVar[tuple[str, ...]]  # the task names it offers (``iris``, ``mnist`` ...)
+    SUITES: ClassVar[Path | None] = None  # a folder of suite TOML files it ships, if any
+
+    @classmethod
+    @abstractmethod
+    def make_spec(cls, task: str, **overrides: Any) -> TrainSpec:
+        """``task``'s default spec with ``overrides`` (unknown task or field: ``SpecError``)."""
+
+    @classmethod
+    @abstractmethod
+    def check_spec(cls, spec: TrainSpec) -> None:
+        """Raise ``SpecError`` for a spec that cannot run (a batch larger than the training
+        split), cheaply: without loading the data."""
+
+    @classmethod
+    @abstractmethod
+    def load_data(cls, spec: TrainSpec) -> Splits:
+        """The spec's train/validation/test splits (raises a clear error when unavailable)."""
+
+    @classmethod
+    @abstractmethod
+    def init_params(cls, spec: TrainSpec) -> list[np.ndarray]:
+        """The initial ``[W1, b1, ...]`` every implementation loads, from ``spec.seed``."""
+
+    @classmethod
+    @abstractmethod
+    def batch_order(cls, spec: TrainSpec, epoch: int, n_train: int) -> np.ndarray:
+        """The permutation of training indices of ``epoch``, the same in every implementation."""
+
+    @classmethod
+    @abstractmethod
+    def train_flops_per_sample(cls, spec: TrainSpec) -> int:
+        """FLOPs of training on one sample (forward and backward), for the efficiency block."""
+
+    @classmethod
+    def steps_per_epoch(cls, spec: TrainSpec, n_train: int) -> int:
+        """Optimizer steps in one epoch (the short last batch counts)."""
+        return -(-n_train // spec.batch_size)
 
 
 BATCHES_HARNESS = "the harness's per-epoch permutation (the same batches in every implementation)"

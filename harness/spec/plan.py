@@ -14,9 +14,9 @@ from typing import Any
 from harness.errors import UsageError
 from harness.record.derived import config_key, run_name
 from harness.record.schema import RunRecord
+from harness.spec import registry
 from harness.spec.registry import ImplInfo
 from harness.spec.train_spec import TrainSpec
-from tasks.mlp import spec as task_spec
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class RunRequest:
 
     def spec(self) -> TrainSpec:
         """The resolved spec: the task's defaults, the overrides, this seed."""
-        return task_spec.make_spec(self.task, **{**self.overrides, "seed": self.seed})
+        return registry.family(self.task).make_spec(self.task, **{**self.overrides, "seed": self.seed})
 
     def label(self) -> str:
         """Short human label, e.g. ``mnist/torch[default]@cpu seed=0``."""

@@ -1,10 +1,13 @@
-"""Finds the engines and implementations: every ``engines/*.py`` file under a plug-in folder
-defines one :class:`Engine` subclass, every ``impls/*.py`` file one :class:`Trainer` subclass.
+"""Finds the tasks, engines and implementations: a plug-in folder's ``task.py`` defines one
+:class:`TaskFamily` subclass (the tasks it offers), every ``engines/*.py`` file one
+:class:`Engine` subclass, every ``impls/*.py`` file one :class:`Trainer` subclass.
 
-The plug-in folders are ``tasks/mlp`` and each folder named in ``$MLPBENCH_PLUGINS`` (separated by
-``os.pathsep``), so a framework or an API style is added by adding files, never by editing the
-harness. Importing those files is cheap (frameworks are imported by ``Engine.setup``), so the
-registry reads each class's constants directly. Whether a framework is installed is checked with
+The plug-in folders are those ``pyproject.toml`` names under ``[tool.mlp-bench] plugins`` (this
+project: ``tasks/mlp``) and each folder named in ``$MLPBENCH_PLUGINS`` (separated by
+``os.pathsep``), so a task, a framework or an API style is added by adding files, never by
+editing the harness, which never imports them by name. Importing those files is cheap
+(frameworks are imported by ``Engine.setup``), so the registry reads each class's constants
+directly. Whether a framework is installed is checked with
 ``importlib.util.find_spec``, without importing it; a missing one makes the implementation
 "unavailable: <reason>" and its runs get that status, while the rest go on.
 
@@ -20,31 +23,44 @@ import importlib
 import importlib.util
 import os
 import sys
+import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 
-from harness.errors import UnknownName
-from harness.spec.contract import Engine, Trainer
+from harness.errors import SpecError, UnknownName
+from harness.spec.contract import Engine, TaskFamily, Trainer
 
-TASKS_ROOT = Path(__file__).resolve().parents[2] / "tasks"
-BUILTIN = (TASKS_ROOT / "mlp", "tasks.mlp")
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PLUGINS_ENV = "MLPBENCH_PLUGINS"
+
+
+@lru_cache(maxsize=1)
+def _configured() -> tuple[tuple[Path, str | None], ...]:
+    """The project's own plug-in folders (``[tool.mlp-bench] plugins`` in ``pyproject.toml``),
+    importable as packages from the project root."""
+    config = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    folders = config.get("tool", {}).get("mlp-bench", {}).get("plugins", [])
+    return tuple((PROJECT_ROOT / f, ".".join(Path(f).parts)) for f in folders)
 
 
 def plugin_folders() -> list[tuple[Path, str | None]]:
     """Each plug-in folder with its package name (``None``: loaded by file path)."""
     extra = [Path(p) for p in os.environ.get(PLUGINS_ENV, "").split(os.pathsep) if p]
-    return [BUILTIN, *[(p.resolve(), None) for p in extra]]
+    return [*_configured(), *[(p.resolve(), None) for p in extra]]
 
 
-def _load(path: Path, package: str | None) -> ModuleType:
+def _load(path: Path, package: str | None, root: Path | None = None) -> ModuleType:
+    """Import a plug-in file: from its package, or by path (``root``: its plug-in folder, when
+    the file sits in it rather than in ``engines/`` or ``impls/``)."""
+    root = root or path.parent.parent
+    inner = "" if root == path.parent else f"{path.parent.name}."
     if package is not None:
-        return importlib.import_module(f"{package}.{path.parent.name}.{path.stem}")
-    folder = hashlib.sha1(str(path.parent.parent).encode()).hexdigest()[:10]
-    name = f"mlpbench_plugin_{folder}_{path.parent.name}_{path.stem}"
+        return importlib.import_module(f"{package}.{inner}{path.stem}")
+    folder = hashlib.sha1(str(root).encode()).hexdigest()[:10]
+    name = f"mlpbench_plugin_{folder}_{inner.replace('.', '_')}{path.stem}"
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, path)
@@ -78,6 +94,45 @@ def _files(kind: str) -> list[tuple[Path, str | None]]:
 
 def _missing(modules: tuple[str, ...]) -> list[str]:
     return [m for m in modules if importlib.util.find_spec(m) is None]
+
+
+TASK_FILE = "task.py"
+
+
+@lru_cache(maxsize=1)
+def task_families() -> dict[str, type[TaskFamily]]:
+    """Every task by name, mapped to the family that offers it (two families offering one name
+    is an error naming both folders)."""
+    out: dict[str, type[TaskFamily]] = {}
+    where: dict[str, Path] = {}
+    for folder, package in plugin_folders():
+        path = folder / TASK_FILE
+        if not path.is_file():
+            continue
+        family = _one_class(_load(path, package, folder), TaskFamily, path)
+        for task in family.TASKS:
+            if task in out:
+                raise TypeError(f"task {task!r} is offered by both {where[task]} and {path}")
+            out[task], where[task] = family, path
+    return out
+
+
+def tasks() -> tuple[str, ...]:
+    """Every task name, in the order the plug-in folders offer them."""
+    return tuple(task_families())
+
+
+def family(task: str) -> type[TaskFamily]:
+    """The family that offers ``task``; an unknown name is a ``SpecError`` listing the valid ones."""
+    found = task_families().get(task)
+    if found is None:
+        raise SpecError(f"unknown task {task!r}; valid: {', '.join(tasks())}")
+    return found
+
+
+def suite_folders() -> list[Path]:
+    """The suite folders the task families ship."""
+    return list(dict.fromkeys(f.SUITES for f in task_families().values() if f.SUITES is not None))
 
 
 @dataclass(frozen=True)
@@ -225,6 +280,7 @@ def clear() -> None:
     """Forget what was discovered (after ``$MLPBENCH_PLUGINS`` changed)."""
     engines.cache_clear()
     implementations.cache_clear()
+    task_families.cache_clear()
 
 
 def get(name: str) -> ImplInfo:

@@ -33,10 +33,7 @@ from harness.errors import SpecError, SuiteError, UnknownName, check_names
 from harness.spec import registry
 from harness.spec.plan import TWIN_DEFAULT, Plan, RunRequest, with_twins
 from harness.spec.train_spec import DEVICES
-from tasks.mlp import spec as task_spec
-from tasks.mlp.spec import TASKS
 
-SUITE_DIR = Path(__file__).resolve().parents[2] / "tasks" / "suites"
 TOP_KEYS = {
     "description",
     "devices",
@@ -96,8 +93,8 @@ class Selection:
 
 
 def shipped_suites() -> list[str]:
-    """Names of the suites in ``tasks/suites``."""
-    return sorted(p.stem for p in SUITE_DIR.glob("*.toml"))
+    """Names of the suites the task families ship (this project's: ``tasks/suites``)."""
+    return sorted({p.stem for folder in registry.suite_folders() for p in folder.glob("*.toml")})
 
 
 def suite_path(name_or_path: str) -> Path:
@@ -112,7 +109,9 @@ def suite_path(name_or_path: str) -> Path:
             f"unknown suite {name_or_path!r}; valid: {', '.join(shipped_suites())} "
             "(or a path to a .toml file)"
         )
-    return SUITE_DIR / f"{name_or_path}.toml"
+    return next(
+        f / f"{name_or_path}.toml" for f in registry.suite_folders() if (f / f"{name_or_path}.toml").is_file()
+    )
 
 
 def load_suite(path: Path) -> dict[str, Any]:
@@ -182,7 +181,8 @@ def expand(name: str, data: dict[str, Any], selection: Selection) -> list[RunReq
     requests = []
     for run in data["runs"]:
         merged = {**DEFAULTS, **{k: v for k, v in data.items() if k in DEFAULTS}, **run}
-        tasks = _narrow("task", merged.get("tasks", list(TASKS)), selection.tasks, TASKS)
+        known = registry.tasks()
+        tasks = _narrow("task", merged.get("tasks", list(known)), selection.tasks, known)
         impls = _narrow(
             "implementation",
             _expand_impls(merged.get("impls", ["*"])),
@@ -233,7 +233,8 @@ def validate(requests: list[RunRequest]) -> None:
         if request.timeout_s <= 0:
             raise SuiteError(f"timeout must be > 0 seconds, got {request.timeout_s}")
         try:
-            task_spec.check_batch_size(request.spec())
+            spec = request.spec()
+            registry.family(spec.task).check_spec(spec)
         except SpecError as exc:
             raise SuiteError(f"{request.label()}: {exc}") from exc
 
@@ -244,7 +245,7 @@ def plan_for(selection: Selection) -> Plan:
     selections = [selection.tasks, selection.impls, selection.devices, selection.modes, selection.seeds]
     if selection.suite is None and any(s is not None for s in selections):
         run = {
-            "tasks": selection.tasks or list(TASKS),
+            "tasks": selection.tasks or list(registry.tasks()),
             "impls": selection.impls or ["*"],
             "devices": selection.devices or ["cpu"],
         }

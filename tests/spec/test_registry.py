@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness import cli
-from harness.errors import UnknownName
+from harness.errors import SpecError, UnknownName
 from harness.spec import registry
 from harness.store import runs as store
 
@@ -62,6 +62,34 @@ def test_an_unknown_engine_is_named_with_the_valid_ones(
     try:
         with pytest.raises(UnknownName, match="engine 'tpu' is not defined; engines: .*torch"):
             registry.implementations()
+    finally:
+        monkeypatch.delenv(registry.PLUGINS_ENV)
+        registry.clear()
+
+
+def test_a_new_task_is_a_file_in_a_folder_and_runs_end_to_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The harness knows tasks only through the contract: a throwaway family in a temporary folder
+    (``task.py`` alone) is listed, validated, trained by a shipped implementation and recorded."""
+    folder = tmp_path / "blob_plugin"
+    folder.mkdir()
+    (folder / "task.py").write_text(
+        (Path(__file__).parents[1] / "data" / "plugin_blobs" / "task.py").read_text()
+    )
+    monkeypatch.setenv(registry.PLUGINS_ENV, str(folder))
+    registry.clear()
+    try:
+        assert registry.tasks()[-1] == "blobs" and registry.family("blobs").__name__ == "BlobTasks"
+        results = tmp_path / "results"
+        argv = ["run", "--task", "blobs", "--impl", "numpy", "--seeds", "0", "--epochs", "8"]
+        assert cli.main([*argv, "--results", str(results), "--no-calibrate"]) == 0
+        (record,) = store.load(results)[0]
+        assert record.status == "ok" and record.task == "blobs" and record.test_accuracy > 0.9
+        assert record.steps_per_epoch == 10 and record.train_flops_per_sample == 6 * (2 * 16 + 16 * 3)
+        with pytest.raises(SpecError, match="unknown task 'cifar'; valid: iris, .*blobs"):
+            registry.family("cifar")
+        assert cli.main(["run", "--task", "blobs", "--set", "batch_size=1000", "--dry-run"]) == 2
     finally:
         monkeypatch.delenv(registry.PLUGINS_ENV)
         registry.clear()
