@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.spec.contract import SPLIT_NAMES, Splits
+from harness.plugins.contract import SPLIT_NAMES, Splits
 from harness.store.atomic import write_atomic
 
 DATA_DIR_ENV = "MLPBENCH_DATA_DIR"

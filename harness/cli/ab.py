@@ -17,8 +17,8 @@ from harness.cli.progress import Progress
 from harness.compare import render
 from harness.compare.gate import GateRule, decide
 from harness.errors import UsageError
+from harness.plan.suites import Selection, plan_for
 from harness.run import ab, machine
-from harness.spec.suites import Selection, plan_for
 from harness.store.atomic import write_atomic
 from harness.store.runs import AB_DIR, RecordWriter
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from harness.cli.paths import DEFAULT_RESULTS
 from harness.errors import UsageError, check_names
+from harness.problem.train_spec import DEVICES
 from harness.run import calibration
-from harness.spec.train_spec import DEVICES
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from harness.plan import suites
+from harness.plugins import registry
 from harness.run import machine
-from harness.spec import registry, suites
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -9,10 +9,10 @@ from pathlib import Path
 from harness.cli.paths import DEFAULT_RESULTS
 from harness.cli.progress import Progress
 from harness.errors import UsageError
+from harness.plan.requests import RunRequest
+from harness.plugins import registry
 from harness.run import machine
 from harness.run.noise import back_to_back, floor_of, step_times
-from harness.spec import registry
-from harness.spec.plan import RunRequest
 from harness.store.noise import NoiseFloor, save
 
 

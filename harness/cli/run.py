@@ -7,10 +7,10 @@ from pathlib import Path
 
 from harness.cli.paths import DEFAULT_REPORT, DEFAULT_RESULTS
 from harness.cli.progress import Progress
+from harness.plan.requests import parse_shard
+from harness.plan.suites import Selection, plan_for
 from harness.run.runner import EXECUTORS, run_plan
 from harness.run.schedule import SCHEDULES
-from harness.spec.plan import parse_shard
-from harness.spec.suites import Selection, plan_for
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -11,7 +11,7 @@ block shows is computed here, when reading, so two places can never disagree on 
 - **throughput**: ``n_train / epoch_s`` per steady epoch, in samples per second;
 - **achieved FLOP/s**: ``train_flops_per_sample * n_train / (step_s * steps_per_epoch)`` for a
   step time ``step_s`` (so it follows whichever median step time is shown beside it), and
-  **fraction of peak**: that over the calibrated peak stored in the record's ``efficiency``;
+  **fraction of peak**: that over the calibrated peak kept in the record's ``calibration``;
 - the **config key**: the spec as canonical JSON without ``seed`` (runs that differ only by seed
   share it), and the **pair key** (task, impl, mode, device, config key) that pairs runs;
 - the **machine id**: ``machine.machine_id``, else the fingerprint, else ``unknown machine``;
@@ -28,6 +28,7 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
+from harness.record import overfitting
 from harness.record.schema import RunRecord
 
 UNKNOWN_MACHINE = "unknown machine"
@@ -269,7 +270,7 @@ def record_flops_per_s(record: RunRecord, step_s: float | None = None) -> float:
 
 def peak_flops_per_s(record: RunRecord) -> float:
     """The calibrated matmul peak of the record's device (NaN when the run was not calibrated)."""
-    value = (record.efficiency or {}).get("peak_flops_per_s")
+    value = (record.calibration or {}).get("peak_flops_per_s")
     return float(value) if isinstance(value, int | float) and value > 0 else math.nan
 
 
@@ -291,22 +292,41 @@ class EngineRate(Protocol):
     def dispatch_median_s(self) -> float: ...
 
 
-def efficiency_block(record: RunRecord, own: EngineRate | None, best: EngineRate | None) -> dict[str, Any]:
-    """The record's stored ``efficiency`` block: the calibration it is read against (``best``: the
-    device's peak; ``own``: its engine's rates), and the figures derived from its own step time."""
+def calibration_facts(own: EngineRate | None, best: EngineRate | None) -> dict[str, Any]:
+    """What a record keeps of the machine calibration (its ``calibration``): the device's peak
+    (``best``: the best matmul rate of any engine) and its own engine's rates, raw."""
+    out: dict[str, Any] = {}
+    if best is not None:
+        out |= {"peak_flops_per_s": best.matmul_flops_per_s, "peak_engine": best.engine}
+    if own is not None:
+        out |= {"engine": own.engine, "engine_matmul_flops_per_s": own.matmul_flops_per_s}
+        out |= {"dispatch_s": own.dispatch_median_s, "calibrated_at": own.measured_at}
+    return out
+
+
+def efficiency(record: RunRecord) -> dict[str, Any]:
+    """The run's efficiency, derived on reading from its step time and its ``calibration``:
+    ``achieved_flops_per_s``, ``step_s``, ``fraction_of_peak`` and ``step_in_dispatches`` beside
+    the calibration's raw rates; empty when the run has no step time."""
     step = step_time_s(record)
     flops = record_flops_per_s(record, step)
     if not math.isfinite(flops):
         return {}
-    out: dict[str, Any] = {"achieved_flops_per_s": flops, "step_s": step}
-    if best is not None:
-        out |= {"peak_flops_per_s": best.matmul_flops_per_s, "peak_engine": best.engine}
-        out["fraction_of_peak"] = flops / best.matmul_flops_per_s
-    if own is not None:
-        out |= {"engine": own.engine, "engine_matmul_flops_per_s": own.matmul_flops_per_s}
-        out |= {"dispatch_s": own.dispatch_median_s, "calibrated_at": own.measured_at}
-        out["step_in_dispatches"] = step / own.dispatch_median_s
+    facts = dict(record.calibration or {})
+    out: dict[str, Any] = {"achieved_flops_per_s": flops, "step_s": step, **facts}
+    if isinstance(facts.get("peak_flops_per_s"), int | float) and facts["peak_flops_per_s"] > 0:
+        out["fraction_of_peak"] = flops / facts["peak_flops_per_s"]
+    if isinstance(facts.get("dispatch_s"), int | float) and facts["dispatch_s"] > 0:
+        out["step_in_dispatches"] = step / facts["dispatch_s"]
     return out
+
+
+def overfitting_of(record: RunRecord) -> dict[str, Any] | None:
+    """The overfitting analysis of an ok run's history (:func:`harness.record.overfitting.analyse`,
+    default parameters), computed on reading; ``None`` for a run that did not finish."""
+    if record.status != "ok":
+        return None
+    return overfitting.analyse(record.history)
 
 
 # --- identity --------------------------------------------------------------------------------------

@@ -186,8 +186,9 @@ def analyse(
     min_delta: float = DEFAULT_MIN_DELTA,
     smooth_epochs: int = 1,
 ) -> dict[str, Any]:
-    """Everything above as a JSON-ready dict (what ``extra["overfitting"]`` holds), parameters
-    included; ``{"reason": ...}`` with the parameters when the history cannot be analysed."""
+    """Everything above as a JSON-ready dict (what :func:`harness.record.derived.overfitting_of`
+    gives a record), parameters included; ``{"reason": ...}`` with the parameters when the
+    history cannot be analysed."""
     h = history
     params = {"patience": patience, "min_delta": min_delta, "smooth_epochs": smooth_epochs}
     problem = _check(h.train_loss, h.train_accuracy, h.val_loss, h.val_accuracy) or (

@@ -2,6 +2,12 @@
 
 Records keep raw samples only (seconds per epoch, per step, per evaluation); statistics are
 derived when reading (see :mod:`harness.record.derived`). ``results/README.md`` documents every field.
+
+Versions: 2 (this one) keeps only the machine calibration's raw rates in ``calibration``; version 1
+stored them in ``efficiency`` beside figures derived from the run's own step time, and the
+overfitting analysis in ``extra["overfitting"]``. :meth:`RunRecord.from_dict` reads both: a
+version-1 record is migrated as it is read (its derived figures dropped; they are computed on
+reading, as for every version-2 record).
 """
 
 from __future__ import annotations
@@ -15,8 +21,18 @@ from typing import Any
 
 from harness.errors import RecordError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # what from_dict reads (older ones are migrated)
+CALIBRATION_KEYS = (  # the raw calibration facts a record keeps (derived.efficiency reads them)
+    "peak_flops_per_s",
+    "peak_engine",
+    "engine",
+    "engine_matmul_flops_per_s",
+    "dispatch_s",
+    "calibrated_at",
+)
 STATUSES = ("ok", "diverged", "crashed", "timeout", "unavailable")
+NOT_FINISHED = STATUSES[1:]  # a run that ended without its measurements, and says why
 
 
 def _json_safe(value: Any) -> Any:
@@ -100,7 +116,9 @@ class RunRecord:
     test_loss: float | None = None
     peak_rss_bytes: int | None = None
     device_peak_bytes: int | None = None
-    efficiency: dict[str, Any] = field(default_factory=dict)  # against the machine calibration
+    # The machine calibration this run is read against (empty when not calibrated): its device's
+    # peak and its own engine's rates, raw (CALIBRATION_KEYS); efficiency is derived on reading.
+    calibration: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
@@ -116,8 +134,11 @@ class RunRecord:
         if not isinstance(data, Mapping):
             raise RecordError(f"a record must be a JSON object, got {type(data).__name__}")
         version = data.get("schema_version")
-        if version != SCHEMA_VERSION:
-            raise RecordError(f"schema_version {version!r} is not supported (expected {SCHEMA_VERSION})")
+        if version not in READABLE_VERSIONS:
+            valid = ", ".join(map(str, READABLE_VERSIONS))
+            raise RecordError(f"schema_version {version!r} is not supported (readable: {valid})")
+        if version == 1:
+            data = _migrate_v1(data)
         missing = [k for k in ("task", "impl", "framework", "device", "seed", "status") if k not in data]
         if missing:
             raise RecordError(f"record is missing field(s): {', '.join(missing)}")
@@ -132,7 +153,32 @@ class RunRecord:
         except TypeError as exc:
             raise RecordError(f"record has a malformed field: {exc}") from exc
 
+    def ended(self, status: str, reason: str) -> RunRecord:
+        """This run did not finish: ``status`` (one of :data:`NOT_FINISHED`) and why, said once for
+        every stage that ends a run (a worker that died, an import that failed, a crash)."""
+        if status not in NOT_FINISHED:
+            raise ValueError(f"status {status!r} is not one of {', '.join(NOT_FINISHED)}")
+        if not reason:
+            raise ValueError(f"a {status} run must say why")
+        self.status, self.reason = status, reason
+        return self
+
     @property
     def key(self) -> tuple[str, str, str, str]:
         """What pairs runs across result sets: task, impl, mode, device."""
         return (self.task, self.impl, self.mode, self.device)
+
+
+def _migrate_v1(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A version-1 record as version 2: the calibration's raw rates kept from ``efficiency``, the
+    figures derived from the run (``achieved_flops_per_s``, ``fraction_of_peak``, ...) and
+    ``extra["overfitting"]`` dropped (both are derived on reading now)."""
+    out = {k: v for k, v in data.items() if k != "efficiency"}
+    efficiency = data.get("efficiency") or {}
+    if isinstance(efficiency, Mapping):
+        out["calibration"] = {k: efficiency[k] for k in CALIBRATION_KEYS if k in efficiency}
+    extra = data.get("extra")
+    if isinstance(extra, Mapping):
+        out["extra"] = {k: v for k, v in extra.items() if k != "overfitting"}
+    out["schema_version"] = SCHEMA_VERSION
+    return out

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from harness.report.data import gather
+from harness.report.data import gather, policy
 from harness.report.render import page
 from harness.report.sections import (
     environment,
@@ -29,7 +29,6 @@ from harness.report.sections import (
     styles,
     tasks,
 )
-from harness.spec import policy
 
 
 def build_report(results_dir: Path, out: Path) -> str:

@@ -29,12 +29,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from harness.errors import UsageError
+from harness.plan.requests import RunRequest
 from harness.record.schema import RunRecord
 from harness.run import machine
 from harness.run.runner import finish
 from harness.run.schedule import Group, Pool
 from harness.run.worker_client import PROTOCOL, Checkout, WorkerDied
-from harness.spec.plan import RunRequest
 
 SIDES = ("baseline", "candidate")
 WORKER_FILE = Path("harness") / "run" / "worker.py"

@@ -25,11 +25,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import UsageError
+from harness.plan.requests import RunRequest, unfinished
+from harness.plugins.registry import get
 from harness.record.schema import RunRecord
 from harness.run import calibration, machine
 from harness.run.faults import ray_task_fault
-from harness.spec.plan import RunRequest, new_record
-from harness.spec.registry import get
+from harness.run.stamp import finish
 
 SLOT = "bench_slot"
 INSTALL = "pip install -c constraints.txt ray  (or: tox -e ray)"
@@ -100,7 +101,6 @@ def connect(ray: Any, address: str | None, cpus: int) -> None:
 def run_on_node(task: GroupTask) -> list[dict[str, Any]]:
     """The task's body, on the node: the group through this node's workers, its records finished
     with this node's machine and calibration."""
-    from harness.run.runner import finish
     from harness.run.schedule import Group, Pool
 
     requests = [RunRequest.from_dict(r) for r in task.requests]
@@ -135,12 +135,7 @@ def _options(requests: list[RunRequest], threads: int, accelerator: str | None) 
 
 
 def _ended(requests: list[RunRequest], status: str, reason: str) -> list[RunRecord]:
-    out = []
-    for request in requests:
-        record = new_record(request, get(request.impl))
-        record.status, record.reason = status, reason
-        out.append(record)
-    return out
+    return [unfinished(request, get(request.impl), status, reason) for request in requests]
 
 
 def _missing(requests: list[RunRequest], resources: dict[str, float]) -> str | None:

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import UsageError
+from harness.plugins.contract import Trainer
 from harness.run.timing import busy_wait, clock
-from harness.spec.contract import Trainer
 
 FAULT_ENV = "MLPBENCH_FAULT"
 ONLY_ENV = "MLPBENCH_FAULT_ONLY"

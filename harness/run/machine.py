@@ -19,7 +19,7 @@ from typing import Any
 import psutil
 
 import harness
-from harness.spec import registry
+from harness.plugins import registry
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -2,11 +2,12 @@
 
 Each phase is timed on its own (never mixed): ``build_s``; ``first_epoch_s`` (includes tracing
 and compilation); ``epoch_s`` for the steady-state epochs 2..E, each timed between the training
-loop's hooks (:class:`harness.spec.contract.EpochHooks`) and ending with one device sync, as real
+loop's hooks (:class:`harness.plugins.contract.EpochHooks`) and ending with one device sync, as real
 training runs; ``eval_s`` full test-split evaluations; ``step_s`` single training steps, each
 synchronised. Per-epoch evaluation on train and validation (the history) happens inside the end
 hook but outside its timer, as does the per-epoch test evaluation a ``track_test`` request adds.
-Every ok run ends with the overfitting analysis of its history in ``extra["overfitting"]``.
+The overfitting analysis is not stored: it is derived from the history on reading
+(:func:`harness.record.derived.overfitting_of`).
 
 When a run may go on is decided by its :class:`Control`: :class:`FreeRun` lets it run straight
 through; the worker's session (:mod:`harness.run.session`) holds it at each epoch's start until the
@@ -22,15 +23,14 @@ from typing import Protocol
 
 import psutil
 
-from harness.record import overfitting
+from harness.plan.requests import RunRequest, new_record
+from harness.plugins import registry
+from harness.plugins.contract import Engine, Trainer, Unavailable
+from harness.plugins.registry import ImplInfo
+from harness.problem.train_spec import TrainSpec
 from harness.record.schema import RunRecord
 from harness.run.faults import TWIN_MARK, Fault, inject_fault
 from harness.run.timing import CpuMeter, PeakRSS, Span, busy_wait, repeat, timed, wait_for_quiet
-from harness.spec import registry
-from harness.spec.contract import Engine, Trainer, Unavailable
-from harness.spec.plan import RunRequest, new_record
-from harness.spec.registry import ImplInfo
-from harness.spec.train_spec import TrainSpec
 
 
 class Control(Protocol):
@@ -76,7 +76,7 @@ class LoopEnded(RuntimeError):
 
 
 class EpochTimer:
-    """The harness's :class:`~harness.spec.contract.EpochHooks`: times each epoch (the loop's own
+    """The harness's :class:`~harness.plugins.contract.EpochHooks`: times each epoch (the loop's own
     epoch setup, then its steps, with the schedule's pause between them outside the timer), then
     (untimed) evaluates, records the history and checks for divergence and target."""
 
@@ -187,10 +187,9 @@ def execute(
         trainer = cls(spec, request.device, request.mode, engine)
         _measure(trainer, spec, request, record, control or FreeRun())
     except Unavailable as exc:
-        record.status, record.reason = "unavailable", str(exc)
+        record.ended("unavailable", str(exc))
     except Exception as exc:  # a failing run must cost that run only
-        record.status = "crashed"
-        record.reason = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=-4)}"
+        record.ended("crashed", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=-4)}")
     return record
 
 
@@ -217,13 +216,11 @@ def _measure(
             raise LoopEnded(f"the training loop ended after {timer.epochs_done} of {spec.epochs} epochs")
         control.before_finish()
         if timer.stopped:
-            record.status = "diverged"
-            record.reason = f"loss is not finite after epoch {timer.epochs_done}"
+            record.ended("diverged", f"loss is not finite after epoch {timer.epochs_done}")
         else:
             record.test_loss, record.test_accuracy = trainer.evaluate("test")
             timings.eval_s = repeat(lambda: trainer.evaluate("test"), trainer.sync, request.eval_repeats)
             timings.step_s = _step_samples(trainer, spec, n_train, request.step_samples)
-            record.extra["overfitting"] = overfitting.analyse(record.history)
     record.peak_rss_bytes = peak.bytes
     record.device_peak_bytes = trainer.device_memory_peak_bytes()
     record.execution.update(trainer.execution())

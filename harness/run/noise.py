@@ -6,10 +6,10 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
+from harness.plan.requests import RunRequest
 from harness.record.derived import step_time_s
 from harness.record.schema import RunRecord
 from harness.run.schedule import Group, Pool
-from harness.spec.plan import RunRequest
 
 
 def back_to_back(

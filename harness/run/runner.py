@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Protocol
 
 from harness.errors import UsageError
+from harness.plan.requests import Plan, RunRequest, groups, unfinished
+from harness.plugins import registry
 from harness.record import derived
-from harness.record.derived import efficiency_block
 from harness.record.schema import RunRecord
 from harness.run import calibration, cluster, machine, schedule
-from harness.spec import registry
-from harness.spec.plan import Plan, RunRequest, groups, new_record
+from harness.run.stamp import finish
+from harness.store.calibration import Entry
 from harness.store.runs import RecordWriter
 
 EXECUTORS = ("local", "ray")
@@ -86,22 +87,6 @@ def preflight_reason(request: RunRequest, info: registry.ImplInfo, here: bool = 
     return None
 
 
-def finish(record: RunRecord, threads: int, entries: list[calibration.Entry]) -> RunRecord:
-    """Add where the run happened (machine, versions, commit) and its efficiency block."""
-    record.machine = machine.machine_info()
-    record.versions = {**machine.package_versions(), **record.execution.pop("versions", {})}
-    record.git_commit = machine.git_commit()
-    record.execution.setdefault("requested_threads", threads)
-    if record.status == "ok" and entries:
-        fingerprint = record.machine["fingerprint"]
-        impls = registry.implementations()
-        engine = impls[record.impl].engine if record.impl in impls else ""
-        own = calibration.find_for(entries, engine, record.device, threads)
-        best = calibration.peak(entries, record.device, threads, fingerprint)
-        record.efficiency = efficiency_block(record, own, best)
-    return record
-
-
 def _runnable_devices(plan: Plan) -> list[str]:
     devices = {r.device for r in plan.requests}
     return [d for d in ("cpu", "gpu") if d in devices and (d == "cpu" or machine.gpu_reason() is None)]
@@ -145,7 +130,7 @@ def run_plan(plan: Plan, results_dir: Path, observer: Observer | None = None) ->
     if plan.schedule not in schedule.SCHEDULES:
         raise UsageError(f"unknown schedule {plan.schedule!r}; valid: {', '.join(schedule.SCHEDULES)}")
     observer = observer or Silent()
-    entries: list[calibration.Entry] = []
+    entries: list[Entry] = []
     if plan.executor == "ray":
         cluster.check(plan.address)  # before anything runs: Ray installed, the head reachable
     elif plan.calibrate:  # on a cluster each node calibrates itself
@@ -179,9 +164,7 @@ def run_plan(plan: Plan, results_dir: Path, observer: Observer | None = None) ->
         elif not plan.says_first(request, reason, reason_of):
             observer.skip()  # one unavailable record per implementation, task and mode says it
         else:
-            record = new_record(request, info)
-            record.status, record.reason = "unavailable", reason
-            store(record)
+            store(unfinished(request, info, "unavailable", reason))
     if plan.executor == "ray":
         for group, finished in cluster.run_groups(
             groups(runnable), lambda g: _task(plan, g), plan.address, plan.threads, plan.accelerator_type

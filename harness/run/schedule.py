@@ -21,11 +21,11 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.plan.requests import RunRequest, unfinished
+from harness.plugins import registry
 from harness.record.schema import RunRecord
 from harness.run.timing import clock
 from harness.run.worker_client import Checkout, Worker, WorkerDied
-from harness.spec import registry
-from harness.spec.plan import RunRequest, new_record
 
 SCHEDULES = ("interleaved", "sequential")
 
@@ -175,9 +175,8 @@ class Group:
         try:
             worker = self.pool.get(live.key)
             if "error" in worker.ready:
-                live.record = new_record(live.request, live.info)
-                live.record.status = "unavailable"
-                live.record.reason = f"import failed: {worker.ready['error']}"
+                reason = f"import failed: {worker.ready['error']}"
+                live.record = unfinished(live.request, live.info, "unavailable", reason)
                 return
             warm_up = self.schedule == "interleaved" and self.warm_up
             start = {"op": "start", "request": live.request.to_dict(), "warm_up": warm_up}
@@ -214,5 +213,4 @@ class Group:
         """The worker serving ``live`` died: it costs ``live`` (no other run of the group shares
         its process); the next group gets a fresh worker."""
         self.pool.drop(live.key)
-        live.record, live.more = new_record(live.request, live.info), False
-        live.record.status, live.record.reason = died.status, str(died)
+        live.record, live.more = unfinished(live.request, live.info, died.status, str(died)), False

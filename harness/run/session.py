@@ -23,11 +23,11 @@ import queue
 import threading
 from typing import Any
 
+from harness.plan.requests import RunRequest
+from harness.plugins.contract import Engine, Trainer
+from harness.plugins.registry import ImplInfo
 from harness.record.schema import RunRecord
 from harness.run.measure import execute
-from harness.spec.contract import Engine, Trainer
-from harness.spec.plan import RunRequest
-from harness.spec.registry import ImplInfo
 
 
 class Session:

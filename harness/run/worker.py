@@ -19,13 +19,13 @@ import traceback
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from harness.run import calibration
+from harness.plan.requests import RunRequest
+from harness.plugins import registry
+from harness.plugins.contract import Engine, Trainer
+from harness.run import probe
 from harness.run.session import Session
 from harness.run.timing import timed
 from harness.run.worker_client import ENGINE_UNIT, PROTOCOL
-from harness.spec import registry
-from harness.spec.contract import Engine, Trainer
-from harness.spec.plan import RunRequest
 
 
 def _protocol_stream() -> TextIO:
@@ -116,7 +116,7 @@ def _calibrate(engine: type[Engine], device: str, n: int) -> dict[str, Any]:
     if reason:
         return {"op": "calibration", "error": reason}
     try:
-        return {"op": "calibration", "result": calibration.measure(engine.probe(device, n), n)}
+        return {"op": "calibration", "result": probe.measure(engine.probe(device, n), n)}
     except Exception as exc:  # a failing probe leaves records without efficiency, nothing worse
         return {"op": "calibration", "error": f"{type(exc).__name__}: {exc}"}
 

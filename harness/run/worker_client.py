@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.plugins import registry
 from harness.run import machine
-from harness.spec import registry
 
 THREAD_ENV = (
     "OMP_NUM_THREADS",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from harness.errors import UsageError
 from harness.record.derived import machine_id
-from harness.record.schema import SCHEMA_VERSION, RunRecord
+from harness.record.schema import READABLE_VERSIONS, RunRecord
 from harness.store.runs import RecordWriter, record_files
 
 
@@ -41,9 +41,10 @@ def collect(sources: list[Path]) -> list[RunRecord]:
     for path in files:
         for number, data in _read(path):
             version = data.get("schema_version") if isinstance(data, dict) else None
-            if version != SCHEMA_VERSION:
+            if version not in READABLE_VERSIONS:
+                readable = ", ".join(map(str, READABLE_VERSIONS))
                 raise UsageError(
-                    f"{path}:{number} has schema_version {version!r}, not {SCHEMA_VERSION}: records of "
+                    f"{path}:{number} has schema_version {version!r} (readable: {readable}): records of "
                     "another schema cannot be merged; nothing was merged"
                 )
             record = RunRecord.from_dict(data)

@@ -1,5 +1,5 @@
 """The MLP classification tasks (iris, digits, mnist1d, MNIST) as the harness sees them: one
-:class:`~harness.spec.contract.TaskFamily`, whose methods are :mod:`tasks.mlp.spec`'s."""
+:class:`~harness.plugins.contract.TaskFamily`, whose methods are :mod:`tasks.mlp.problem`'s."""
 
 from __future__ import annotations
 
@@ -8,37 +8,37 @@ from typing import Any
 
 import numpy as np
 
-from harness.spec.contract import Splits, TaskFamily
-from harness.spec.train_spec import TrainSpec
-from tasks.mlp import spec
+from harness.plugins.contract import Splits, TaskFamily
+from harness.problem.train_spec import TrainSpec
+from tasks.mlp import problem
 
 
 class MlpTasks(TaskFamily):
     """Four classification datasets for the same MLP, small to large; the shipped suites."""
 
-    TASKS = spec.TASKS
+    TASKS = problem.TASKS
     SUITES = Path(__file__).resolve().parents[1] / "suites"
 
     @classmethod
     def make_spec(cls, task: str, **overrides: Any) -> TrainSpec:
-        return spec.make_spec(task, **overrides)
+        return problem.make_spec(task, **overrides)
 
     @classmethod
     def check_spec(cls, train_spec: TrainSpec) -> None:
-        spec.check_batch_size(train_spec)
+        problem.check_batch_size(train_spec)
 
     @classmethod
     def load_data(cls, train_spec: TrainSpec) -> Splits:
-        return spec.load_data(train_spec)
+        return problem.load_data(train_spec)
 
     @classmethod
     def init_params(cls, train_spec: TrainSpec) -> list[np.ndarray]:
-        return spec.init_params(train_spec)
+        return problem.init_params(train_spec)
 
     @classmethod
     def batch_order(cls, train_spec: TrainSpec, epoch: int, n_train: int) -> np.ndarray:
-        return spec.batch_order(train_spec, epoch, n_train)
+        return problem.batch_order(train_spec, epoch, n_train)
 
     @classmethod
     def train_flops_per_sample(cls, train_spec: TrainSpec) -> int:
-        return spec.train_flops_per_sample(train_spec)
+        return problem.train_flops_per_sample(train_spec)

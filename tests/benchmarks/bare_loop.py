@@ -31,10 +31,10 @@ if str(REPO_ROOT) not in sys.path:  # run as a plain script: the repo is not on 
 
 import numpy as np  # noqa: E402
 
-from harness.spec.plan import RunRequest  # noqa: E402
-from harness.spec.train_spec import ADAM_BETAS, ADAM_EPSILON, TrainSpec  # noqa: E402
+from harness.plan.requests import RunRequest  # noqa: E402
+from harness.problem.train_spec import ADAM_BETAS, ADAM_EPSILON, TrainSpec  # noqa: E402
 from tasks.datasets import Splits  # noqa: E402
-from tasks.mlp import spec as task_spec  # noqa: E402
+from tasks.mlp import problem  # noqa: E402
 
 IMPLS = ("torch", "jax", "tensorflow")
 TARGET_RATIO = 1.03
@@ -45,7 +45,7 @@ Loop = tuple[Callable[[np.ndarray], None], Callable[[], object]]
 def _bare_torch(spec: TrainSpec, data: Splits) -> Loop:
     import torch
 
-    sizes, params = spec.layer_sizes(), task_spec.init_params(spec)
+    sizes, params = spec.layer_sizes(), problem.init_params(spec)
     layers: list[torch.nn.Module] = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
         layers += [torch.nn.Linear(fan_in, fan_out), torch.nn.ReLU()]
@@ -77,7 +77,7 @@ def _bare_jax(spec: TrainSpec, data: Splits) -> Loop:
     import optax
 
     jax.config.update("jax_default_matmul_precision", "highest")
-    params = [jax.device_put(p) for p in task_spec.init_params(spec)]
+    params = [jax.device_put(p) for p in problem.init_params(spec)]
     b1, b2 = ADAM_BETAS
     tx = optax.adamw(spec.learning_rate, b1, b2, ADAM_EPSILON, weight_decay=0.0)
     state = {"params": params, "opt": tx.init(params)}
@@ -112,7 +112,7 @@ def _bare_tensorflow(spec: TrainSpec, data: Splits) -> Loop:
 
     b1, b2 = ADAM_BETAS
     with tf.device("/CPU:0"):
-        weights = [tf.Variable(p) for p in task_spec.init_params(spec)]
+        weights = [tf.Variable(p) for p in problem.init_params(spec)]
         opt = tf.keras.optimizers.Adam(spec.learning_rate, beta_1=b1, beta_2=b2, epsilon=ADAM_EPSILON)
         x, y = tf.constant(data.x_train), tf.constant(data.y_train)
     loss_obj = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -147,7 +147,7 @@ def time_epochs(spec: TrainSpec, n_train: int, loop: Loop) -> list[float]:
     epoch, sync = loop
     seconds = []
     for index in range(spec.epochs):
-        order = task_spec.batch_order(spec, index, n_train)
+        order = problem.batch_order(spec, index, n_train)
         start = time.perf_counter()
         epoch(order)
         sync()
@@ -164,11 +164,11 @@ def _check_spec(spec: TrainSpec) -> None:
 
 def run_bare_child(impl: str, task: str, epochs: int) -> None:
     """In this process: one bare run; print ``{"epoch_s": [...], "steps_per_epoch": n}``."""
-    spec = task_spec.make_spec(task, epochs=epochs)
+    spec = problem.make_spec(task, epochs=epochs)
     _check_spec(spec)
-    data = task_spec.load_data(spec)
+    data = problem.load_data(spec)
     epoch_s = time_epochs(spec, len(data.y_train), BARE[impl](spec, data))
-    steps = task_spec.steps_per_epoch(spec, len(data.y_train))
+    steps = problem.steps_per_epoch(spec, len(data.y_train))
     print(json.dumps({"epoch_s": epoch_s, "steps_per_epoch": steps}))
 
 
@@ -184,9 +184,9 @@ def bare_step_s(impl: str, task: str, epochs: int) -> float:
 
 def harness_step_s(impl: str, task: str, epochs: int, results_dir: Path) -> float:
     """Median steady-state seconds per step of one ``harness run`` (a worker process), from its record."""
+    from harness.plan.requests import Plan
     from harness.record.derived import step_time_s
     from harness.run import runner
-    from harness.spec.plan import Plan
 
     plan = Plan("overhead", [RunRequest(task=task, impl=impl, overrides={"epochs": epochs})])
     with contextlib.redirect_stdout(io.StringIO()):
@@ -231,7 +231,7 @@ def table(task: str, medians: dict[str, tuple[float, float]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Compare, print the table; exit 1 when some implementation is over the target."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--task", default="digits", choices=task_spec.TASKS)
+    parser.add_argument("--task", default="digits", choices=problem.TASKS)
     parser.add_argument("--impl", nargs="+", default=list(IMPLS), choices=IMPLS)
     parser.add_argument("--epochs", type=int, default=30, help="epochs per run (the first is not timed)")
     parser.add_argument("--repeats", type=int, default=3, help="alternating rounds of bare and harness")

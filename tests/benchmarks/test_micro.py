@@ -2,7 +2,7 @@
 implementation, device and problem size.
 
 Run with ``tox -e bench-micro`` (or ``pytest tests/benchmarks --benchmark-only``; the normal test
-run ignores this folder). Implementations come from :mod:`harness.spec.registry`, so a new
+run ignores this folder). Implementations come from :mod:`harness.plugins.registry`, so a new
 ``impl_*.py`` file is benchmarked without touching this file. Every timed call ends with the
 device done: ``train_step`` returns a host float and is followed by ``sync`` as in
 :mod:`harness.run.measure`; ``predict_batch`` waits for its result.
@@ -21,25 +21,25 @@ from typing import Any
 import numpy as np
 import pytest
 
+from harness.plugins import registry
+from harness.plugins.contract import Trainer
+from harness.problem.train_spec import TrainSpec
 from harness.run import machine, worker
-from harness.spec import registry
-from harness.spec.contract import Trainer
-from harness.spec.train_spec import TrainSpec
 from tasks.datasets import Splits
-from tasks.mlp import spec as task_spec
+from tasks.mlp import problem
 
 SYNTHETIC_SIZES = {"train": 8192, "val": 1024, "test": 1024}
 # Problem name -> (spec, data loader). "mnist-synthetic" is the MNIST-sized network on random
 # data with MNIST's shapes, so it needs no download.
 PROBLEMS = ("digits", "mnist-synthetic")
-THREADS = os.cpu_count() or 1  # as harness.spec.plan.Plan: every core, for every framework
+THREADS = os.cpu_count() or 1  # as harness.plan.requests.Plan: every core, for every framework
 WARMUP_CALLS = 5  # compile / trace / allocator warm-up before pytest-benchmark's own warm-up
 
 
 def _problem(name: str) -> tuple[TrainSpec, Callable[[TrainSpec], Splits]]:
     if name == "mnist-synthetic":
-        return task_spec.make_spec("mnist"), _synthetic_splits
-    return task_spec.make_spec(name), task_spec.load_data
+        return problem.make_spec("mnist"), _synthetic_splits
+    return problem.make_spec(name), problem.load_data
 
 
 def _synthetic_splits(spec: TrainSpec) -> Splits:
@@ -100,7 +100,7 @@ class TrainerCache:
         spec, load = _problem(problem)
         data = load(spec)
         trainer = unit.trainer(spec, device, "default", unit.engine)
-        trainer.build(task_spec.init_params(spec), data)
+        trainer.build(problem.init_params(spec), data)
         return trainer, data
 
 
@@ -133,8 +133,8 @@ def _warm(fn: Callable[[], Any]) -> Callable[[], Any]:
 def _step_fn(trainer: Trainer, data: Splits) -> Callable[[], None]:
     """One synchronised training step per call, cycling through the full batches of one epoch."""
     spec = trainer.spec
-    order = task_spec.batch_order(spec, 0, len(data.y_train))
-    full = [b for b in task_spec.batch_slices(order, spec.batch_size) if len(b) == spec.batch_size]
+    order = problem.batch_order(spec, 0, len(data.y_train))
+    full = [b for b in problem.batch_slices(order, spec.batch_size) if len(b) == spec.batch_size]
     batches = itertools.cycle(full)
 
     def step() -> None:

@@ -34,7 +34,7 @@ def _record(impl: str, mode: str, step_s: float, first_extra_s: float, seed: int
         n_train=steps * batch,
         train_flops_per_sample=1000,
         # the calibrated peak that makes this run's achieved FLOP/s the given fraction of it
-        efficiency={"peak_flops_per_s": 1000 * batch / step_s / fraction} if fraction is not None else {},
+        calibration={"peak_flops_per_s": 1000 * batch / step_s / fraction} if fraction is not None else {},
     )
 
 

@@ -12,12 +12,13 @@ import pytest
 
 from harness import cli
 from harness.errors import CalibrationError
-from harness.record.derived import efficiency_block
+from harness.plugins import registry
+from harness.plugins.contract import Probe
+from harness.record.derived import calibration_facts, efficiency
 from harness.record.schema import RunRecord, Timings
 from harness.run import calibration, machine
-from harness.run.calibration import Entry
-from harness.spec import registry
-from harness.spec.contract import Probe
+from harness.store import calibration as cache
+from harness.store.calibration import Entry
 
 
 def _entry(engine: str = "torch", matmul_s: float = 0.1, dispatch_s: float = 1e-5, **kw: object) -> Entry:
@@ -58,13 +59,13 @@ def test_measure_times_the_probe_per_matmul_and_per_dispatch() -> None:
         sync=lambda: calls.__setitem__("sync", calls["sync"] + 1),
         dispatch_kind="fake",
     )
-    out = calibration.measure(probe, 64)
+    out = probe.measure(probe, 64)
     assert out["n"] == 64 and out["dispatch_kind"] == "fake"
-    assert len(out["matmul_s"]) == calibration.MATMUL_ROUNDS
+    assert len(out["matmul_s"]) == probe.MATMUL_ROUNDS
     assert all(0.009 < s < 0.05 for s in out["matmul_s"])  # each sample is one 10 ms product
-    assert len(out["dispatch_s"]) == calibration.DISPATCH_ROUNDS and max(out["dispatch_s"]) < 1e-3
-    assert calls["dispatch"] >= calibration.DISPATCH_ROUNDS * calibration.DISPATCHES_PER_ROUND
-    assert calls["sync"] >= calibration.MATMUL_ROUNDS + calibration.DISPATCH_ROUNDS
+    assert len(out["dispatch_s"]) == probe.DISPATCH_ROUNDS and max(out["dispatch_s"]) < 1e-3
+    assert calls["dispatch"] >= probe.DISPATCH_ROUNDS * probe.DISPATCHES_PER_ROUND
+    assert calls["sync"] >= probe.MATMUL_ROUNDS + probe.DISPATCH_ROUNDS
 
 
 def test_efficiency_by_hand() -> None:
@@ -78,14 +79,15 @@ def test_efficiency_by_hand() -> None:
     )
     own = _entry("jax", matmul_s=2 * 2048**3 / 1e9, dispatch_s=1e-4)  # 1 GFLOP/s, 100 us
     best = _entry("torch", matmul_s=2 * 2048**3 / 4e9)  # 4 GFLOP/s
-    out = efficiency_block(record, own, best)
+    record.calibration = calibration_facts(own, best)
+    out = efficiency(record)
     assert out["achieved_flops_per_s"] == pytest.approx(2e8)
     assert out["peak_flops_per_s"] == pytest.approx(4e9) and out["peak_engine"] == "torch"
     assert out["fraction_of_peak"] == pytest.approx(0.05)
     assert out["engine"] == "jax" and out["engine_matmul_flops_per_s"] == pytest.approx(1e9)
     assert out["step_s"] == pytest.approx(0.05) and out["step_in_dispatches"] == pytest.approx(500)
     record.timings = Timings()
-    assert efficiency_block(record, own, best) == {}
+    assert efficiency(record) == {}
 
 
 def test_peak_is_the_best_engine_on_that_device_and_thread_count() -> None:
@@ -94,21 +96,21 @@ def test_peak_is_the_best_engine_on_that_device_and_thread_count() -> None:
         _entry("jax", matmul_s=0.1),
         _entry("tensorflow", matmul_s=0.01, threads=16),  # another thread count: not comparable
     ]
-    assert calibration.peak(entries, "cpu", 2, "f" * 16).engine == "jax"
-    assert calibration.peak(entries, "gpu", 2, "f" * 16) is None
+    assert cache.peak(entries, "cpu", 2, "f" * 16).engine == "jax"
+    assert cache.peak(entries, "gpu", 2, "f" * 16) is None
 
 
 def test_cache_round_trip_upsert_and_matching(tmp_path: Path) -> None:
     path = tmp_path / "calibration" / "box.json"
-    assert calibration.load(path) == []
-    entries = calibration.upsert([_entry("torch"), _entry("jax")], _entry("torch", matmul_s=0.05))
-    calibration.save(path, entries)
-    loaded = calibration.load(path)
+    assert cache.load(path) == []
+    entries = cache.upsert([_entry("torch"), _entry("jax")], _entry("torch", matmul_s=0.05))
+    cache.save(path, entries)
+    loaded = cache.load(path)
     assert [e.engine for e in loaded] == ["jax", "torch"] and loaded[1].matmul_s == entries[1].matmul_s
-    assert calibration.find(loaded, "torch", "cpu", 2, "f" * 16, "1.0") is not None
-    assert calibration.find(loaded, "torch", "cpu", 2, "f" * 16, "2.0") is None  # framework upgraded
-    assert calibration.find(loaded, "torch", "cpu", 2, "0" * 16, "1.0") is None  # other machine
-    assert calibration.find(loaded, "torch", "cpu", 1, "f" * 16, "1.0") is None  # other threads
+    assert cache.find(loaded, "torch", "cpu", 2, "f" * 16, "1.0", 2048) is not None
+    assert cache.find(loaded, "torch", "cpu", 2, "f" * 16, "2.0", 2048) is None  # framework upgraded
+    assert cache.find(loaded, "torch", "cpu", 2, "0" * 16, "1.0", 2048) is None  # other machine
+    assert cache.find(loaded, "torch", "cpu", 1, "f" * 16, "1.0", 2048) is None  # other threads
     assert list(path.parent.iterdir()) == [path]  # no temp file left behind
 
 
@@ -116,7 +118,7 @@ def test_a_corrupt_cache_is_an_error_that_names_the_file_and_is_left_alone(tmp_p
     path = tmp_path / "box.json"
     path.write_text("{not json")
     with pytest.raises(CalibrationError, match="box.json is not a readable calibration cache"):
-        calibration.load(path)
+        cache.load(path)
     assert path.read_text() == "{not json"
 
 
@@ -140,10 +142,10 @@ def test_runner_measures_only_what_the_cache_lacks(tmp_path: Path, monkeypatch: 
     assert measured == []  # cached
     calibration.calibrate(["cpu"], 1, path, log=lambda _: None)
     assert sorted(measured) == engines  # another thread count is measured
-    assert len(calibration.load(path)) == 2 * len(engines)
+    assert len(cache.load(path)) == 2 * len(engines)
     measured.clear()
     calibration.calibrate(["cpu"], 2, path, force=True, log=lambda _: None)
-    assert sorted(measured) == engines and len(calibration.load(path)) == 2 * len(engines)
+    assert sorted(measured) == engines and len(cache.load(path)) == 2 * len(engines)
 
 
 def test_real_calibration_is_plausible_and_cached(capsys: pytest.CaptureFixture[str]) -> None:
@@ -152,7 +154,7 @@ def test_real_calibration_is_plausible_and_cached(capsys: pytest.CaptureFixture[
     matmul at 1 GFLOP/s to 100 TFLOP/s, and no framework dispatches faster than 100 ns."""
     assert cli.main(["calibrate", "--device", "cpu"]) == 0
     path = calibration.cache_file(Path("unused"))
-    entries = calibration.load(path)
+    entries = cache.load(path)
     engines = {e.engine for e in entries}
     assert {"torch", "jax", "tensorflow"} <= engines
     for entry in entries:
@@ -172,8 +174,8 @@ def test_calibrate_rejects_bad_input() -> None:
 def test_plan_calibrates_the_gpu_only_where_one_is_visible(monkeypatch: pytest.MonkeyPatch) -> None:
     """The device choice with the GPU faked: a plan with gpu runs calibrates the gpu only when
     ``machine.gpu_reason`` says a GPU is there; an engine that cannot use it is left out."""
+    from harness.plan.requests import Plan, RunRequest
     from harness.run.runner import _runnable_devices
-    from harness.spec.plan import Plan, RunRequest
 
     plan = Plan("p", [RunRequest(task="iris", impl="jax", device=d) for d in ("cpu", "gpu")])
     monkeypatch.setattr(machine, "gpu_reason", lambda: "no NVIDIA driver")

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from harness import cli
+from harness.plugins import registry
+from harness.record import derived
 from harness.run import machine
 from harness.run.faults import FAULT_ENV
-from harness.spec import registry
 from harness.store import runs as store
 
 SUITE = """
@@ -146,7 +147,7 @@ def test_execution_block_is_read_back_and_efficiency_is_against_the_calibration(
     assert by_impl["jax"].execution["threads_set_by"].startswith("CPU affinity")
     assert by_impl["jax"].execution["matmul_precision"] == "highest"
     for record in records:
-        eff = record.efficiency
+        eff = derived.efficiency(record)
         assert eff["engine"] == record.impl and 0 < eff["fraction_of_peak"] < 1, eff
         flops = record.train_flops_per_sample * record.n_train / sorted(record.timings.epoch_s)[0]
         assert eff["achieved_flops_per_s"] <= flops * 1.0001  # the median epoch, never faster than the best

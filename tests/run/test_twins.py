@@ -12,12 +12,12 @@ import pytest
 
 from harness import cli
 from harness.errors import UnknownName
+from harness.plan.requests import RunRequest, with_twins
+from harness.plan.suites import Selection, plan_for
 from harness.record.derived import is_twin
 from harness.report.data.frame import build_frames
 from harness.report.data.paired import aa_figures
 from harness.run.faults import FAULT_ENV, ONLY_ENV
-from harness.spec.plan import RunRequest, with_twins
-from harness.spec.suites import Selection, plan_for
 from harness.store import runs as store
 
 

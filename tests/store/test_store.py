@@ -89,3 +89,41 @@ def test_bad_lines_are_skipped_with_file_and_line(tmp_path: Path) -> None:
 def test_missing_path_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="does not exist"):
         store.load(tmp_path / "nope")
+
+
+def test_a_version_1_record_is_migrated_as_it_is_read() -> None:
+    """Version 1 stored figures derived from the run (``efficiency``'s achieved FLOP/s and
+    fraction of peak, ``extra["overfitting"]``); read now, only the calibration's raw rates stay,
+    and the derived figures come back, equal, from reading."""
+    from harness.record import derived, overfitting
+    from harness.record.schema import History, Timings
+
+    history = History([1.0, 0.6, 0.4], [0.5, 0.7, 0.8], [1.1, 0.8, 0.9], [0.5, 0.6, 0.55])
+    timings = Timings(epoch_s=[0.5, 0.5], first_epoch_s=1.0)
+    record = RunRecord(task="iris", impl="jax", framework="jax", device="cpu", seed=0,
+                       timings=timings, history=history, n_train=100, steps_per_epoch=10,
+                       train_flops_per_sample=1_000_000)  # fmt: skip
+    old = record.to_dict() | {"schema_version": 1}
+    del old["calibration"]
+    old["efficiency"] = {"achieved_flops_per_s": 2e8, "step_s": 0.05, "peak_flops_per_s": 4e9,
+                         "peak_engine": "torch", "fraction_of_peak": 0.05, "dispatch_s": 1e-4,
+                         "engine": "jax", "step_in_dispatches": 500.0}  # fmt: skip
+    old["extra"] = {"overfitting": overfitting.analyse(history), "note": "kept"}
+    again = RunRecord.from_dict(json.loads(json.dumps(old)))
+    assert again.schema_version == SCHEMA_VERSION == 2
+    assert again.calibration == {"peak_flops_per_s": 4e9, "peak_engine": "torch", "dispatch_s": 1e-4,
+                                 "engine": "jax"}  # fmt: skip
+    assert again.extra == {"note": "kept"}
+    eff = derived.efficiency(again)
+    for key in ("achieved_flops_per_s", "step_s", "fraction_of_peak", "step_in_dispatches"):
+        assert eff[key] == pytest.approx(old["efficiency"][key]), key
+    assert derived.overfitting_of(again) == old["extra"]["overfitting"]
+
+
+def test_a_run_that_did_not_finish_says_why() -> None:
+    record = RunRecord(task="iris", impl="jax", framework="jax", device="cpu", seed=0)
+    assert record.ended("timeout", "no answer within 5 s").status == "timeout"
+    with pytest.raises(ValueError, match="one of diverged, crashed, timeout, unavailable"):
+        record.ended("ok", "fine")
+    with pytest.raises(ValueError, match="must say why"):
+        record.ended("crashed", "")

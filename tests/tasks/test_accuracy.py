@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from harness.plugins import registry
 from harness.record.derived import is_twin
 from harness.record.schema import RunRecord
-from harness.spec import registry
 from tests.tasks.small_runs import BARS, SEEDS, run_suite
 
 IMPLS = [name for name, info in registry.implementations().items() if info.unavailable_reason() is None]

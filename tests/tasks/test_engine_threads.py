@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
+from harness.plugins import registry
 from harness.run.machine import REPO_ROOT
-from harness.spec import registry
 
 ENGINES = [name for name, info in registry.engines().items() if info.unavailable_reason() is None]
 CODE = (

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from harness import cli
+from harness.record import derived
 from harness.record.schema import RunRecord
 from harness.store import runs as store
 
@@ -48,7 +49,7 @@ def _split(records: list[RunRecord]) -> tuple[list[RunRecord], list[RunRecord]]:
 
 def test_every_run_is_analysed_with_per_epoch_test_accuracy(records: list[RunRecord]) -> None:
     for record in records:
-        result = record.extra["overfitting"]
+        result = derived.overfitting_of(record)
         assert record.status == "ok" and result["epochs"] == 30
         assert len(record.history.test_accuracy) == 30
         assert record.history.test_accuracy[-1] == pytest.approx(record.test_accuracy, abs=1e-6)
@@ -58,7 +59,7 @@ def test_every_run_is_analysed_with_per_epoch_test_accuracy(records: list[RunRec
 def test_detector_finds_an_onset_without_a_cure(records: list[RunRecord]) -> None:
     plain, _ = _split(records)
     for record in plain:
-        result = record.extra["overfitting"]
+        result = derived.overfitting_of(record)
         assert result["onset_epoch"] is not None and 1 <= result["onset_epoch"] < 25
         assert record.history.train_accuracy[-1] > 0.95  # it memorised the training set
 
@@ -66,7 +67,7 @@ def test_detector_finds_an_onset_without_a_cure(records: list[RunRecord]) -> Non
 def test_dropout_narrows_the_gap(records: list[RunRecord]) -> None:
     plain, cured = _split(records)
     gap = {
-        name: np.mean([r.extra["overfitting"]["gap_final"]["accuracy_gap"] for r in group])
+        name: np.mean([derived.overfitting_of(r)["gap_final"]["accuracy_gap"] for r in group])
         for name, group in (("plain", plain), ("dropout", cured))
     }
     assert gap["dropout"] < gap["plain"] - MARGIN, gap

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from harness.plugins import registry
 from harness.run import worker_client
-from harness.spec import registry
 from tests.tasks.parity_probe import FIT_PROBE, PROBE_STEPS, PROBES
 
 # Every available implementation in every mode: modes must train the same model on the same batches.

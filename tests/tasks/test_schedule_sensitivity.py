@@ -11,9 +11,9 @@ from __future__ import annotations
 import pytest
 
 from harness.compare.paired import SENSITIVITY_LIMIT, describe, schedule_sensitivity
+from harness.plugins import registry
 from harness.record.derived import UNSTABLE_SPREAD, epoch_spread, is_twin, pause_ratios
 from harness.record.schema import RunRecord
-from harness.spec import registry
 
 IMPLS = [name for name, info in registry.implementations().items() if info.unavailable_reason() is None]
 

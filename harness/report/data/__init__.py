@@ -17,11 +17,10 @@ from harness.compare.history import history_frame
 from harness.errors import CompareInputError, UsageError
 from harness.record.derived import fingerprint, machine_id
 from harness.record.schema import RunRecord
-from harness.report.data import benchmarks
+from harness.report.data import benchmarks, policy
 from harness.report.data.frame import Frames, build_frames
 from harness.report.data.paired import AAFigure, PairedIndex, SectionDevice, aa_figures
 from harness.report.data.summary import group_stats
-from harness.spec import policy
 from harness.store import noise
 from harness.store.baselines import baseline_for, baseline_path
 from harness.store.noise import NoiseFloor

@@ -117,7 +117,7 @@ def _run_row(record: RunRecord, variant: str) -> dict[str, Any]:
         "peak_rss_bytes": record.peak_rss_bytes,
         "device_peak_bytes": record.device_peak_bytes,
         "peak_flops_per_s": derived.peak_flops_per_s(record),
-        "dispatch_s": (record.efficiency or {}).get("dispatch_s"),
+        "dispatch_s": (record.calibration or {}).get("dispatch_s"),
         "git_commit": record.git_commit,
         "created_at": record.created_at,
         "suite": record.suite,
@@ -125,7 +125,7 @@ def _run_row(record: RunRecord, variant: str) -> dict[str, Any]:
         "execution": record.execution or {},
         "versions": record.versions or {},
         "machine": record.machine or {},
-        "overfitting": record.extra.get("overfitting") if isinstance(record.extra, dict) else None,
+        "overfitting": derived.overfitting_of(record),
         "left_out": left_out_reason(record) if record.status == "ok" else "",
         "steady_steps_s": derived.step_samples_s(record),
     }

@@ -1,6 +1,7 @@
 """The "Overfitting study" section: runs of suite ``overfitting`` -> gap and onset per factor.
 
-Each run's ``extra["overfitting"]`` (see :mod:`harness.overfitting`) is read, never recomputed.
+Each run's overfitting analysis (:func:`harness.record.derived.overfitting_of`, derived from its
+history when the records are read) is shown, never recomputed here.
 Runs are placed on a factor by how their spec differs from the study's *reference*, the spec
 whose every factor field holds its most common value among the study's distinct specs (the suite
 varies one cause at a time around it):

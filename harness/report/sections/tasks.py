@@ -119,7 +119,7 @@ def _flatten(block: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _overfitting(runs: pd.DataFrame) -> list[dict[str, Any]]:
-    """The ``extra["overfitting"]`` blocks of ok runs, flattened, one row per run."""
+    """The overfitting analyses of ok runs, flattened, one row per run."""
     if runs.empty or "overfitting" not in runs:
         return []
     rows = runs[runs["overfitting"].map(lambda v: isinstance(v, dict) and bool(v))]

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from harness.spec.contract import Engine, LazyModule, Probe
+from harness.plugins.contract import Engine, LazyModule, Probe
 
 threadpoolctl: Any = LazyModule("threadpoolctl")
 

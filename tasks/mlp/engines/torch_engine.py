@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.spec.contract import Engine, LazyModule, Probe
+from harness.plugins.contract import Engine, LazyModule, Probe
 
 torch: Any = LazyModule("torch")
 

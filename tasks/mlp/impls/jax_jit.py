@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from harness.spec.contract import LazyModule, Trainer
-from harness.spec.train_spec import TrainSpec
+from harness.plugins.contract import LazyModule, Trainer
+from harness.problem.train_spec import TrainSpec
 from tasks.mlp.engines.jax_engine import device_of, jax, jnp
 from tasks.mlp.shared import jax_epochs
 from tasks.mlp.shared.optax_optimizers import make_optimizer

@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from harness.spec.contract import EpochHooks, EpochOrders, Trainer
-from harness.spec.train_spec import TrainSpec
+from harness.plugins.contract import EpochHooks, EpochOrders, Trainer
+from harness.problem.train_spec import TrainSpec
+from tasks.mlp.problem import metrics_from_logits, steps_per_epoch
 from tasks.mlp.shared.keras_optimizers import keras, make_optimizer
-from tasks.mlp.spec import metrics_from_logits, steps_per_epoch
 
 
 def build_model(spec: TrainSpec) -> Any:

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from harness.spec.contract import Trainer
-from harness.spec.train_spec import ADAM_BETAS, ADAM_EPSILON
-from tasks.mlp.spec import batch_slices, metrics_from_logits
+from harness.plugins.contract import Trainer
+from harness.problem.train_spec import ADAM_BETAS, ADAM_EPSILON
+from tasks.mlp.problem import batch_slices, metrics_from_logits
 
 
 class NumpyTrainer(Trainer):

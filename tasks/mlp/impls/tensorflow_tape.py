@@ -8,11 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from harness.spec.contract import Trainer
-from harness.spec.train_spec import TrainSpec
+from harness.plugins.contract import Trainer
+from harness.problem.train_spec import TrainSpec
 from tasks.mlp.engines.tensorflow_engine import device_of, tf
+from tasks.mlp.problem import batch_slices
 from tasks.mlp.shared.keras_optimizers import keras, make_optimizer
-from tasks.mlp.spec import batch_slices
 
 
 def make_mlp_module(spec: TrainSpec, params: list[np.ndarray]) -> Any:

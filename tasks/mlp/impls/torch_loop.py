@@ -7,11 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from harness.spec.contract import Trainer
+from harness.plugins.contract import Trainer
 from tasks.mlp.engines.torch_engine import device_of, torch
+from tasks.mlp.problem import batch_slices
 from tasks.mlp.shared import torch_modules
 from tasks.mlp.shared.torch_modules import build_module, load_weights, make_optimizer, read_weights
-from tasks.mlp.spec import batch_slices
 
 
 class TorchTrainer(Trainer):

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.spec.contract import LazyModule
-from harness.spec.train_spec import ADAM_BETAS, ADAM_EPSILON, TrainSpec
+from harness.plugins.contract import LazyModule
+from harness.problem.train_spec import ADAM_BETAS, ADAM_EPSILON, TrainSpec
 
 keras: Any = LazyModule("keras")  # imported after the worker fixed KERAS_BACKEND
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.spec.contract import LazyModule
-from harness.spec.train_spec import ADAM_BETAS, ADAM_EPSILON, TrainSpec
+from harness.plugins.contract import LazyModule
+from harness.problem.train_spec import ADAM_BETAS, ADAM_EPSILON, TrainSpec
 
 optax: Any = LazyModule("optax")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.spec.train_spec import ADAM_BETAS, ADAM_EPSILON, TrainSpec
+from harness.problem.train_spec import ADAM_BETAS, ADAM_EPSILON, TrainSpec
 from tasks.mlp.engines.torch_engine import torch
 
 

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from harness.errors import SpecError
-from harness.spec.contract import Splits, TaskFamily
-from harness.spec.train_spec import TrainSpec
+from harness.plugins.contract import Splits, TaskFamily
+from harness.problem.train_spec import TrainSpec
 
 SIZES = {"train": 300, "val": 90, "test": 90}
 

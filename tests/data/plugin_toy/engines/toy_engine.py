@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.spec.contract import Engine, Probe
+from harness.plugins.contract import Engine, Probe
 
 
 class ToyEngine(Engine):

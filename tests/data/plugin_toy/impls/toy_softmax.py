@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from harness.errors import SpecError
-from harness.spec.contract import Trainer
-from tasks.mlp.spec import batch_slices, metrics_from_logits
+from harness.plugins.contract import Trainer
+from tasks.mlp.problem import batch_slices, metrics_from_logits
 
 
 class ToySoftmax(Trainer):

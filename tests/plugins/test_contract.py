@@ -8,8 +8,8 @@ import inspect
 
 import pytest
 
-from harness.spec import registry
-from harness.spec.contract import Engine, Trainer
+from harness.plugins import registry
+from harness.plugins.contract import Engine, Trainer
 
 IMPLS = sorted(registry.implementations())
 ENGINES = sorted(registry.engines())

@@ -31,7 +31,7 @@ from pathlib import Path
 from types import ModuleType
 
 from harness.errors import SpecError, UnknownName
-from harness.spec.contract import Engine, TaskFamily, Trainer
+from harness.plugins.contract import Engine, TaskFamily, Trainer
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PLUGINS_ENV = "MLPBENCH_PLUGINS"

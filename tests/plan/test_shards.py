@@ -6,8 +6,8 @@ import pytest
 
 from harness import cli
 from harness.errors import UsageError
-from harness.spec.plan import groups, parse_shard
-from harness.spec.suites import Selection, plan_for
+from harness.plan.requests import groups, parse_shard
+from harness.plan.suites import Selection, plan_for
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 5])

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from harness import cli
-from harness.spec import registry, suites
+from harness.plan import suites
+from harness.plugins import registry
 
 NAMES = {"task": "tasks", "impl": "impls", "device": "devices", "mode": "modes", "set": "overrides"}
 

@@ -6,7 +6,7 @@ An engine is what every API style on one framework shares: importing it, the fai
 calibration probe, waiting for the device, and the device's memory peak. A trainer is one way of
 writing the training in that framework (an explicit loop, ``fit``...). Trainers name the engines
 they run on (``ENGINES``) and never import each other; the harness finds both kinds of class by
-their files (:mod:`harness.spec.registry`) and reads their capability constants, never their names.
+their files (:mod:`harness.plugins.registry`) and reads their capability constants, never their names.
 
 Importing an engine or implementation file must be cheap: the framework itself is imported by
 :meth:`Engine.setup`, in the worker process. :class:`LazyModule` lets a file name the framework at
@@ -25,7 +25,7 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
-from harness.spec.train_spec import TrainSpec
+from harness.problem.train_spec import TrainSpec
 
 SPLIT_NAMES = ("train", "val", "test")
 
@@ -61,7 +61,7 @@ class TaskFamily(ABC):
     """The training problems a plug-in folder offers (its ``task.py`` defines one subclass): the
     named tasks, each task's default spec, its data, the initial weights and batch order every
     implementation shares, and its FLOP count. The harness knows tasks only through this class,
-    found by :mod:`harness.spec.registry`, as it knows frameworks through :class:`Engine`.
+    found by :mod:`harness.plugins.registry`, as it knows frameworks through :class:`Engine`.
     Stateless: classmethods."""
 
     TASKS: ClassVar[tuple[str, ...]]  # the task names it offers (``iris``, ``mnist`` ...)

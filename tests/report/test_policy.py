@@ -6,7 +6,7 @@ from pathlib import Path
 
 from harness.record.schema import RunRecord, Timings
 from harness.report.build import build_report
-from harness.spec import policy
+from harness.report.data import policy
 
 
 def _record(impl: str = "torch", seed: int = 0, **execution: object) -> RunRecord:

@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import SpecError, SuiteError, UnknownName, check_names
-from harness.spec import registry
-from harness.spec.plan import TWIN_DEFAULT, Plan, RunRequest, with_twins
-from harness.spec.train_spec import DEVICES
+from harness.plan.requests import TWIN_DEFAULT, Plan, RunRequest, with_twins
+from harness.plugins import registry
+from harness.problem.train_spec import DEVICES
 
 TOP_KEYS = {
     "description",

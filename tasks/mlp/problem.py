@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from harness.errors import SpecError
-from harness.spec.train_spec import TrainSpec
+from harness.problem.train_spec import TrainSpec
 from tasks import datasets
 
 # Sized for each dataset; the lab's single-layer network is the same spec with hidden=().

@@ -10,7 +10,7 @@ import pytest
 
 from harness import cli
 from harness.errors import SpecError, UnknownName
-from harness.spec import registry
+from harness.plugins import registry
 from harness.store import runs as store
 
 PLUGIN = Path(__file__).parents[1] / "data" / "plugin_toy"

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from harness.errors import UsageError
+from harness.plugins import registry
+from harness.plugins.registry import ImplInfo
+from harness.problem.train_spec import TrainSpec
 from harness.record.derived import config_key, run_name
 from harness.record.schema import RunRecord
-from harness.spec import registry
-from harness.spec.registry import ImplInfo
-from harness.spec.train_spec import TrainSpec
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,12 @@ def new_record(request: RunRequest, info: ImplInfo | None) -> RunRecord:
     if request.twin:
         record.execution["twin"] = True
     return record
+
+
+def unfinished(request: RunRequest, info: ImplInfo | None, status: str, reason: str) -> RunRecord:
+    """The record of a run that ended before it could be measured (``unavailable``, ``crashed``,
+    ``timeout``: see :meth:`RunRecord.ended`), made the one way every stage makes it."""
+    return new_record(request, info).ended(status, reason)
 
 
 def groups(requests: list[RunRequest]) -> list[list[RunRequest]]:
