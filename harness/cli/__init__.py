@@ -1,8 +1,9 @@
 """``python -m harness``: one module per subcommand; each parses, calls the library, prints.
 
-Exit status, mapped here and nowhere else: 0 success; 1 a check failed (a regression, a failed
-run); 2 unusable input (:class:`harness.errors.UsageError`, a missing file); 3 a check could not
-tell (the A/B gate or the comparison was inconclusive); 130 interrupted.
+Exit status (mapped once, in :mod:`harness.cli.exits`): 0 success; 1 a check failed (a
+regression, a run that did not finish); 2 unusable input (a wrong name or value, a missing file);
+3 a check could not tell (the A/B gate, the comparison or the history check was inconclusive:
+never a pass); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 import sys
 
 from harness.cli import ab, baseline, calibrate, compare, env, history, listing, merge, noise, report, run
+from harness.cli.exits import Exit
 from harness.errors import UsageError
 
 SUBCOMMANDS = (listing, env, run, calibrate, report, compare, baseline, ab, noise, history, merge)
@@ -32,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except (UsageError, FileNotFoundError, OSError, UnicodeDecodeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return Exit.USAGE
     except KeyboardInterrupt:
         print("interrupted; records written so far are kept", file=sys.stderr)
-        return 130
+        return Exit.INTERRUPTED

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from harness.cli.exits import for_verdict
 from harness.cli.paths import DEFAULT_RESULTS
 from harness.cli.progress import Progress
 from harness.compare import render
@@ -168,4 +169,4 @@ def main(args: argparse.Namespace) -> int:
     print(f"records: {writer.path}", file=sys.stderr)
     if args.markdown is not None:
         write_atomic(args.markdown, render.gate_markdown(result, pairs, plan.rounds).encode("utf-8"))
-    return result.exit_code
+    return for_verdict(result.verdict)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from harness.cli.exits import Exit
 from harness.cli.paths import DEFAULT_RESULTS
 from harness.run import machine
 from harness.store.baselines import save_baseline
@@ -22,4 +23,4 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     path = save_baseline(args.results, args.source, machine.machine_info()["machine_id"])
     print(f"baseline saved: {path}")
-    return 0
+    return Exit.OK

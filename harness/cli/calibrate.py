@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from harness.cli.exits import Exit
 from harness.cli.paths import DEFAULT_RESULTS
 from harness.errors import UsageError, check_names
 from harness.problem.train_spec import DEVICES
@@ -38,4 +39,4 @@ def main(args: argparse.Namespace) -> int:
             f"{e.dispatch_median_s * 1e6:>12.1f}  {e.measured_at}"
         )
     print(f"cache: {path}")
-    return 0 if entries else 1
+    return Exit.OK if entries else Exit.FAILED

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from harness.cli.exits import for_verdict
 from harness.cli.paths import DEFAULT_RESULTS
 from harness.compare import render
 from harness.compare.check import CheckResult, run_check
@@ -73,4 +74,4 @@ def main(args: argparse.Namespace) -> int:
     if args.markdown is not None:
         markdown = render.render_markdown(result.rows, result.unmatched, result.sources)
         write_atomic(args.markdown, markdown.encode("utf-8"))
-    return result.exit_code
+    return for_verdict(result.verdict)

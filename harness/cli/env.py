@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from harness.cli.exits import Exit
 from harness.run import machine
 
 
@@ -20,4 +21,4 @@ def main(args: argparse.Namespace) -> int:
         "git_commit": machine.git_commit(),
     }
     print(json.dumps(info, indent=2))
-    return 0
+    return Exit.OK

@@ -8,6 +8,7 @@ import argparse
 from pathlib import Path
 
 from harness.cli.ab import _percent, _positive
+from harness.cli.exits import Exit
 from harness.cli.paths import DEFAULT_RESULTS
 from harness.compare.changes import MIN_POINTS, SERIES, detect
 from harness.compare.history import history_frame
@@ -46,7 +47,7 @@ def main(args: argparse.Namespace) -> int:
     failing = [c for c in changes if c.regression and c.recent]
     if args.check and failing:
         print(f"regression in the newest points of {len(failing)} series (threshold {args.threshold:.0%})")
-        return 1
+        return Exit.FAILED
     judged = [key for key, points in series if len(points) >= MIN_POINTS]
     if args.check and len(judged) < len(series):
         short = len(series) - len(judged)
@@ -54,5 +55,5 @@ def main(args: argparse.Namespace) -> int:
             f"cannot tell: {short} of {len(series)} series have fewer than the {MIN_POINTS} commits a "
             "change point needs; no regression can be ruled out there (exit 3, never a pass)"
         )
-        return 3
-    return 0
+        return Exit.CANNOT_TELL
+    return Exit.OK

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from harness.cli.exits import Exit
 from harness.plan import suites
 from harness.plugins import registry
 from harness.run import machine
@@ -28,4 +29,4 @@ def main(args: argparse.Namespace) -> int:
     print("devices:\n  cpu          available")
     print(f"  gpu          {'available' if gpu is None else 'unavailable: ' + gpu}")
     print("suites:", ", ".join(suites.shipped_suites()))
-    return 0
+    return Exit.OK

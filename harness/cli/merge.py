@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from harness.cli.exits import Exit
 from harness.cli.paths import DEFAULT_RESULTS
 from harness.store.merge import merge
 
@@ -20,4 +21,4 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     for path in merge(args.sources, args.results, args.name):
         print(f"merged: {path}")
-    return 0
+    return Exit.OK

@@ -6,6 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
+from harness.cli.exits import Exit
 from harness.cli.paths import DEFAULT_RESULTS
 from harness.cli.progress import Progress
 from harness.errors import UsageError
@@ -45,7 +46,7 @@ def main(args: argparse.Namespace) -> int:
     if len(steps) < len(records):
         bad = next(r for r in records if r.status != "ok")
         print(f"a run ended {bad.status}: {bad.reason.splitlines()[0] if bad.reason else ''}")
-        return 1
+        return Exit.FAILED
     floor = NoiseFloor(
         machine.machine_info()["machine_id"],
         args.task,
@@ -58,4 +59,4 @@ def main(args: argparse.Namespace) -> int:
     path = save(args.results, floor)
     print("step times: " + ", ".join(f"{s * 1e3:.3f} ms" for s in steps))
     print(f"noise floor: {floor.describe()}\nstored: {path}")
-    return 0
+    return Exit.OK

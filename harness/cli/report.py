@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from harness.cli.exits import Exit
 from harness.cli.paths import DEFAULT_REPORT, DEFAULT_RESULTS
 from harness.report.build import build_report
 
@@ -18,4 +19,4 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     print(build_report(args.results, args.out))
-    return 0
+    return Exit.OK

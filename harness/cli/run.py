@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from harness.cli.exits import Exit
 from harness.cli.paths import DEFAULT_REPORT, DEFAULT_RESULTS
 from harness.cli.progress import Progress
 from harness.plan.requests import parse_shard
@@ -99,7 +100,7 @@ def main(args: argparse.Namespace) -> int:
         for request in plan.requests:
             print(request.label())
         print(f"{len(plan.requests)} runs")
-        return 0
+        return Exit.OK
     plan.calibrate = not args.no_calibrate
     plan.schedule = args.schedule
     plan.warm_up = not args.no_warm_up
@@ -111,4 +112,4 @@ def main(args: argparse.Namespace) -> int:
         from harness.report.build import build_report
 
         print(build_report(args.results, args.report))
-    return 0 if outcome.all_ok_or_unavailable else 1
+    return Exit.OK if outcome.all_ok_or_unavailable else Exit.FAILED

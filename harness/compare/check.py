@@ -73,7 +73,6 @@ from harness.store.runs import Side
 
 REGRESSED, UNCLEAR, IMPROVED, OK, INFO, NA = "regressed", "unclear", "improved", "ok", "info", "n/a"
 ONE_RUN = "one run on a side: the noise between runs is invisible, so no change can be claimed (use 2+ seeds)"
-INCONCLUSIVE_EXIT = 3
 SEVERITY = (REGRESSED, UNCLEAR, IMPROVED, OK, INFO, NA)  # worst first
 
 
@@ -295,12 +294,12 @@ class CheckResult:
         return any(row.status == REGRESSED for row in self.rows)
 
     @property
-    def exit_code(self) -> int:
-        """1 a regression; else 3 when a checked metric could not be told (``unclear``: "cannot
-        tell" is never a pass); else 0."""
+    def verdict(self) -> str:
+        """``regression`` when a row regressed; else ``inconclusive`` when a checked metric could
+        not be told (``unclear``: "cannot tell" is never a pass); else ``pass``."""
         if self.regressed:
-            return 1
-        return INCONCLUSIVE_EXIT if any(row.status == UNCLEAR for row in self.rows) else 0
+            return "regression"
+        return "inconclusive" if any(row.status == UNCLEAR for row in self.rows) else "pass"
 
 
 def check(

@@ -38,7 +38,6 @@ from harness.record.derived import interleaved_group, round_steps_s
 from harness.record.schema import RunRecord
 
 PASS, REGRESSION, INCONCLUSIVE = "pass", "regression", "inconclusive"
-EXIT_CODES = {PASS: 0, REGRESSION: 1, INCONCLUSIVE: 3}
 WORST_FIRST = (REGRESSION, INCONCLUSIVE, PASS)
 
 
@@ -117,10 +116,6 @@ class GateResult:
     def verdict(self) -> str:
         found = {row.verdict for row in self.rows}
         return next((v for v in WORST_FIRST if v in found), INCONCLUSIVE)
-
-    @property
-    def exit_code(self) -> int:
-        return EXIT_CODES[self.verdict]
 
 
 def _run_name(record: RunRecord) -> str:

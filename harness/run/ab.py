@@ -132,14 +132,14 @@ def handshake(pool: Pool, keys: list[tuple[str, str, str, str]], sides: Mapping[
             raise UsageError(
                 f"{side.name} {side.describe()}: its {key[1]} worker did not start: {died}"
             ) from died
-        if ready.get("protocol") != PROTOCOL:
+        if ready.protocol != PROTOCOL:
             raise UsageError(
-                f"{side.name} {side.describe()} speaks worker protocol {ready.get('protocol', 1)}, "
+                f"{side.name} {side.describe()} speaks worker protocol {ready.protocol}, "
                 f"this harness {PROTOCOL}: it predates the interleaved schedule; pick a newer revision"
             )
-        if "error" in ready:
+        if ready.error is not None:
             raise UsageError(
-                f"{side.name} {side.describe()} cannot run {key[1]}: {ready['error']} "
+                f"{side.name} {side.describe()} cannot run {key[1]}: {ready.error} "
                 "(an environment without the frameworks? install them with -c constraints.txt)"
             )
 

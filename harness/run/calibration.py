@@ -73,13 +73,14 @@ def _measure_engine(
     try:
         worker = Worker(engine, None, device, threads)
         try:
-            answer = worker.calibrate(device, n) if "error" not in worker.ready else worker.ready
+            answer = worker.calibrate(device, n) if worker.ready.error is None else None
+            error = worker.ready.error if answer is None else answer.error
         finally:
             worker.close()
     except WorkerDied as died:
-        answer = {"error": str(died)}
-    if "error" in answer:
-        log(f"  {engine} on {device} not calibrated: {answer['error']}")
+        answer, error = None, str(died)
+    if answer is None or answer.result is None:
+        log(f"  {engine} on {device} not calibrated: {error}")
         return None
     return Entry(
         engine=engine,
@@ -87,5 +88,5 @@ def _measure_engine(
         threads=threads,
         fingerprint=fingerprint,
         version=version,
-        **answer["result"],
+        **answer.result,
     )

@@ -19,11 +19,11 @@ import random
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from harness.plan.requests import RunRequest, unfinished
 from harness.plugins import registry
 from harness.record.schema import RunRecord
+from harness.run.messages import Epochs, EpochsDone, Finish, Finished, Message, Start, Started
 from harness.run.timing import clock
 from harness.run.worker_client import Checkout, Worker, WorkerDied
 
@@ -162,11 +162,11 @@ class Group:
         same = (twin.request.impl, twin.request.mode)
         return next(x for x in self.lives if not x.request.twin and (x.request.impl, x.request.mode) == same)
 
-    def _ask(self, live: Live, message: dict[str, Any]) -> dict[str, Any]:
+    def _ask(self, live: Live, message: Message) -> Message:
         worker = self.pool.get(live.key)
         start = clock()
         try:
-            worker.send(message | {"run": live.run_id})
+            worker.send(message)
             return worker.receive(max(live.budget_s, 1.0))
         finally:
             live.budget_s -= clock() - start
@@ -174,19 +174,18 @@ class Group:
     def _start(self, live: Live) -> None:
         try:
             worker = self.pool.get(live.key)
-            if "error" in worker.ready:
-                reason = f"import failed: {worker.ready['error']}"
+            if worker.ready.error is not None:
+                reason = f"import failed: {worker.ready.error}"
                 live.record = unfinished(live.request, live.info, "unavailable", reason)
                 return
             warm_up = self.schedule == "interleaved" and self.warm_up
-            start = {"op": "start", "request": live.request.to_dict(), "warm_up": warm_up}
-            self._answer(live, self._ask(live, start))
+            self._answer(live, self._ask(live, Start(live.run_id, live.request.to_dict(), warm_up)))
         except WorkerDied as died:
             self._died(live, died)
 
     def _epoch(self, live: Live) -> None:
         try:
-            self._answer(live, self._ask(live, {"op": "epoch", "count": self.epochs_per_round}))
+            self._answer(live, self._ask(live, Epochs(live.run_id, self.epochs_per_round)))
         except WorkerDied as died:
             self._died(live, died)
 
@@ -194,20 +193,22 @@ class Group:
         if live.record is not None or not live.started:
             return
         try:
-            self._answer(live, self._ask(live, {"op": "finish"}))
+            self._answer(live, self._ask(live, Finish(live.run_id)))
         except WorkerDied as died:
             self._died(live, died)
 
-    def _answer(self, live: Live, answer: dict[str, Any]) -> None:
-        if answer["op"] == "record":
-            live.record, live.more = RunRecord.from_dict(answer["record"]), False
+    def _answer(self, live: Live, answer: Message) -> None:
+        if isinstance(answer, Finished):
+            live.record, live.more = RunRecord.from_dict(answer.record), False
             worker = self.pool.workers.get(live.key)
             if worker is not None:
-                live.record.execution.update(worker.ready.get("facts", {}))
-        elif answer["op"] == "started":
+                live.record.execution.update(worker.ready.facts or {})
+        elif isinstance(answer, Started):
             live.started = live.more = True
+        elif isinstance(answer, EpochsDone):
+            live.more = bool(answer.more)
         else:
-            live.more = bool(answer["more"])
+            raise WorkerDied("crashed", f"the worker answered {answer.OP!r} to a run's command")
 
     def _died(self, live: Live, died: WorkerDied) -> None:
         """The worker serving ``live`` died: it costs ``live`` (no other run of the group shares

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import Any
 
 from harness.plan.requests import RunRequest
 from harness.plugins.contract import Engine, Trainer
 from harness.plugins.registry import ImplInfo
 from harness.record.schema import RunRecord
 from harness.run.measure import execute
+from harness.run.messages import Epochs, EpochsDone, Finish, Finished, Message, Started
 
 
 class Session:
@@ -41,40 +41,42 @@ class Session:
         self.round = -1
         self._left_in_round = 0
         self._block: list[float] = []
-        self._pending: dict[str, Any] | None = None
-        self._commands: queue.Queue[dict[str, Any]] = queue.Queue()
-        self._answers: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._pending: EpochsDone | None = None
+        self._commands: queue.Queue[Epochs | Finish] = queue.Queue()
+        self._answers: queue.Queue[Message] = queue.Queue()
         self._args = (info, engine, cls, request)
         self.thread = threading.Thread(target=self._main, name=f"run {request.label()}", daemon=True)
         self.thread.start()
 
     def _main(self) -> None:
         record: RunRecord = execute(*self._args, control=self)
-        self._answers.put({"op": "record", "record": record.to_dict()})
+        self._answers.put(Finished(record.to_dict()))
 
-    def first_answer(self) -> dict[str, Any]:
+    def first_answer(self) -> Message:
         """The answer to ``start``: ``started``, or the final ``record``."""
         return self._answers.get()
 
-    def command(self, message: dict[str, Any]) -> dict[str, Any]:
+    def command(self, message: Epochs | Finish) -> Message:
         """Hand the run the parent's ``epoch`` or ``finish`` message and wait for its answer."""
         self._commands.put(message)
         return self._answers.get()
 
-    def _wait_for(self, expected: str) -> dict[str, Any]:
+    def _wait_for(self, expected: type[Epochs] | type[Finish]) -> Epochs | Finish:
         message = self._commands.get()
-        if message["op"] != expected:
-            raise RuntimeError(f"the schedule sent {message['op']!r} where the run expected {expected!r}")
+        if not isinstance(message, expected):
+            raise RuntimeError(f"the schedule sent {message.OP!r} where the run expected {expected.OP!r}")
         return message
 
     # Control
     def built(self) -> None:
-        self._answers.put({"op": "started"})
+        self._answers.put(Started())
 
     def before_epoch(self, epoch: int) -> int:
         if self._left_in_round == 0:
             self._send_block()  # the finished block's answer: only now, once this epoch is set up
-            self._left_in_round = max(1, int(self._wait_for("epoch").get("count", 1)))
+            command = self._wait_for(Epochs)
+            assert isinstance(command, Epochs)
+            self._left_in_round = max(1, int(command.count))
             self.round += 1
         self._left_in_round -= 1
         return self.round
@@ -83,7 +85,7 @@ class Session:
         self._block.append(seconds)
         if self._left_in_round == 0 or not more:
             self._left_in_round = 0
-            self._pending = {"op": "epoch", "epoch": epoch, "seconds": self._block, "more": more}
+            self._pending = EpochsDone(epoch=epoch, seconds=self._block, more=more)
             self._block = []
             if not more:
                 self._send_block()
@@ -98,4 +100,4 @@ class Session:
             self._pending = None
 
     def before_finish(self) -> None:
-        self._wait_for("finish")
+        self._wait_for(Finish)

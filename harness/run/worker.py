@@ -3,16 +3,16 @@ another.
 
 Started by :class:`harness.run.worker_client.Worker` as ``python -m harness.run.worker UNIT
 THREADS``. It imports and sets up the engine and the implementation once (timed: the ``import_s``
-phase), says ``ready`` with :data:`PROTOCOL`, then answers JSON requests, one per line on stdin,
-with one JSON line each on the protocol pipe: ``calibrate``, and the ``start``/``epoch``/``finish``
-commands of its runs (:mod:`harness.run.session`), each tagged with the run's id. The protocol
+phase), says ``ready`` with :data:`PROTOCOL`, then answers requests, one JSON line each on stdin
+(:mod:`harness.run.messages`), with one line each on the protocol pipe: ``calibrate``, and the
+``start``/``epoch``/``finish`` commands of its runs (:mod:`harness.run.session`), each tagged with
+the run's id. The protocol
 pipe is the original stdout; fd 1 is pointed at stderr first, so whatever a framework prints
 cannot corrupt it.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import traceback
@@ -23,6 +23,18 @@ from harness.plan.requests import RunRequest
 from harness.plugins import registry
 from harness.plugins.contract import Engine, Trainer
 from harness.run import probe
+from harness.run.messages import (
+    REQUESTS,
+    Calibrate,
+    Calibration,
+    Epochs,
+    Finish,
+    Finished,
+    Message,
+    Ready,
+    Start,
+    decode,
+)
 from harness.run.session import Session
 from harness.run.timing import timed
 from harness.run.worker_client import ENGINE_UNIT, PROTOCOL
@@ -35,8 +47,8 @@ def _protocol_stream() -> TextIO:
     return os.fdopen(fd, "w", buffering=1, encoding="utf-8")
 
 
-def _send(stream: TextIO, message: dict[str, Any]) -> None:
-    stream.write(json.dumps(message, allow_nan=True) + "\n")
+def _send(stream: TextIO, message: Message) -> None:
+    stream.write(message.to_line())
     stream.flush()
 
 
@@ -82,43 +94,44 @@ def serve(unit_name: str, threads: int, stream: TextIO) -> int:
     except Exception as exc:  # an import that fails makes the implementation unavailable
         reason = f"{type(exc).__name__}: {exc}"
         detail = traceback.format_exc(limit=-3)
-        _send(stream, {"op": "ready", "protocol": PROTOCOL, "error": reason, "detail": detail})
+        _send(stream, Ready(PROTOCOL, error=reason, detail=detail))
         return 0
-    _send(stream, {"op": "ready", "protocol": PROTOCOL, "facts": facts})
+    _send(stream, Ready(PROTOCOL, facts=facts))
     sessions: dict[str, Session] = {}
     started: dict[str, int] = {}  # run id -> runs this worker started before it
     for line in sys.stdin:
-        message = json.loads(line)
-        op, run = message["op"], message.get("run", "")
-        if op == "calibrate":
-            _send(stream, _calibrate(unit.engine, message["device"], int(message["n"])))
+        message = decode(line, REQUESTS)
+        if isinstance(message, Calibrate):
+            _send(stream, _calibrate(unit.engine, message.device, int(message.n)))
             continue
-        if op == "start":
+        assert isinstance(message, Start | Epochs | Finish)
+        run = message.run
+        if isinstance(message, Start):
             assert unit.info is not None and unit.trainer is not None, "a calibration worker runs nothing"
-            request = RunRequest.from_dict(message["request"])
+            request = RunRequest.from_dict(message.request)
             started[run] = len(started)
-            warm_up = bool(message.get("warm_up", False))
-            sessions[run] = Session(unit.info, unit.engine, unit.trainer, request, warm_up)
+            sessions[run] = Session(unit.info, unit.engine, unit.trainer, request, bool(message.warm_up))
             answer = sessions[run].first_answer()
         else:
             answer = sessions[run].command(message)
-        if answer["op"] == "record":
+        if isinstance(answer, Finished):
             del sessions[run]
             timings = {"import_s": facts["import_s"], "worker_runs_before": started[run]}
-            answer["record"]["timings"] |= timings
-        _send(stream, answer | {"run": run})
+            answer.record["timings"] |= timings
+        answer.run = run
+        _send(stream, answer)
     return 0
 
 
-def _calibrate(engine: type[Engine], device: str, n: int) -> dict[str, Any]:
+def _calibrate(engine: type[Engine], device: str, n: int) -> Calibration:
     """Time the engine's matmul and dispatch probe; an unusable device is an ``error``."""
     reason = engine.device_reason(device)
     if reason:
-        return {"op": "calibration", "error": reason}
+        return Calibration(error=reason)
     try:
-        return {"op": "calibration", "result": probe.measure(engine.probe(device, n), n)}
+        return Calibration(result=probe.measure(engine.probe(device, n), n))
     except Exception as exc:  # a failing probe leaves records without efficiency, nothing worse
-        return {"op": "calibration", "error": f"{type(exc).__name__}: {exc}"}
+        return Calibration(error=f"{type(exc).__name__}: {exc}")
 
 
 def main(argv: list[str]) -> int:

@@ -8,7 +8,6 @@ answering raises :class:`WorkerDied`, with ``crashed`` or ``timeout`` and the ta
 
 from __future__ import annotations
 
-import json
 import os
 import select
 import subprocess
@@ -17,10 +16,10 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from harness.plugins import registry
 from harness.run import machine
+from harness.run.messages import ANSWERS, Calibrate, Calibration, Message, ProtocolError, Ready, decode
 
 THREAD_ENV = (
     "OMP_NUM_THREADS",
@@ -92,7 +91,10 @@ class Worker:
             cwd=checkout.root,
         )
         try:
-            self.ready = self.receive(STARTUP_TIMEOUT_S)
+            ready = self.receive(STARTUP_TIMEOUT_S)
+            if not isinstance(ready, Ready):
+                raise WorkerDied("crashed", f"the worker's first message was {ready.OP!r}, not 'ready'")
+            self.ready: Ready = ready
         except BaseException:
             self.kill()
             self.log.close()
@@ -103,7 +105,7 @@ class Worker:
         text = self.log.read().decode(errors="replace")
         return text[-limit:].strip()
 
-    def receive(self, timeout_s: float) -> dict[str, Any]:
+    def receive(self, timeout_s: float) -> Message:
         """The next message, waiting at most ``timeout_s``; :class:`WorkerDied` otherwise."""
         ready, _, _ = select.select([self.proc.stdout], [], [], timeout_s)
         if not ready:
@@ -113,21 +115,28 @@ class Worker:
         if not line:
             code = self.proc.wait()
             raise WorkerDied("crashed", f"worker exited with status {code}: {self._stderr_tail()}")
-        return json.loads(line)
+        try:
+            return decode(line, ANSWERS)
+        except ProtocolError as exc:
+            self.kill()
+            raise WorkerDied("crashed", f"the worker broke the protocol: {exc}") from exc
 
-    def send(self, message: dict[str, Any]) -> None:
+    def send(self, message: Message) -> None:
         """Send one request; a worker that has died raises :class:`WorkerDied`."""
         try:
-            self.proc.stdin.write((json.dumps(message) + "\n").encode())
+            self.proc.stdin.write(message.to_line().encode())
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError) as exc:
             code = self.proc.wait()
             raise WorkerDied("crashed", f"worker exited with status {code}: {self._stderr_tail()}") from exc
 
-    def calibrate(self, device: str, n: int) -> dict[str, Any]:
+    def calibrate(self, device: str, n: int) -> Calibration:
         """Ask the worker to time its engine's matmul and dispatch probe on ``device``."""
-        self.send({"op": "calibrate", "device": device, "n": n})
-        return self.receive(STARTUP_TIMEOUT_S)
+        self.send(Calibrate(device, n))
+        answer = self.receive(STARTUP_TIMEOUT_S)
+        if not isinstance(answer, Calibration):
+            raise WorkerDied("crashed", f"the worker answered {answer.OP!r} to calibrate")
+        return answer
 
     def kill(self) -> None:
         if self.proc.poll() is None:

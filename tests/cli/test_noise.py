@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness import cli
+from harness.cli.exits import for_verdict
 from harness.compare.check import UNCLEAR, CheckResult, compare_records
 from harness.record.schema import RunRecord, Timings
 from harness.run import machine
@@ -66,6 +67,6 @@ def test_one_run_on_a_side_is_never_regressed_only_unclear() -> None:
     rows = compare_records([_record(0, 0.010)], [_record(0, 0.013)])  # 30% slower, one run a side
     step = next(r for r in rows if r.metric == "step_time" and r.threshold is not None)
     assert step.status == UNCLEAR and "the noise between runs is invisible" in step.method
-    assert CheckResult(rows, [], {}).exit_code == 3  # "cannot tell", never a pass
+    assert for_verdict(CheckResult(rows, [], {}).verdict) == 3  # "cannot tell", never a pass
     two = compare_records([_record(0, 0.010), _record(1, 0.0101)], [_record(0, 0.013), _record(1, 0.0131)])
     assert next(r for r in two if r.metric == "step_time" and r.threshold is not None).status == "regressed"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from harness.cli.exits import for_verdict
 from harness.compare.gate import INCONCLUSIVE, PASS, REGRESSION, GateRule, decide
 from harness.record.schema import RunRecord, Timings
 
@@ -38,17 +39,17 @@ def _records(factor: float, noise: float, seed: int = 0, accuracy_drop: float = 
 
 def test_same_code_passes_and_a_clear_slowdown_is_a_regression() -> None:
     result = decide(_records(1.0, 0.01))
-    assert result.verdict == PASS and result.exit_code == 0
+    assert result.verdict == PASS and for_verdict(result.verdict) == 0
     step = next(r for r in result.rows if r.metric == "step_time")
     assert step.estimate == pytest.approx(1.0, abs=0.01) and step.high < 1.05
     slow = decide(_records(1.10, 0.01))
-    assert slow.verdict == REGRESSION and slow.exit_code == 1
+    assert slow.verdict == REGRESSION and for_verdict(slow.verdict) == 1
     assert next(r for r in slow.rows if r.metric == "step_time").low > 1.02
 
 
 def test_noise_too_large_to_tell_is_inconclusive_not_a_pass() -> None:
     result = decide(_records(1.0, 0.30, seed=0))  # same code, but rounds too noisy to rule out 5%
-    assert result.verdict == INCONCLUSIVE and result.exit_code == 3
+    assert result.verdict == INCONCLUSIVE and for_verdict(result.verdict) == 3
 
 
 def test_an_accuracy_drop_is_a_regression() -> None:

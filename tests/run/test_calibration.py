@@ -17,6 +17,7 @@ from harness.plugins.contract import Probe
 from harness.record.derived import calibration_facts, efficiency
 from harness.record.schema import RunRecord, Timings
 from harness.run import calibration, machine
+from harness.run import probe as probe_timing
 from harness.store import calibration as cache
 from harness.store.calibration import Entry
 
@@ -59,13 +60,13 @@ def test_measure_times_the_probe_per_matmul_and_per_dispatch() -> None:
         sync=lambda: calls.__setitem__("sync", calls["sync"] + 1),
         dispatch_kind="fake",
     )
-    out = probe.measure(probe, 64)
+    out = probe_timing.measure(probe, 64)
     assert out["n"] == 64 and out["dispatch_kind"] == "fake"
-    assert len(out["matmul_s"]) == probe.MATMUL_ROUNDS
+    assert len(out["matmul_s"]) == probe_timing.MATMUL_ROUNDS
     assert all(0.009 < s < 0.05 for s in out["matmul_s"])  # each sample is one 10 ms product
-    assert len(out["dispatch_s"]) == probe.DISPATCH_ROUNDS and max(out["dispatch_s"]) < 1e-3
-    assert calls["dispatch"] >= probe.DISPATCH_ROUNDS * probe.DISPATCHES_PER_ROUND
-    assert calls["sync"] >= probe.MATMUL_ROUNDS + probe.DISPATCH_ROUNDS
+    assert len(out["dispatch_s"]) == probe_timing.DISPATCH_ROUNDS and max(out["dispatch_s"]) < 1e-3
+    assert calls["dispatch"] >= probe_timing.DISPATCH_ROUNDS * probe_timing.DISPATCHES_PER_ROUND
+    assert calls["sync"] >= probe_timing.MATMUL_ROUNDS + probe_timing.DISPATCH_ROUNDS
 
 
 def test_efficiency_by_hand() -> None:
