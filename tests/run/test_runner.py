@@ -10,6 +10,7 @@ import pytest
 from harness import cli
 from harness.plugins import registry
 from harness.record import derived
+from harness.record import execution as execution_facts
 from harness.run import machine
 from harness.run.faults import FAULT_ENV
 from harness.store import runs as store
@@ -147,6 +148,7 @@ def test_execution_block_is_read_back_and_efficiency_is_against_the_calibration(
     assert by_impl["jax"].execution["threads_set_by"].startswith("CPU affinity")
     assert by_impl["jax"].execution["matmul_precision"] == "highest"
     for record in records:
+        assert execution_facts.problems(record.execution) == [], record.impl
         eff = derived.efficiency(record)
         assert eff["engine"] == record.impl and 0 < eff["fraction_of_peak"] < 1, eff
         flops = record.train_flops_per_sample * record.n_train / sorted(record.timings.epoch_s)[0]

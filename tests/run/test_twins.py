@@ -14,6 +14,7 @@ from harness import cli
 from harness.errors import UnknownName
 from harness.plan.requests import RunRequest, with_twins
 from harness.plan.suites import Selection, plan_for
+from harness.record import execution
 from harness.record.derived import is_twin
 from harness.report.data.frame import build_frames
 from harness.report.data.paired import aa_figures
@@ -55,6 +56,7 @@ def _run(tmp_path: Path) -> list:
 
 def test_a_twin_repeats_its_original_in_a_worker_of_its_own_and_gives_the_aa_figure(tmp_path: Path) -> None:
     records = _run(tmp_path)
+    assert all(execution.problems(r.execution) == [] for r in records)  # the declared facts only
     twins = [r for r in records if is_twin(r)]
     assert len(twins) == 2 and all(t.status == "ok" and t.impl == "torch" for t in twins)
     by_id = {r.run_id: r for r in records}
