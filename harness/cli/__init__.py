@@ -14,13 +14,22 @@ import sys
 from harness.cli import ab, baseline, calibrate, compare, env, history, listing, merge, noise, report, run
 from harness.cli.exits import Exit
 from harness.errors import UsageError
+from harness.plugins import registry
 
 SUBCOMMANDS = (listing, env, run, calibrate, report, compare, baseline, ab, noise, history, merge)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m harness",
+        description="Train the same MLP classification task in every framework, time it, and compare: "
+        "run a suite, report it as HTML, compare against a baseline, gate a change A/B, track history.",
+        epilog=f"tasks: {', '.join(registry.tasks())}; implementations: "
+        f"{', '.join(registry.implementations())}. 'python -m harness COMMAND --help' lists a command's "
+        "options. Exit status: 0 ok; 1 a check failed (a regression, a run that did not finish); 2 unusable "
+        "input; 3 a check could not tell (never a pass); 130 interrupted.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     for module in SUBCOMMANDS:
         module.add_parser(sub)

@@ -12,8 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from harness.cli import options
 from harness.cli.exits import for_verdict
-from harness.cli.paths import DEFAULT_RESULTS
 from harness.cli.progress import Progress
 from harness.compare import render
 from harness.compare.gate import GateRule, decide
@@ -22,22 +22,6 @@ from harness.plan.suites import Selection, plan_for
 from harness.run import ab, machine
 from harness.store.atomic import write_atomic
 from harness.store.runs import AB_DIR, RecordWriter
-
-
-def _percent(text: str) -> float:
-    try:
-        value = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a fraction or a percentage (e.g. 5%)") from exc
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 100%")
-    return value
-
-
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive whole number")
-    return int(text)
 
 
 def _env(items: list[str]) -> dict[str, str]:
@@ -63,17 +47,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         p.add_argument(
             f"--{side}-env", nargs="+", default=[], metavar="NAME=VALUE", help=f"{side} environment"
         )
-    p.add_argument("--suite", default="ab", help="the gated runs (default: the 'ab' suite)")
-    p.add_argument("--task", nargs="+", help="narrow the gated runs to these tasks")
-    p.add_argument("--impl", nargs="+", help="narrow the gated runs to these implementations")
-    p.add_argument("--mode", nargs="+", help="narrow the gated runs to these modes")
-    p.add_argument("--device", nargs="+", help="device(s) (default: the suite's)")
+    p.add_argument("--suite", default="ab", help="the gated runs: " + options.suite_help("ab"))
+    options.add_selection(p, narrow="the gated runs")
     p.add_argument(
-        "--pairs", type=_positive, default=4, help="fresh process pairs before the first decision (default 4)"
+        "--pairs",
+        type=options.positive,
+        default=4,
+        help="fresh process pairs before the first decision (default 4)",
     )
     p.add_argument(
         "--max-pairs",
-        type=_positive,
+        type=options.positive,
         default=10,
         help="while a run cannot be decided, add process pairs one at a time up to this many (default 10; "
         "each added pair is another look, paid for with a stricter interval for a regression)",
@@ -84,25 +68,28 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=900.0,
         help="seconds: add no pair that would end beyond this since the first began (default 900)",
     )
-    p.add_argument("--rounds", type=_positive, default=25, help="rounds per process pair (default 25)")
+    p.add_argument("--rounds", type=options.positive, default=25, help="rounds per process pair (default 25)")
     p.add_argument(
-        "--epochs-per-round", type=_positive, default=4, help="epochs of a run in one round (default 4)"
+        "--epochs-per-round",
+        type=options.positive,
+        default=4,
+        help="epochs of a run in one round (default 4)",
     )
     p.add_argument(
         "--threshold",
-        type=_percent,
+        type=options.percent,
         default=GateRule.threshold,
         help="step-time regression limit (default 4%%)",
     )
     p.add_argument(
-        "--margin", type=_percent, default=None, help="significance margin (default: threshold / 2.5)"
+        "--margin", type=options.percent, default=None, help="significance margin (default: threshold / 2.5)"
     )
     p.add_argument(
         "--accuracy-drop", type=float, default=0.01, help="test accuracy drop limit (default 0.01)"
     )
-    p.add_argument("--threads", type=_positive, default=None, help="threads per worker (default: all cores)")
+    options.add_threads(p)
     p.add_argument("--timeout", type=float, help="seconds before a run is killed")
-    p.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results directory (records in ab/)")
+    options.add_results(p, "records go to ab/ there")
     p.add_argument(
         "--markdown", type=Path, help="also write a Markdown summary here (e.g. $GITHUB_STEP_SUMMARY)"
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from harness.cli import options
 from harness.cli.exits import Exit
-from harness.cli.paths import DEFAULT_RESULTS
 from harness.run import machine
 from harness.store.baselines import save_baseline
 
@@ -15,7 +15,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("baseline", help="manage the committed baseline of this machine")
     bsub = p.add_subparsers(dest="baseline_command", required=True)
     save = bsub.add_parser("save", help="store the current records as this machine's baseline")
-    save.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results directory")
+    options.add_results(save)
     save.add_argument("--from", dest="source", type=Path, help="records to save (default: latest run)")
     save.set_defaults(func=main)
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
+from harness.cli import options
 from harness.cli.exits import Exit
-from harness.cli.paths import DEFAULT_RESULTS
 from harness.errors import UsageError, check_names
 from harness.problem.train_spec import DEVICES
 from harness.run import calibration
@@ -16,10 +15,10 @@ from harness.run import calibration
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("calibrate", help="measure (or show the cached) matmul peak and dispatch cost")
-    p.add_argument("--device", nargs="+", default=["cpu"], help="device(s): cpu, gpu")
-    p.add_argument("--threads", type=int, help="threads for every framework (default: all cores)")
+    p.add_argument("--device", nargs="+", default=["cpu"], help="device(s): cpu, gpu (default: cpu)")
+    options.add_threads(p)
     p.add_argument("--force", action="store_true", help="measure again even if the cache matches")
-    p.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results directory")
+    options.add_results(p, "the cache is calibration/<machine>.json there")
     p.set_defaults(func=main)
 
 

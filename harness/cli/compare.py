@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from harness.cli import options
 from harness.cli.exits import for_verdict
 from harness.cli.paths import DEFAULT_RESULTS
 from harness.compare import render
@@ -25,7 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--baseline", type=Path, help="record file or directory (default: saved baseline)")
     p.add_argument("--current", type=Path, default=DEFAULT_RESULTS / "runs", help="record file or directory")
     p.add_argument("--fail", nargs="+", default=None, metavar="SPEC", help="e.g. step_time:median:10%%")
-    p.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results directory")
+    options.add_results(p)
     p.add_argument("--allow-other-machine", action="store_true", help="compare across machines")
     p.add_argument("--markdown", type=Path, help="also write a Markdown summary here")
     p.set_defaults(func=main)

@@ -7,9 +7,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness.cli.ab import _percent, _positive
+from harness.cli import options
 from harness.cli.exits import Exit
-from harness.cli.paths import DEFAULT_RESULTS
 from harness.compare.changes import MIN_POINTS, SERIES, detect
 from harness.compare.history import history_frame
 from harness.errors import UsageError
@@ -18,11 +17,11 @@ from harness.store.runs import RUNS_DIR, load
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("history", help="change points in each machine's step time over commits")
-    p.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results directory")
+    options.add_results(p)
     p.add_argument(
-        "--threshold", type=_percent, default=0.10, help="a slower level beyond this is a regression"
+        "--threshold", type=options.percent, default=0.10, help="a slower level beyond this is a regression"
     )
-    p.add_argument("--recent", type=_positive, default=3, help="points counted as newest (default 3)")
+    p.add_argument("--recent", type=options.positive, default=3, help="points counted as newest (default 3)")
     p.add_argument(
         "--check",
         action="store_true",

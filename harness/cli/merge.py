@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from harness.cli import options
 from harness.cli.exits import Exit
-from harness.cli.paths import DEFAULT_RESULTS
 from harness.store.merge import merge
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("merge", help="merge the results of a plan's shards (one file per machine)")
     p.add_argument("sources", nargs="+", type=Path, help="shard result folders or files")
-    p.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="where to write (runs/ below it)")
+    options.add_results(p, "where the merged records are written (runs/ below it)")
     p.add_argument("--name", default="merged", help="the merged run files' suffix (default: merged)")
     p.set_defaults(func=main)
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
 
+from harness.cli import options
 from harness.cli.exits import Exit
-from harness.cli.paths import DEFAULT_RESULTS
 from harness.cli.progress import Progress
 from harness.errors import UsageError
 from harness.plan.requests import RunRequest
@@ -19,14 +18,18 @@ from harness.store.noise import NoiseFloor, save
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("noise", help="measure this machine's noise floor between back-to-back runs")
-    p.add_argument("--task", default="mnist1d", help="task (default mnist1d)")
-    p.add_argument("--impl", default="torch", help="implementation (default torch)")
-    p.add_argument("--mode", default="default", help="mode (default 'default')")
+    p.add_argument("--task", default="mnist1d", help=f"task (default mnist1d): {', '.join(registry.tasks())}")
+    p.add_argument(
+        "--impl",
+        default="torch",
+        help=f"implementation (default torch): {', '.join(registry.implementations())}",
+    )
+    p.add_argument(
+        "--mode", default="default", help=f"mode (default 'default'): {', '.join(options.modes())}"
+    )
     p.add_argument("--epochs", type=int, default=10, help="epochs per run (default 10)")
     p.add_argument("--runs", type=int, default=6, help="back-to-back runs (default 6, at least 3)")
-    p.add_argument(
-        "--results", type=Path, default=DEFAULT_RESULTS, help="results directory (floor in noise/)"
-    )
+    options.add_results(p, "the floor is stored in noise/ there")
     p.set_defaults(func=main)
 
 

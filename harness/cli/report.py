@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from harness.cli import options
 from harness.cli.exits import Exit
-from harness.cli.paths import DEFAULT_REPORT, DEFAULT_RESULTS
+from harness.cli.paths import DEFAULT_REPORT
 from harness.report.build import build_report
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="build the HTML report from stored records")
-    p.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results directory")
+    options.add_results(p)
     p.add_argument("--out", type=Path, default=DEFAULT_REPORT, help="HTML file to write")
     p.set_defaults(func=main)
 

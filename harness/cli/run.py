@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from harness.cli import options
 from harness.cli.exits import Exit
-from harness.cli.paths import DEFAULT_REPORT, DEFAULT_RESULTS
+from harness.cli.paths import DEFAULT_REPORT
 from harness.cli.progress import Progress
 from harness.plan.requests import parse_shard
 from harness.plan.suites import Selection, plan_for
@@ -16,17 +17,14 @@ from harness.run.schedule import SCHEDULES
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run a suite and/or an explicit selection, storing records")
-    p.add_argument("--suite", help="a shipped suite name or a path to a suite TOML file")
-    p.add_argument("--task", nargs="+", help="task name(s)")
-    p.add_argument("--impl", nargs="+", help="implementation name(s)")
-    p.add_argument("--device", nargs="+", help="device(s): cpu, gpu")
-    p.add_argument("--mode", nargs="+", help="execution mode(s)")
+    p.add_argument("--suite", help=options.suite_help())
+    options.add_selection(p)
     p.add_argument("--seeds", nargs="+", type=int, help="seed(s), e.g. --seeds 0 1 2")
     p.add_argument("--epochs", type=int, help="override the number of epochs")
     p.add_argument("--set", nargs="+", default=[], metavar="FIELD=VALUE", help="spec overrides")
-    p.add_argument("--threads", type=int, help="threads for every framework (default: all cores)")
+    options.add_threads(p)
     p.add_argument("--timeout", type=float, help="seconds before a run is killed")
-    p.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results directory")
+    options.add_results(p, "records go to runs/ there")
     p.add_argument("--dry-run", action="store_true", help="print the runs, run nothing")
     p.add_argument("--report", type=Path, nargs="?", const=DEFAULT_REPORT, help="then build the report")
     p.add_argument(

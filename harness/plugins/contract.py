@@ -19,6 +19,7 @@ import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 from typing import Any, ClassVar, Protocol
@@ -216,6 +217,12 @@ class Engine(ABC):
         (the arrays updated last) included."""
 
     @classmethod
+    def to_device(cls, device: str, array: np.ndarray) -> Any:
+        """``array`` placed on ``device`` as the framework's array type (after :meth:`setup`);
+        the default keeps the host array (an engine that computes on the host)."""
+        return array
+
+    @classmethod
     def reset_memory_peak(cls, device: str) -> None:
         """Start a new device memory peak (where the framework can); called before a run builds."""
         return None
@@ -242,6 +249,9 @@ class Trainer(ABC):
     OWN_SHUFFLE_MODES: ClassVar[tuple[str, ...]] = ()  # modes that shuffle by themselves, not in
     # the harness's order (Keras' fit on arrays): their runs train on other batches, said per run
     SYNC_METHOD: ClassVar[str] = ""  # recorded per run; empty: the engine's
+    # What compiles (or does not compile) the training step in each mode, recorded per run as
+    # ``execution.compile``; a mode it does not name records none.
+    COMPILE: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, spec: TrainSpec, device: str, mode: str, engine: type[Engine]) -> None:
         reason = self.mode_reason(mode, engine.NAME)
@@ -272,7 +282,16 @@ class Trainer(ABC):
 
     @abstractmethod
     def build(self, params: list[np.ndarray], data: Splits) -> None:
-        """Create the model with ``params`` as its weights and place ``data`` on the device."""
+        """Create the model with ``params`` as its weights and place ``data`` on the device
+        (:meth:`place` does it with the engine's :meth:`Engine.to_device`)."""
+
+    def place(self, data: Splits, on_host: bool = False) -> dict[str, tuple[Any, Any]]:
+        """Every split's ``(x, y)``, placed on this run's device by the engine (``on_host``: kept
+        as host arrays, for an API that takes numpy arrays itself, such as Keras' ``fit``)."""
+        if on_host:
+            return {s: data.split(s) for s in SPLIT_NAMES}
+        put = partial(self.engine.to_device, self.device)
+        return {s: tuple(put(a) for a in data.split(s)) for s in SPLIT_NAMES}  # type: ignore[misc]
 
     def fit(self, orders: EpochOrders, hooks: EpochHooks) -> None:
         """Train ``spec.epochs`` epochs, epoch ``e`` on the batches of ``orders(e)``, calling
@@ -319,9 +338,9 @@ class Trainer(ABC):
         over the training split."""
         self.evaluate("train")
 
+    @abstractmethod
     def predict_batch(self, x: np.ndarray) -> None:
         """Forward pass on host array ``x`` (inference timing); waits for the result."""
-        raise NotImplementedError
 
     def execution(self) -> dict[str, Any]:
         """Facts about how this run executes (compile mode, XLA, data path...), for the record."""
@@ -330,7 +349,7 @@ class Trainer(ABC):
             "data_path": self.DATA_PATH,
             "batches": BATCHES_OWN if self.mode in self.OWN_SHUFFLE_MODES else BATCHES_HARNESS,
             "sync_method": self.SYNC_METHOD or self.engine.SYNC_METHOD,
-        }
+        } | ({"compile": self.COMPILE[self.mode]} if self.mode in self.COMPILE else {})
 
     def device_memory_peak_bytes(self) -> int | None:
         """Peak device memory of this run, where the engine exposes it; ``None`` on CPU."""

@@ -88,6 +88,10 @@ class JaxEngine(Engine):
         )
 
     @classmethod
+    def to_device(cls, device: str, array: np.ndarray) -> Any:
+        return jax.device_put(array, device_of(device))
+
+    @classmethod
     def sync(cls, device: str, values: Sequence[Any]) -> None:
         jax.block_until_ready(list(values))
 

@@ -78,6 +78,11 @@ class TensorflowEngine(Engine):
         )
 
     @classmethod
+    def to_device(cls, device: str, array: np.ndarray) -> Any:
+        with tf.device(device_of(device)):
+            return tf.constant(array)
+
+    @classmethod
     def sync(cls, device: str, values: Sequence[Any]) -> None:
         # The last value is updated last; reading it back waits for every queued kernel.
         if values:

@@ -64,6 +64,10 @@ class TorchEngine(Engine):
         )
 
     @classmethod
+    def to_device(cls, device: str, array: np.ndarray) -> Any:
+        return torch.as_tensor(array, device=device_of(device))
+
+    @classmethod
     def sync(cls, device: str, values: Sequence[Any]) -> None:
         if device == "gpu":
             torch.cuda.synchronize(device_of(device))

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.plugins.contract import LazyModule, Trainer
+from harness.plugins.contract import LazyModule, Splits, Trainer
 from harness.problem.train_spec import TrainSpec
 from tasks.mlp.engines.jax_engine import device_of, jax
 from tasks.mlp.shared import jax_epochs
@@ -80,6 +80,10 @@ class FlaxTrainer(Trainer):
         "one lax.scan over the epoch's full batches (the short last batch: the jitted step)",
     }
     DATA_PATH = "whole dataset as jax.Arrays on the device; batches gathered by index inside jit"
+    COMPILE = {
+        "default": "xla (nnx.jit: the model and optimizer graph traversed in Python every call)",
+        "fast": "xla (jax.jit on the nnx.split state), lax.scan over the epoch",
+    }
 
     @classmethod
     def prepare(cls, engine: str) -> dict[str, Any]:
@@ -88,7 +92,7 @@ class FlaxTrainer(Trainer):
         nnx.load()
         return {"versions": {"flax": flax.__version__, "optax": optax.load().__version__}}
 
-    def build(self, params: list[np.ndarray], data: Any) -> None:
+    def build(self, params: list[np.ndarray], data: Splits) -> None:
         self.dev = device_of(self.device)
         put = partial(jax.device_put, device=self.dev)
         model = mlp_class()(self.spec, nnx.Rngs(self.spec.seed))
@@ -102,7 +106,7 @@ class FlaxTrainer(Trainer):
         self.model, self.optimizer = model, optimizer
         # Dropout off, the weights shared with the model (Flax's model views).
         self.eval_model = nnx.view(model, deterministic=True, raise_if_not_found=False)
-        self.data = {s: tuple(put(a) for a in data.split(s)) for s in ("train", "val", "test")}
+        self.data = self.place(data)
         if self.mode == "fast":
             self._build_functional()
         else:
@@ -175,12 +179,3 @@ class FlaxTrainer(Trainer):
         if self.mode == "fast":
             return jax.tree.leaves(self.state)
         return [v[...] for layer in self.model.layers for v in (layer.kernel, layer.bias)]
-
-    def execution(self) -> dict[str, Any]:
-        out = super().execution()
-        out["compile"] = (
-            "xla (jax.jit on the nnx.split state), lax.scan over the epoch"
-            if self.mode == "fast"
-            else "xla (nnx.jit: the model and optimizer graph traversed in Python every call)"
-        )
-        return out

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.plugins.contract import LazyModule, Trainer
+from harness.plugins.contract import LazyModule, Splits, Trainer
 from harness.problem.train_spec import TrainSpec
 from tasks.mlp.engines.jax_engine import device_of, jax, jnp
 from tasks.mlp.shared import jax_epochs
@@ -51,12 +51,13 @@ class JaxTrainer(Trainer):
         "scan": "one jitted lax.scan over the epoch's full batches (the short last batch: the jitted step)",
     }
     DATA_PATH = "whole dataset as jax.Arrays on the device; batches gathered by index inside jit"
+    COMPILE = {"default": "xla (jax.jit)", "scan": "xla (jax.jit), lax.scan over the epoch"}
 
     @classmethod
     def prepare(cls, engine: str) -> dict[str, Any]:
         return {"versions": {"optax": optax.load().__version__}}
 
-    def build(self, params: list[np.ndarray], data: Any) -> None:
+    def build(self, params: list[np.ndarray], data: Splits) -> None:
         self.dev = device_of(self.device)
         put = partial(jax.device_put, device=self.dev)
         self.params = [put(p) for p in params]
@@ -64,7 +65,7 @@ class JaxTrainer(Trainer):
         # Committed to the device like the parameters: an uncommitted leaf (optax's step count)
         # would make the second call compile again, its inputs' placement differing from the first's.
         self.opt_state = put(self.tx.init(self.params))
-        self.data = {s: tuple(put(a) for a in data.split(s)) for s in ("train", "val", "test")}
+        self.data = self.place(data)
         self.warm_up_index = put(np.arange(min(self.spec.batch_size, len(data.y_train)), dtype=np.int32))
         self.key = put(jax.random.key(self.spec.seed))
         self.step_count = 0
@@ -147,8 +148,3 @@ class JaxTrainer(Trainer):
 
     def sync_values(self) -> Sequence[Any]:
         return self.params
-
-    def execution(self) -> dict[str, Any]:
-        out = super().execution()
-        out["compile"] = "xla (jax.jit)" + (", lax.scan over the epoch" if self.mode == "scan" else "")
-        return out

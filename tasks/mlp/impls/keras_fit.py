@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.plugins.contract import EpochHooks, EpochOrders, Trainer
+from harness.plugins.contract import EpochHooks, EpochOrders, Splits, Trainer
 from harness.problem.train_spec import TrainSpec
 from tasks.mlp.problem import metrics_from_logits, steps_per_epoch
 from tasks.mlp.shared.keras_optimizers import keras, make_optimizer
@@ -121,7 +121,7 @@ class KerasTrainer(Trainer):
             )
         return super().mode_reason(mode, engine)
 
-    def build(self, params: list[np.ndarray], data: Any) -> None:
+    def build(self, params: list[np.ndarray], data: Splits) -> None:
         self.scope = "gpu:0" if self.device == "gpu" else "cpu:0"
         keras.utils.set_random_seed(self.spec.seed)
         with self._placement():
@@ -133,7 +133,7 @@ class KerasTrainer(Trainer):
                 metrics=["accuracy"],
                 **self._fast_options(len(data.y_train)),
             )
-        self.data = {s: data.split(s) for s in ("train", "val", "test")}
+        self.data = self.place(data, on_host=True)
 
     def _fast_options(self, n_train: int) -> dict[str, Any]:
         """``fast`` mode: a whole epoch per execution, XLA where the backend compiles with it

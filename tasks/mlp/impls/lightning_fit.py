@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.plugins.contract import EpochHooks, EpochOrders, LazyModule, Trainer
+from harness.plugins.contract import EpochHooks, EpochOrders, LazyModule, Splits, Trainer
 from harness.problem.train_spec import TrainSpec
 from tasks.mlp.engines.torch_engine import device_of, torch
 from tasks.mlp.problem import batch_slices
@@ -156,16 +156,13 @@ class LightningTrainer(Trainer):
         warnings.filterwarnings("ignore", r".*isinstance\(treespec, LeafSpec\).*", FutureWarning)
         return {"versions": {"pytorch_lightning": version}}
 
-    def build(self, params: list[np.ndarray], data: Any) -> None:
+    def build(self, params: list[np.ndarray], data: Splits) -> None:
         self.dev = device_of(self.device)
         torch.manual_seed(self.spec.seed)  # dropout masks
         self.module = make_module(self.spec, fused=self.mode == "fused" or None).to(self.dev)
         load_weights(self.module.net, params)
         self.optimizer = self.module.optimizer
-        self.data = {
-            split: (torch.as_tensor(x, device=self.dev), torch.as_tensor(y, device=self.dev))
-            for split, (x, y) in ((s, data.split(s)) for s in ("train", "val", "test"))
-        }
+        self.data = self.place(data)
 
     def fit(self, orders: EpochOrders, hooks: EpochHooks) -> None:
         x, y = self.data["train"]

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.plugins.contract import Trainer
+from harness.plugins.contract import Splits, Trainer
 from harness.problem.train_spec import ADAM_BETAS, ADAM_EPSILON
 from tasks.mlp.problem import batch_slices, metrics_from_logits
 
@@ -28,10 +28,11 @@ class NumpyTrainer(Trainer):
     MODES = {"default": "forward, backward and optimizer written in numpy, float32"}
     SUPPORTS_GPU = False
     DATA_PATH = "whole dataset as numpy arrays in host memory; batches gathered by fancy indexing"
+    COMPILE = {"default": "none: numpy calls BLAS for every matmul"}
 
-    def build(self, params: list[np.ndarray], data: Any) -> None:
+    def build(self, params: list[np.ndarray], data: Splits) -> None:
         self.params = [np.array(p, dtype=np.float32) for p in params]
-        self.data = {s: data.split(s) for s in ("train", "val", "test")}
+        self.data = self.place(data)
         self.moments = [np.zeros_like(p) for p in self.params]  # Adam's m, or SGD's momentum buffer
         self.second = [np.zeros_like(p) for p in self.params]  # Adam's v
         self.steps = 0
@@ -131,6 +132,3 @@ class NumpyTrainer(Trainer):
 
     def sync_values(self) -> Sequence[Any]:
         return ()
-
-    def execution(self) -> dict[str, Any]:
-        return super().execution() | {"compile": "none: numpy calls BLAS for every matmul"}

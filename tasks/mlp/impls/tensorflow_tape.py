@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.plugins.contract import Trainer
+from harness.plugins.contract import Splits, Trainer
 from harness.problem.train_spec import TrainSpec
 from tasks.mlp.engines.tensorflow_engine import device_of, tf
 from tasks.mlp.problem import batch_slices
@@ -52,17 +52,22 @@ class TensorflowTrainer(Trainer):
         "xla": "the train step compiled with XLA: tf.function(jit_compile=True)",
     }
     DATA_PATH = "whole dataset as tensors on the device; batches gathered with tf.gather in the step"
+    COMPILE = {
+        "default": "tf.function graph per step",
+        "epoch-function": "tf.function graph per epoch",
+        "xla": "tf.function(jit_compile=True) per step",
+    }
 
     @classmethod
     def prepare(cls, engine: str) -> dict[str, Any]:
         return {"versions": {"keras": keras.__version__}}
 
-    def build(self, params: list[np.ndarray], data: Any) -> None:
+    def build(self, params: list[np.ndarray], data: Splits) -> None:
         self.tf_device = device_of(self.device)
         with tf.device(self.tf_device):
             self.mlp = make_mlp_module(self.spec, params)
             self.optimizer = make_optimizer(self.spec)  # the Keras optimizers TF 2 code uses
-            self.data = {s: tuple(tf.constant(a) for a in data.split(s)) for s in ("train", "val", "test")}
+            self.data = self.place(data)
             self.step_count = tf.Variable(0, dtype=tf.int64)
         mlp, opt, seed0 = self.mlp, self.optimizer, self.spec.seed
         loss_obj = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -135,12 +140,3 @@ class TensorflowTrainer(Trainer):
 
     def sync_values(self) -> Sequence[Any]:
         return self.mlp.weights
-
-    def execution(self) -> dict[str, Any]:
-        out = super().execution()
-        out["compile"] = {
-            "default": "tf.function graph per step",
-            "epoch-function": "tf.function graph per epoch",
-            "xla": "tf.function(jit_compile=True) per step",
-        }[self.mode]
-        return out

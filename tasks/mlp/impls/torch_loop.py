@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.plugins.contract import Trainer
+from harness.plugins.contract import Splits, Trainer
 from tasks.mlp.engines.torch_engine import device_of, torch
 from tasks.mlp.problem import batch_slices
 from tasks.mlp.shared import torch_modules
@@ -26,8 +26,9 @@ class TorchTrainer(Trainer):
         "compile": "torch.compile(model) (mode='reduce-overhead', i.e. CUDA graphs, on gpu)",
     }
     DATA_PATH = "whole dataset as tensors on the device; batches gathered by index on the device"
+    COMPILE = {"default": "eager", "fused": "eager", "compile": "torch.compile (inductor)"}
 
-    def build(self, params: list[np.ndarray], data: Any) -> None:
+    def build(self, params: list[np.ndarray], data: Splits) -> None:
         self.dev = device_of(self.device)
         torch.manual_seed(self.spec.seed)  # dropout masks
         self.module = build_module(self.spec).to(self.dev)
@@ -44,13 +45,7 @@ class TorchTrainer(Trainer):
                 self.module, mode="reduce-overhead" if self.dev.type == "cuda" else None
             )
         self.loss_fn = torch.nn.CrossEntropyLoss()
-        self.data = {
-            split: (
-                torch.as_tensor(x, device=self.dev),
-                torch.as_tensor(y, device=self.dev),
-            )
-            for split, (x, y) in ((s, data.split(s)) for s in ("train", "val", "test"))
-        }
+        self.data = self.place(data)
 
     def _step(self, index: Any) -> Any:
         x, y = self.data["train"]
@@ -96,12 +91,8 @@ class TorchTrainer(Trainer):
 
     def execution(self) -> dict[str, Any]:
         out = super().execution()
-        if self.mode == "compile":
-            out["compile"] = "torch.compile (inductor" + (
-                ", CUDA graphs)" if self.dev.type == "cuda" else ")"
-            )
-        else:
-            out["compile"] = "eager"
+        if self.mode == "compile" and self.dev.type == "cuda":
+            out["compile"] = "torch.compile (inductor, CUDA graphs)"
         out["optimizer_kernel"] = (
             "fused" if self.optimizer.defaults.get("fused") else "default (foreach/for-loop)"
         )

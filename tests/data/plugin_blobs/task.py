@@ -1,4 +1,4 @@
-"""A throwaway task family for tests/spec/test_registry.py: "blobs", three Gaussian clusters in
+"""A throwaway task family for tests/plugins/test_registry.py: "blobs", three Gaussian clusters in
 two dimensions, defined in a folder outside the project and found through ``$MLPBENCH_PLUGINS``.
 It stands alone: it imports the harness's contract only, never ``tasks/``."""
 

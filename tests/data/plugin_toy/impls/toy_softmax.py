@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from harness.errors import SpecError
-from harness.plugins.contract import Trainer
+from harness.plugins.contract import Splits, Trainer
 from tasks.mlp.problem import batch_slices, metrics_from_logits
 
 
@@ -18,11 +18,11 @@ class ToySoftmax(Trainer):
     ENGINES = ("toy",)
     DATA_PATH = "numpy arrays"
 
-    def build(self, params: list[np.ndarray], data: Any) -> None:
+    def build(self, params: list[np.ndarray], data: Splits) -> None:
         if self.spec.hidden or self.spec.optimizer != "sgd":
             raise SpecError("toy: only hidden=[] and optimizer='sgd'")
         self.w, self.b = (p.astype(np.float64) for p in params)
-        self.data = {s: data.split(s) for s in ("train", "val", "test")}
+        self.data = self.place(data)
 
     def train_step(self, index: np.ndarray) -> float:
         x, y = self.data["train"][0][index], self.data["train"][1][index]
@@ -42,6 +42,9 @@ class ToySoftmax(Trainer):
     def evaluate(self, split: str) -> tuple[float, float]:
         x, y = self.data[split]
         return metrics_from_logits(x @ self.w + self.b, y)
+
+    def predict_batch(self, x: np.ndarray) -> None:
+        x @ self.w + self.b
 
     def get_params(self) -> list[np.ndarray]:
         return [self.w.astype(np.float32), self.b.astype(np.float32)]

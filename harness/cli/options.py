@@ -1,0 +1,90 @@
+"""The options several subcommands share, declared once: where results live, how many threads,
+which runs (with the valid names listed in the help, read from the plug-ins), and the argument
+types that check a value and say what is valid."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from harness.cli.paths import DEFAULT_RESULTS
+from harness.plan.suites import shipped_suites
+from harness.plugins import registry
+from harness.problem.train_spec import DEVICES
+
+
+def percent(text: str) -> float:
+    """``5%`` or ``0.05``: a fraction strictly between 0 and 1."""
+    try:
+        value = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a fraction or a percentage (e.g. 5%)") from exc
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 100%")
+    return value
+
+
+def positive(text: str) -> int:
+    """A whole number of at least 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive whole number")
+    return int(text)
+
+
+def add_results(parser: argparse.ArgumentParser, what: str = "") -> None:
+    """``--results DIR``: the results folder (``what``: what this command reads or writes there)."""
+    extra = f"; {what}" if what else ""
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=DEFAULT_RESULTS,
+        metavar="DIR",
+        help=f"results folder (default: {DEFAULT_RESULTS}){extra}",
+    )
+
+
+def add_threads(parser: argparse.ArgumentParser) -> None:
+    """``--threads N``: the same intra-op thread count for every framework's worker."""
+    parser.add_argument(
+        "--threads",
+        type=positive,
+        default=None,
+        metavar="N",
+        help=f"threads per worker, the same for every framework (default: all {os.cpu_count() or 1} cores)",
+    )
+
+
+def _names(values: object) -> str:
+    return ", ".join(map(str, values))
+
+
+def modes() -> list[str]:
+    """Every mode some implementation has."""
+    return sorted({m for info in registry.implementations().values() for m in info.modes})
+
+
+def add_selection(parser: argparse.ArgumentParser, narrow: str = "") -> None:
+    """``--task``, ``--impl``, ``--mode``, ``--device``: which runs, each help listing the valid
+    names (``narrow``: what the selection narrows, e.g. "the gated runs")."""
+    verb = f"narrow {narrow} to these " if narrow else ""
+    parser.add_argument(
+        "--task", nargs="+", metavar="TASK", help=f"{verb}task(s): {_names(registry.tasks())}"
+    )
+    parser.add_argument(
+        "--impl",
+        nargs="+",
+        metavar="IMPL",
+        help=f"{verb}implementation(s): {_names(registry.implementations())} (`python -m harness list` says "
+        "what each is)",
+    )
+    parser.add_argument(
+        "--mode", nargs="+", metavar="MODE", help=f"{verb}execution mode(s): {_names(modes())}"
+    )
+    parser.add_argument("--device", nargs="+", metavar="DEVICE", help=f"{verb}device(s): {_names(DEVICES)}")
+
+
+def suite_help(default: str = "") -> str:
+    """The ``--suite`` help: the shipped suites, and the default."""
+    tail = f" (default: {default})" if default else ""
+    return f"a shipped suite ({_names(shipped_suites())}) or the path of a suite TOML file{tail}"
