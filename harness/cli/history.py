@@ -1,6 +1,8 @@
 """``harness history``: step changes over commits in each machine's headline series; with
-``--check``, exit 1 when the newest points start a regression (for a nightly job), 3 when some
-series is too short to tell (fewer than MIN_POINTS commits): "cannot tell" is never a pass."""
+``--check``, the nightly check (:mod:`harness.compare.nightly`): exit 1 while a series is slower
+than its level before (from a slowdown's second night until the level returns or the slowdown is
+acknowledged in ``acknowledged.toml``), 3 when some series is too short to tell: "cannot tell" is
+never a pass."""
 
 from __future__ import annotations
 
@@ -9,9 +11,12 @@ from pathlib import Path
 
 from harness.cli import options
 from harness.cli.exits import Exit
-from harness.compare.changes import MIN_POINTS, SERIES, detect
+from harness.compare.changes import SERIES, detect
 from harness.compare.history import history_frame
+from harness.compare.nightly import ACKNOWLEDGED, REGRESSION, SHORT, series_verdicts
+from harness.compare.nightly import MIN_POINTS as NIGHTLY_MIN
 from harness.errors import UsageError
+from harness.store import acknowledged
 from harness.store.runs import RUNS_DIR, load
 
 
@@ -21,11 +26,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--threshold", type=options.percent, default=0.10, help="a slower level beyond this is a regression"
     )
-    p.add_argument("--recent", type=options.positive, default=3, help="points counted as newest (default 3)")
+    p.add_argument(
+        "--recent",
+        type=options.positive,
+        default=3,
+        help="listing only: a change point within this many newest points is marked (default 3)",
+    )
     p.add_argument(
         "--check",
         action="store_true",
-        help="exit 1 when the newest points start a regression, 3 when a series has too few commits to tell",
+        help="the nightly check: exit 1 while a series is slower than its level before (from the second "
+        "slow night until the level returns or acknowledged.toml in --results accepts it), 3 when a "
+        "series has too few commits to tell",
     )
     p.set_defaults(func=main)
 
@@ -43,16 +55,35 @@ def main(args: argparse.Namespace) -> int:
     )
     for change in changes:
         print(f"  {change.describe()}")
-    failing = [c for c in changes if c.regression and c.recent]
-    if args.check and failing:
-        print(f"regression in the newest points of {len(failing)} series (threshold {args.threshold:.0%})")
+    if not args.check:
+        return Exit.OK
+    acks = acknowledged.load(args.results)
+    verdicts = series_verdicts(history, args.threshold, acks)
+    print(f"nightly check (threshold {args.threshold:.0%}, {len(acks)} acknowledged slowdown(s)):")
+    for key, verdict in verdicts:
+        name = " ".join(str(v) for k, v in zip(SERIES, key, strict=True) if k != "config_key")
+        if verdict.dropped:
+            print(f"  {name}: {len(verdict.dropped)} point(s) dropped (not a positive step time): "
+                  + ", ".join(c[:12] for c in verdict.dropped))  # fmt: skip
+        if verdict.status in (REGRESSION, ACKNOWLEDGED):
+            what = "REGRESSION" if verdict.failing else "acknowledged slowdown"
+            print(
+                f"  {name}: {what} {verdict.ratio - 1:+.0%} since commit {verdict.commit[:12]} "
+                f"({verdict.nights} newest nights, {verdict.before * 1e3:.3g} ms -> "
+                f"{verdict.after * 1e3:.3g} ms, "
+                f"{verdict.z:.1f} sigma)"
+            )
+    failing = [v for _, v in verdicts if v.failing]
+    if failing:
+        print(f"regression in {len(failing)} of {len(verdicts)} series: acknowledge one in "
+              f"{Path(args.results) / acknowledged.FILE} if it is accepted")  # fmt: skip
         return Exit.FAILED
-    judged = [key for key, points in series if len(points) >= MIN_POINTS]
-    if args.check and len(judged) < len(series):
-        short = len(series) - len(judged)
+    short = [v for _, v in verdicts if v.status == SHORT]
+    if short:
         print(
-            f"cannot tell: {short} of {len(series)} series have fewer than the {MIN_POINTS} commits a "
-            "change point needs; no regression can be ruled out there (exit 3, never a pass)"
+            f"cannot tell: {len(short)} of {len(verdicts)} series have fewer than the {NIGHTLY_MIN} commits "
+            "the check needs; no regression can be ruled out there (exit 3, never a pass)"
         )
         return Exit.CANNOT_TELL
+    print(f"no regression in {len(verdicts)} series")
     return Exit.OK

@@ -1,5 +1,5 @@
 """Change points in the history: a real step is found where it starts, noise is not a change,
-one bad point is never a change, and the nightly check fails only on the newest points."""
+one bad point is never a change; the nightly check's own tests are in test_nightly.py."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from harness import cli
 from harness.compare.changes import change_points, detect
 from harness.compare.history import history_frame
+from harness.compare.nightly import MIN_POINTS as NIGHTLY_MIN
 from harness.record.schema import RunRecord, Timings
 from harness.store.runs import RecordWriter
 
@@ -75,16 +76,17 @@ def test_history_check_exits_1_on_a_regression_in_the_newest_points(tmp_path: Pa
         RecordWriter(tmp_path, "box-1", f"{i:040x}", f"night{i:02d}").append(_record(i, value))
     assert cli.main(["history", "--results", str(tmp_path)]) == 0  # reports, does not fail
     assert cli.main(["history", "--results", str(tmp_path), "--check"]) == 1
-    assert "regression in the newest points" in capsys.readouterr().out
+    assert "regression in 1 of 1 series" in capsys.readouterr().out
     assert cli.main(["history", "--results", str(tmp_path), "--check", "--threshold", "50%"]) == 0
     assert cli.main(["history", "--results", str(tmp_path / "nothing"), "--check"]) == 2
 
 
 def test_history_check_cannot_tell_without_enough_commits(tmp_path: Path, capsys) -> None:
     """One commit (or three) is no history: --check exits 3, never 0 ("cannot tell" is no pass)."""
-    for i in range(3):
+    for i in range(NIGHTLY_MIN - 1):
         RecordWriter(tmp_path, "box-1", f"{i:040x}", f"night{i:02d}").append(_record(i, 2e-3))
         assert cli.main(["history", "--results", str(tmp_path), "--check"]) == 3
         assert "cannot tell" in capsys.readouterr().out
-    RecordWriter(tmp_path, "box-1", f"{3:040x}", "night03").append(_record(3, 2e-3))
+    last = NIGHTLY_MIN - 1
+    RecordWriter(tmp_path, "box-1", f"{last:040x}", f"night{last:02d}").append(_record(last, 2e-3))
     assert cli.main(["history", "--results", str(tmp_path), "--check"]) == 0
