@@ -5,59 +5,138 @@ and a summary table at the end. Output only; never part of a measurement. An
 from __future__ import annotations
 
 import math
+import os
+import threading
+import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, ProgressColumn, Task, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as _RichProgress
 from rich.table import Table
+from rich.text import Text
 
 from harness.record.derived import beside_other_work, is_twin, median, record_name, step_samples_s, unstable
 from harness.record.schema import RunRecord
 
+INTERVAL_ENV = "MLPBENCH_PROGRESS_INTERVAL"  # seconds between plain progress lines (default 30)
+DEFAULT_INTERVAL_S = 30.0
+
+
+def duration(seconds: float) -> str:
+    """``1h02m``, ``3m05s``, ``42s``."""
+    seconds = max(0, int(round(seconds)))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+def time_left_s(elapsed_s: float, done: int, total: int) -> float | None:
+    """The estimate both views show: the mean time of the runs done so far times the runs left
+    (``None`` before the first run ends)."""
+    if done <= 0:
+        return None
+    return elapsed_s / done * max(0, total - done)
+
+
+def status_line(label: str, elapsed_s: float, done: int, total: int) -> str:
+    """``[12/40 runs] 3m05s elapsed, about 7m12s left: running mnist1d round 3``."""
+    left = time_left_s(elapsed_s, done, total)
+    eta = f"about {duration(left)} left" if left is not None else "time left unknown until a run ends"
+    return f"[{done}/{total} runs] {duration(elapsed_s)} elapsed, {eta}: {label}"
+
+
+class _Eta(ProgressColumn):
+    """The rich bar's time left: :func:`time_left_s`, the estimate the plain lines print."""
+
+    def render(self, task: Task) -> Text:
+        left = time_left_s(task.elapsed or 0.0, int(task.completed), int(task.total or 0))
+        return Text(f"eta {duration(left)}" if left is not None else "eta -")
+
 
 class Progress:
-    """A progress bar over ``total`` runs (on stderr), then a summary table (on stdout)."""
+    """What a person sees while runs go on, on stderr: on a terminal a rich bar; elsewhere (a CI
+    log) a plain line whenever a run starts a new stage and at least every
+    ``$MLPBENCH_PROGRESS_INTERVAL`` seconds (30) while one goes on. Then a summary table on stdout.
+    """
 
-    def __init__(self, total: int) -> None:
-        self.console = Console(stderr=True)
+    def __init__(self, total: int, console: Console | None = None, interval_s: float | None = None) -> None:
+        self.console = console or Console(stderr=True)
         self.out = Console()
+        self.total = total
+        self.done_count = 0
+        self.label = "starting"
+        self.plain = not self.console.is_terminal
+        self.interval_s = (
+            interval_s if interval_s is not None else float(os.environ.get(INTERVAL_ENV, DEFAULT_INTERVAL_S))
+        )
+        self._started = time.monotonic()
+        self._last_line = 0.0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._beat: threading.Thread | None = None
         self.bar = _RichProgress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
+            _Eta(),
             console=self.console,
+            disable=self.plain,
         )
         self.task = self.bar.add_task("starting", total=total)
 
     def __enter__(self) -> Progress:
-        self.bar.start()
+        self._started = time.monotonic()
+        if self.plain:
+            self._line()
+            self._beat = threading.Thread(target=self._heartbeat, name="progress", daemon=True)
+            self._beat.start()
+        else:
+            self.bar.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._stop.set()
         self.bar.stop()
 
+    def _elapsed(self) -> float:
+        return time.monotonic() - self._started
+
+    def _line(self) -> None:
+        with self._lock:
+            self._last_line = time.monotonic()
+            self.console.print(status_line(self.label, self._elapsed(), self.done_count, self.total),
+                               highlight=False, soft_wrap=True)  # fmt: skip
+
+    def _heartbeat(self) -> None:
+        while not self._stop.wait(min(1.0, self.interval_s / 4)):
+            if time.monotonic() - self._last_line >= self.interval_s:
+                self._line()
+
     def log(self, message: str) -> None:
-        self.bar.console.print(message, highlight=False)
+        self.console.print(message, highlight=False, soft_wrap=True)
 
     def start(self, label: str) -> None:
+        self.label = label
         self.bar.update(self.task, description=label)
+        if self.plain and time.monotonic() - self._last_line >= min(self.interval_s, 5.0):
+            self._line()  # a new stage is worth a line, but not more than one every few seconds
 
     def done(self, record: RunRecord) -> None:
         if record.status not in ("ok", "unavailable"):
             first_line = record.reason.splitlines()[0] if record.reason else ""
-            self.bar.console.print(f"[red]{record.status}[/red] {record.task}/{record.impl}: {first_line}")
-        self.bar.advance(self.task)
+            self.console.print(f"[red]{record.status}[/red] {record.task}/{record.impl}: {first_line}")
+        self.skip()
 
     def skip(self) -> None:
+        self.done_count += 1
         self.bar.advance(self.task)
 
     def summary(self, records: list[RunRecord], results_path: Path) -> None:
         """Print one row per (task, impl, mode, device): runs by status, step time, accuracy."""
+        self._stop.set()
         self.bar.stop()
         self.out.print(summary_table(records))
         counts = Counter(r.status for r in records)

@@ -14,10 +14,18 @@ from harness.report.build import build_report
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="build the HTML report from stored records")
     options.add_results(p)
-    p.add_argument("--out", type=Path, default=DEFAULT_REPORT, help="HTML file to write")
+    p.add_argument(
+        "--out", type=Path, default=DEFAULT_REPORT, help=f"HTML file to write (default: {DEFAULT_REPORT})"
+    )
+    which = p.add_mutually_exclusive_group()
+    which.add_argument(
+        "--commit",
+        help="the tables answer for this commit's records (a prefix; default: each machine's newest commit)",
+    )
+    which.add_argument("--run", help="the tables answer for this record file's records (its name or stem)")
     p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
-    print(build_report(args.results, args.out))
+    print(build_report(args.results, args.out, args.commit, args.run))
     return Exit.OK

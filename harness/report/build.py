@@ -31,7 +31,7 @@ from harness.report.sections import (
 )
 
 
-def build_report(results_dir: Path, out: Path) -> str:
+def build_report(results_dir: Path, out: Path, commit: str | None = None, run: str | None = None) -> str:
     """Build the report from ``results_dir`` into ``out`` (atomically); return a one-line summary.
 
     Unreadable record lines and benchmark files are skipped and listed on the page; a missing
@@ -40,13 +40,14 @@ def build_report(results_dir: Path, out: Path) -> str:
     results_dir, out = Path(results_dir), Path(out)
     if not results_dir.is_dir():
         raise FileNotFoundError(f"results folder {results_dir} does not exist")
-    data = gather(results_dir)
+    data = gather(results_dir, commit, run)
     runs = data.frames.runs
     summaries = environment.machine_summaries(runs) if data.n_records else []
     context = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "results_dir": str(results_dir),
         "n_records": data.n_records,
+        "run_set": data.run_set,
         "policy": policy.POLICY,
         "policy_flagged": data.policy_flagged,
         "sections": tasks.build_sections(data.frames, data.stats, data.paired, data.aa),

@@ -38,24 +38,33 @@ def _safe(text: str) -> str:
 
 
 class RecordWriter:
-    """Appends records to one new file under ``<results>/<kind>/<machine_id>/``; refuses to reuse a
-    file that already exists."""
+    """Appends records to one new file under ``<results>/<kind>/<machine_id>/``, claimed when the
+    writer is made (exclusive creation: two runs writing into one folder at once never share a
+    file, and a file that exists is never reused). Every append replaces the file atomically, so
+    a reader sees whole lines only."""
 
     def __init__(
         self, results_dir: Path, machine_id: str, commit: str, suite: str, kind: str = RUNS_DIR
     ) -> None:
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         folder = Path(results_dir) / kind / _safe(machine_id)
         folder.mkdir(parents=True, exist_ok=True)
-        self.path = folder / f"{stamp}-{_safe(commit[:12] or 'nogit')}-{_safe(suite or 'adhoc')}.jsonl"
-        if self.path.exists():
+        tail = f"{_safe(commit[:12] or 'nogit')}-{_safe(suite or 'adhoc')}.jsonl"
+        for _ in range(100):  # two runs writing into one folder at once never share a file
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+            self.path = folder / f"{stamp}-{tail}"
+            try:
+                self.path.open("x").close()  # claimed: created here, or FileExistsError
+                break
+            except FileExistsError:
+                continue
+        else:
             raise FileExistsError(f"{self.path} exists; results are never overwritten")
         self.count = 0
 
     def append(self, record: RunRecord) -> None:
         """Add ``record`` as one line; atomic (temp file + rename), fsynced."""
         line = json.dumps(record.to_dict(), allow_nan=False, separators=(",", ":")) + "\n"
-        old = self.path.read_bytes() if self.path.exists() else b""
+        old = self.path.read_bytes()
         write_atomic(self.path, old + line.encode(), mode=0o644)  # results are meant to be shared
         self.count += 1
 
@@ -173,7 +182,7 @@ def _newest_per_pair(per_file: dict[Path, list[RunRecord]]) -> list[RunRecord]:
 def newest_run_file(results_dir: Path, machine_id: str) -> Path:
     """The newest run file of ``machine_id`` under ``<results>/runs``."""
     folder = Path(results_dir) / RUNS_DIR / machine_id
-    files = record_files(folder) if folder.is_dir() else []
+    files = [f for f in record_files(folder) if f.stat().st_size] if folder.is_dir() else []
     if not files:
         raise CompareInputError(
             f"no run files under {folder}; run a suite first (`python -m harness run --suite <suite>`) "

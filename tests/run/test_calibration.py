@@ -167,9 +167,11 @@ def test_real_calibration_is_plausible_and_cached(capsys: pytest.CaptureFixture[
     assert "matmul GFLOP/s" in capsys.readouterr().out
 
 
-def test_calibrate_rejects_bad_input() -> None:
+def test_calibrate_rejects_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["calibrate", "--device", "tpu"]) == 2
-    assert cli.main(["calibrate", "--threads", "0"]) == 2
+    with pytest.raises(SystemExit) as exited:  # the shared --threads option: argparse says it, status 2
+        cli.main(["calibrate", "--threads", "0"])
+    assert exited.value.code == 2 and "'0' must be a positive whole number" in capsys.readouterr().err
 
 
 def test_plan_calibrates_the_gpu_only_where_one_is_visible(monkeypatch: pytest.MonkeyPatch) -> None:

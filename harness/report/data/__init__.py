@@ -17,7 +17,7 @@ from harness.compare.history import history_frame
 from harness.errors import CompareInputError, UsageError
 from harness.record.derived import fingerprint, machine_id
 from harness.record.schema import RunRecord
-from harness.report.data import benchmarks, policy
+from harness.report.data import benchmarks, policy, runset
 from harness.report.data.frame import Frames, build_frames
 from harness.report.data.paired import AAFigure, PairedIndex, SectionDevice, aa_figures
 from harness.report.data.summary import group_stats
@@ -45,6 +45,7 @@ class ReportData:
 
     results_dir: Path
     n_records: int
+    run_set: runset.RunSet
     skipped: list[Skipped]
     frames: Frames
     stats: pd.DataFrame
@@ -86,23 +87,27 @@ def _checks(results_dir: Path, records_dir: Path, by_file: dict[Path, list[RunRe
     return out
 
 
-def gather(results_dir: Path) -> ReportData:
-    """Read ``results_dir`` once; unreadable lines and files are kept in ``skipped``."""
+def gather(results_dir: Path, commit: str | None = None, run: str | None = None) -> ReportData:
+    """Read ``results_dir`` once; unreadable lines and files are kept in ``skipped``. The tables
+    answer for one run set (:mod:`.runset`: each machine's newest commit, or ``commit``, or the
+    file ``run``); history, change points and the regression checks read every record."""
     records_dir = _records_dir(results_dir)
     by_file, skipped = load_by_file(records_dir) if records_dir else ({}, [])
     records = [r for rs in by_file.values() for r in rs]
-    frames = build_frames(records)
+    current = runset.select(by_file, commit, run)
+    frames = build_frames(current.records)
     history = history_frame(records)
     sessions, bench_skipped = benchmarks.load_benchmarks(results_dir)
     return ReportData(
         results_dir=results_dir,
         n_records=len(records),
+        run_set=current,
         skipped=[*skipped, *bench_skipped],
         frames=frames,
         stats=group_stats(frames),
         history=history,
         changes=detect(history),
-        policy_flagged=policy.flagged(records),
+        policy_flagged=policy.flagged(current.records),
         checks=_checks(results_dir, records_dir, by_file) if records_dir else [],
         paired=PairedIndex(frames.rounds),
         aa=aa_figures(frames.rounds, frames.twins),
