@@ -32,17 +32,19 @@ def duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
-def time_left_s(elapsed_s: float, done: int, total: int) -> float | None:
-    """The estimate both views show: the mean time of the runs done so far times the runs left
-    (``None`` before the first run ends)."""
-    if done <= 0:
+def time_left_s(elapsed_s: float, done: int, total: int, ran: int | None = None) -> float | None:
+    """The estimate both views show: the mean time of the runs that ran so far (``ran``; default
+    all ``done``: runs found unavailable before they start take no time and are not counted) times
+    the runs left; ``None`` before the first run that ran ends."""
+    ran = done if ran is None else ran
+    if ran <= 0:
         return None
-    return elapsed_s / done * max(0, total - done)
+    return elapsed_s / ran * max(0, total - done)
 
 
-def status_line(label: str, elapsed_s: float, done: int, total: int) -> str:
+def status_line(label: str, elapsed_s: float, done: int, total: int, ran: int | None = None) -> str:
     """``[12/40 runs] 3m05s elapsed, about 7m12s left: running mnist1d round 3``."""
-    left = time_left_s(elapsed_s, done, total)
+    left = time_left_s(elapsed_s, done, total, ran)
     eta = f"about {duration(left)} left" if left is not None else "time left unknown until a run ends"
     return f"[{done}/{total} runs] {duration(elapsed_s)} elapsed, {eta}: {label}"
 
@@ -51,7 +53,8 @@ class _Eta(ProgressColumn):
     """The rich bar's time left: :func:`time_left_s`, the estimate the plain lines print."""
 
     def render(self, task: Task) -> Text:
-        left = time_left_s(task.elapsed or 0.0, int(task.completed), int(task.total or 0))
+        ran = int(task.fields.get("ran", task.completed))
+        left = time_left_s(task.elapsed or 0.0, int(task.completed), int(task.total or 0), ran)
         return Text(f"eta {duration(left)}" if left is not None else "eta -")
 
 
@@ -66,6 +69,7 @@ class Progress:
         self.out = Console()
         self.total = total
         self.done_count = 0
+        self.ran = 0  # runs that ran (not found unavailable before starting)
         self.label = "starting"
         self.plain = not self.console.is_terminal
         self.interval_s = (
@@ -85,7 +89,7 @@ class Progress:
             console=self.console,
             disable=self.plain,
         )
-        self.task = self.bar.add_task("starting", total=total)
+        self.task = self.bar.add_task("starting", total=total, ran=0)
 
     def __enter__(self) -> Progress:
         self._started = time.monotonic()
@@ -107,8 +111,8 @@ class Progress:
     def _line(self) -> None:
         with self._lock:
             self._last_line = time.monotonic()
-            self.console.print(status_line(self.label, self._elapsed(), self.done_count, self.total),
-                               highlight=False, soft_wrap=True)  # fmt: skip
+            line = status_line(self.label, self._elapsed(), self.done_count, self.total, self.ran)
+            self.console.print(line, highlight=False, soft_wrap=True)
 
     def _heartbeat(self) -> None:
         while not self._stop.wait(min(1.0, self.interval_s / 4)):
@@ -128,6 +132,9 @@ class Progress:
         if record.status not in ("ok", "unavailable"):
             first_line = record.reason.splitlines()[0] if record.reason else ""
             self.console.print(f"[red]{record.status}[/red] {record.task}/{record.impl}: {first_line}")
+        if record.status != "unavailable":
+            self.ran += 1
+            self.bar.update(self.task, ran=self.ran)
         self.skip()
 
     def skip(self) -> None:

@@ -23,6 +23,9 @@ def test_the_estimate_and_its_words() -> None:
     line = status_line("mnist1d round 3", 185.0, 12, 40)
     assert line == "[12/40 runs] 3m05s elapsed, about 7m12s left: mnist1d round 3"
     assert "time left unknown" in status_line("starting", 3.0, 0, 40)
+    # 128 gpu runs recorded unavailable at once (no GPU) and one real run in 12 s: 125 runs left
+    assert time_left_s(12.0, 129, 254, ran=1) == 12.0 * 125
+    assert time_left_s(12.0, 128, 254, ran=0) is None
 
 
 def test_without_a_terminal_a_plain_line_comes_at_least_every_interval() -> None:
