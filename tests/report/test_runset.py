@@ -64,3 +64,17 @@ def test_a_commit_or_a_file_picks_another_run_set(results: Path, tmp_path: Path)
     build_report(results, html)
     page = html.read_text()
     assert "The tables answer for one run set" in page and f"commit {COMMITS[5][:12]}" in page
+
+
+def test_the_page_says_what_the_full_suite_runs_that_this_set_did_not() -> None:
+    from harness.report.data.runset import not_run
+
+    records = [_record(0, "torch", 2e-3, seed) for seed in range(2)]
+    assert not_run(records) == []  # no suite named: nothing to hold it against
+    for record in records:
+        record.suite = "default"
+    (line,) = [x for x in not_run(records) if x.startswith("digits:")]
+    assert "seeds 0, 1, 2, 3, 4" in line and "20 epochs (here 5)" in line
+    for record in records:
+        record.suite = "full"
+    assert not_run(records) == []

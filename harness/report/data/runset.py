@@ -8,12 +8,14 @@ that exists, and say which; history, change points and the regression check read
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import UsageError
-from harness.record.derived import machine_id
+from harness.plan.suites import Selection, plan_for, shipped_suites
+from harness.record.derived import config_key, machine_id
 from harness.record.schema import RunRecord
 
 
@@ -25,6 +27,7 @@ class RunSet:
     lines: list[str] = field(default_factory=list)  # one per machine: its commit, files, records, when
     left_out: int = 0  # records of other commits or files: in history only
     left_out_commits: int = 0
+    not_run: list[str] = field(default_factory=list)  # what the full suite runs that this set does not
 
 
 def _span(records: list[RunRecord]) -> str:
@@ -71,4 +74,36 @@ def select(by_file: dict[Path, list[RunRecord]], commit: str | None = None, run:
             )
     ids = {id(r) for r in chosen}
     others = [r for r in everything if id(r) not in ids]
-    return RunSet(chosen, lines, len(others), len({r.git_commit for r in others}))
+    return RunSet(chosen, lines, len(others), len({r.git_commit for r in others}), not_run(chosen))
+
+
+def not_run(records: list[RunRecord], reference: str = "full") -> list[str]:
+    """What the ``reference`` suite runs that this run set does not, one line per task (empty when
+    the run set is that suite, or there is none): the page says what was cut and how to run it."""
+    suites = {r.suite for r in records if r.suite}
+    if not suites or reference in suites or reference not in shipped_suites():
+        return []
+    plan = plan_for(Selection(suite=reference))
+    here = {(r.task, r.impl, r.mode, r.device, r.seed, config_key(r.config)) for r in records}
+    devices = {r.device for r in records if r.status == "ok"}  # a device that ran here
+    epochs_here: dict[str, set[int]] = defaultdict(set)
+    for record in records:
+        epochs_here[record.task].add(int(record.config.get("epochs", 0)))
+    lines = []
+    for task in dict.fromkeys(q.task for q in plan.requests):
+        wanted = [q for q in plan.requests if q.task == task and not q.twin and q.device in devices]
+        specs = {id(q): q.spec().to_dict() for q in wanted}
+        keys = {id(q): (q.task, q.impl, q.mode, q.device, q.seed, config_key(specs[id(q)])) for q in wanted}
+        missing = [q for q in wanted if keys[id(q)] not in here]
+        if not missing:
+            continue
+        seeds = sorted({q.seed for q in missing})
+        epochs = sorted({int(specs[id(q)].get("epochs", 0)) for q in missing})
+        variants = sorted({json.dumps(q.overrides, sort_keys=True) for q in missing if q.overrides})
+        parts = [f"seeds {', '.join(map(str, seeds))}", f"{'/'.join(map(str, epochs))} epochs"]
+        if epochs_here.get(task):
+            parts[-1] += f" (here {'/'.join(map(str, sorted(epochs_here[task])))})"
+        if variants:
+            parts.append("variants " + "; ".join(variants))
+        lines.append(f"{task}: {len(missing)} of {len(wanted)} runs ({', '.join(parts)})")
+    return lines
