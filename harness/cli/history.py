@@ -47,7 +47,7 @@ def main(args: argparse.Namespace) -> int:
     if not folder.is_dir():
         raise UsageError(f"no run records under {folder}; run a suite first")
     records, _ = load(folder)
-    history = history_frame(records)
+    history = history_frame(records, intervals=False)  # levels only: no bootstrap per night
     changes = detect(history, args.threshold, args.recent)
     series = history[history["metric"] == "step_time"].dropna(subset=["value"]).groupby(SERIES)
     print(

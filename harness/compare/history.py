@@ -32,8 +32,12 @@ def _group_key(record: RunRecord) -> tuple[str, ...]:
     )  # fmt: skip
 
 
-def _timing_row(runs: list[list[float]], statistic: str, confidence: float) -> tuple[float, float, float]:
+def _timing_row(
+    runs: list[list[float]], statistic: str, confidence: float, intervals: bool = True
+) -> tuple[float, float, float]:
     value = pooled(runs, statistic)
+    if not intervals:
+        return value, float("nan"), float("nan")
     draws = bootstrap_runs(
         [np.asarray(r) for r in runs], statistic, DEFAULT_RESAMPLES, np.random.default_rng(0)
     )
@@ -43,17 +47,19 @@ def _timing_row(runs: list[list[float]], statistic: str, confidence: float) -> t
 
 
 def _metric_row(
-    records: list[RunRecord], metric: str, statistic: str, confidence: float
+    records: list[RunRecord], metric: str, statistic: str, confidence: float, intervals: bool = True
 ) -> tuple[float, ...]:
     runs = [s for r in records if (s := metric_samples(r, metric))]
     if not runs:
         return (float("nan"),) * 3
     if metric == "test_accuracy":
         return stats.mean_ci([v for run in runs for v in run], confidence)
-    return _timing_row(runs, statistic, confidence)
+    return _timing_row(runs, statistic, confidence, intervals)
 
 
-def history_frame(records: Iterable[RunRecord], confidence: float = DEFAULT_CONFIDENCE) -> pd.DataFrame:
+def history_frame(
+    records: Iterable[RunRecord], confidence: float = DEFAULT_CONFIDENCE, intervals: bool = True
+) -> pd.DataFrame:
     """Headline metrics of ``ok`` runs, one row per (group, metric), sorted by ``created_at``.
 
     A group is the runs of one (machine, task, impl, mode, device, config, git commit): seeds and
@@ -68,7 +74,8 @@ def history_frame(records: Iterable[RunRecord], confidence: float = DEFAULT_CONF
     - ``statistic``: ``median`` for the timings (of every epoch of every run pooled), ``mean``
       for accuracy (over seeds); ``unit``;
     - ``value``, ``ci_low``, ``ci_high``: the statistic and its ``confidence`` interval
-      (hierarchical bootstrap for timings, Student t over seeds for accuracy; NaN when absent);
+      (hierarchical bootstrap for timings, Student t over seeds for accuracy; NaN when absent,
+      and for the timings when ``intervals`` is off: the nightly check needs the values only);
     - ``n_runs``: how many ``ok`` runs the group pooled.
     """
     groups: dict[tuple[str, ...], list[RunRecord]] = defaultdict(list)
@@ -79,7 +86,7 @@ def history_frame(records: Iterable[RunRecord], confidence: float = DEFAULT_CONF
     for key, group in groups.items():
         created_at = min(r.created_at for r in group)
         for metric, statistic, unit in _HEADLINE:
-            value, low, high = _metric_row(group, metric, statistic, confidence)
+            value, low, high = _metric_row(group, metric, statistic, confidence, intervals)
             rows.append((*key, created_at, metric, statistic, unit, value, low, high, len(group)))
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True, format="ISO8601")

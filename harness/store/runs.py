@@ -38,31 +38,39 @@ def _safe(text: str) -> str:
 
 
 class RecordWriter:
-    """Appends records to one new file under ``<results>/<kind>/<machine_id>/``, claimed when the
-    writer is made (exclusive creation: two runs writing into one folder at once never share a
+    """Appends records to one new file under ``<results>/<kind>/<machine_id>/``, claimed at the
+    first record (exclusive creation: two runs writing into one folder at once never share a
     file, and a file that exists is never reused). Every append replaces the file atomically, so
     a reader sees whole lines only."""
 
     def __init__(
         self, results_dir: Path, machine_id: str, commit: str, suite: str, kind: str = RUNS_DIR
     ) -> None:
-        folder = Path(results_dir) / kind / _safe(machine_id)
-        folder.mkdir(parents=True, exist_ok=True)
-        tail = f"{_safe(commit[:12] or 'nogit')}-{_safe(suite or 'adhoc')}.jsonl"
-        for _ in range(100):  # two runs writing into one folder at once never share a file
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-            self.path = folder / f"{stamp}-{tail}"
-            try:
-                self.path.open("x").close()  # claimed: created here, or FileExistsError
-                break
-            except FileExistsError:
-                continue
-        else:
-            raise FileExistsError(f"{self.path} exists; results are never overwritten")
+        self.folder = Path(results_dir) / kind / _safe(machine_id)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.tail = f"{_safe(commit[:12] or 'nogit')}-{_safe(suite or 'adhoc')}.jsonl"
+        self.path = self._name()
         self.count = 0
+
+    def _name(self) -> Path:
+        return self.folder / f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}-{self.tail}"
+
+    def _claim(self) -> None:
+        """Create the file, exclusively, at the first record: another writer's file is never shared
+        (a name taken meanwhile is replaced by a newer one), and a writer that writes nothing
+        leaves nothing."""
+        for _ in range(100):
+            try:
+                self.path.open("x").close()
+                return
+            except FileExistsError:
+                self.path = self._name()
+        raise FileExistsError(f"{self.path} exists; results are never overwritten")
 
     def append(self, record: RunRecord) -> None:
         """Add ``record`` as one line; atomic (temp file + rename), fsynced."""
+        if self.count == 0:
+            self._claim()
         line = json.dumps(record.to_dict(), allow_nan=False, separators=(",", ":")) + "\n"
         old = self.path.read_bytes()
         write_atomic(self.path, old + line.encode(), mode=0o644)  # results are meant to be shared

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from harness.record.schema import RunRecord
 from harness.report.data import gather
 from harness.run.machine import REPO_ROOT
 from harness.store.runs import RecordWriter, record_files
@@ -40,4 +41,10 @@ def test_two_runs_and_a_report_at_once(tmp_path: Path) -> None:
 
 def test_writers_made_at_the_same_instant_claim_different_files(tmp_path: Path) -> None:
     writers = [RecordWriter(tmp_path, "box", "abc", "suite") for _ in range(50)]
-    assert len({w.path for w in writers}) == 50
+    for writer in writers:
+        writer.path = writers[0].path  # the same name for all: as if made in one microsecond
+    assert not list(tmp_path.rglob("*.jsonl"))  # nothing written yet, nothing left
+    for i, writer in enumerate(writers):
+        writer.append(RunRecord(task="iris", impl="numpy", framework="numpy", device="cpu", seed=i))
+    files = list(tmp_path.rglob("*.jsonl"))
+    assert len(files) == 50 and all(len(f.read_text().splitlines()) == 1 for f in files)
