@@ -10,8 +10,8 @@ order, log values):
 
 - where a trailing level (the newest two or more points) starts: the start that best fits two
   levels (least absolute deviation) over the newest :data:`WINDOW` nights, moved past an outlier
-  right before the step; and the series' last change point (PELT, over the newest
-  :data:`HISTORY` nights), so an older slowdown still counts until the level returns;
+  right before the step; and the same fit on older stretches (up to :data:`HISTORY` nights
+  back), so an older slowdown still counts until the level returns;
 - the tail from that start is judged against the reference before it (up to :data:`REFERENCE`
   points): the excess of its median over the reference's median, in units of the reference's own
   noise (its median absolute deviation about its median, scaled to a standard deviation, floored
@@ -42,7 +42,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from harness.compare.changes import SERIES, change_points
+from harness.compare.changes import SERIES
 from harness.store.acknowledged import Acknowledged
 
 MIN_SIGMA = 0.01  # 1% of the level: below it a noise estimate from a handful of nights is luck
@@ -130,6 +130,26 @@ def _l1_start(x: np.ndarray) -> int | None:
     return start
 
 
+def _older_starts(x: np.ndarray) -> list[int]:
+    """Starts of a slower level older than the window, so it still counts until the level returns
+    (up to :data:`HISTORY` nights back): the best two-level fit on each stretch of 2 x REFERENCE
+    nights beginning before the window, the newest first. Cheap where a change-point search over
+    the whole series is not (PELT with an l1 cost grows with the square of the nights)."""
+    n = x.size
+    out = []
+    for end in range(n - WINDOW, max(MIN_REFERENCE, n - HISTORY) - 1, -REFERENCE):
+        first = max(0, end - REFERENCE)
+        best: tuple[float, int] | None = None
+        for start in range(first + MIN_REFERENCE, min(end + REFERENCE, n) - MIN_TAIL + 1):
+            before, after = x[first:start], x[start : end + REFERENCE]
+            cost = float(np.abs(before - np.median(before)).sum() + np.abs(after - np.median(after)).sum())
+            if best is None or cost < best[0]:
+                best = (cost, start)
+        if best is not None:
+            out.append(best[1])
+    return out
+
+
 def _score(x: np.ndarray, start: int, limit: float) -> tuple[bool, float, float, float]:
     """Whether the level from ``start`` on is a regression against the reference before it; its
     z score, and the two levels (log medians)."""
@@ -154,13 +174,7 @@ def _judge(x: np.ndarray, commits: list[str], limit: float, acknowledged: Callab
     start = _l1_start(x)
     if start is not None:
         candidates.append(start)
-    # PELT over the newest HISTORY nights only (its cost grows with the square of the points):
-    # an unacknowledged slowdown older than that has become the level it is judged against.
-    offset = max(0, n - HISTORY)
-    cuts = [offset + c for c in change_points(np.exp(x[offset:]))]
-    cuts = [c for c in cuts if MIN_REFERENCE <= c <= n - MIN_TAIL]
-    if cuts:  # a change older than the window still counts until the level returns
-        candidates.append(cuts[-1])
+    candidates.extend(_older_starts(x))
     scored = [(s, *_score(x, s, limit)) for s in candidates]
     start, slower, z, level, after = next((c for c in scored if c[1]), scored[0])
     found = Verdict(PASS, n, [], commits[start], n - start, math.exp(level), math.exp(after), z)

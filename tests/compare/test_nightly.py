@@ -140,3 +140,10 @@ def test_history_check_end_to_end_night_by_night(tmp_path: Path, capsys: pytest.
     with pytest.raises(UsageError, match="unknown key.*branch; valid: commit, reason, machine_id"):
         acknowledged.load(tmp_path)
     assert cli.main(["history", "--results", str(tmp_path), "--check"]) == 2
+
+
+@pytest.mark.parametrize("nights_ago", [70, 100, 170])
+def test_an_older_unacknowledged_slowdown_still_fails(nights_ago: int) -> None:
+    """Older than the 60-night window the check searches first, it still counts (up to 180)."""
+    rng = np.random.default_rng(nights_ago)
+    assert np.mean([_fails(_nights(rng, 365, nights_ago)) for _ in range(20)]) >= 0.9
