@@ -53,7 +53,10 @@ def _metric_row(
     if not runs:
         return (float("nan"),) * 3
     if metric == "test_accuracy":
-        return stats.mean_ci([v for run in runs for v in run], confidence)
+        values = [v for run in runs for v in run]
+        if not intervals:
+            return float(np.mean(values)), float("nan"), float("nan")
+        return stats.mean_ci(values, confidence)
     return _timing_row(runs, statistic, confidence, intervals)
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import orjson
+
 from harness.errors import CompareInputError, RecordError
 from harness.record.derived import PairKey, is_twin, pair_key
 from harness.record.schema import RunRecord
@@ -94,9 +96,9 @@ def iter_records(paths: Iterable[Path]) -> Iterator[RunRecord | Skipped]:
             for number, text in enumerate(handle, start=1):
                 if not text.strip():
                     continue
-                try:
-                    yield RunRecord.from_dict(json.loads(text))
-                except (json.JSONDecodeError, RecordError) as exc:
+                try:  # orjson: 3-4x the standard library's parse (a year of nights is ~64k lines)
+                    yield RunRecord.from_dict(orjson.loads(text))
+                except (json.JSONDecodeError, RecordError) as exc:  # orjson's error is a JSONDecodeError
                     yield Skipped(path, number, f"{type(exc).__name__}: {exc}")
 
 
