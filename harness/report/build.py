@@ -28,6 +28,7 @@ from harness.report.sections import (
     study,
     styles,
     tasks,
+    verdicts,
 )
 
 
@@ -51,6 +52,7 @@ def build_report(results_dir: Path, out: Path, commit: str | None = None, run: s
         "policy": policy.POLICY,
         "policy_flagged": data.policy_flagged,
         "sections": tasks.build_sections(data.frames, data.stats, data.paired, data.aa),
+        "verdicts": verdicts.verdict_views(data.stats, data.paired, data.aa),
         "modes": modes.modes_views(data.stats, data.paired),
         "styles": styles.styles_views(data.stats, data.paired),
         "machines_side": machines.machines_views(data.stats),

@@ -1,0 +1,88 @@
+"""The first screen's verdicts, built from golden records and from synthetic rounds: every ratio a
+verdict quotes is the paired ratio the tables read, a tie is called a tie exactly when its interval
+holds 1 or it lies inside the A/A band, and the page opens with them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from harness.compare.paired import describe
+from harness.report.build import build_report
+from harness.report.data import gather
+from harness.report.data.paired import PairedIndex
+from harness.report.sections.verdicts import verdict_views
+
+DATA = Path(__file__).parents[1] / "data"
+
+
+def test_every_quoted_ratio_is_the_tables_paired_ratio() -> None:
+    data = gather(DATA / "records")
+    views = verdict_views(data.stats, data.paired, data.aa)
+    assert views, "the golden records have timed runs"
+    fresh = PairedIndex(data.frames.rounds)  # what the tables read, built again from the frames
+    quoted = 0
+    for view in views:
+        questions = [v.question for v in view.verdicts if v.question]
+        assert questions[0] in ("Fastest as users write it", "Fastest at its best (any mode)")
+        assert view.trust.startswith("Trust: ")
+        part = data.stats[(data.stats["task"] == view.task) & (data.stats["device"] == view.device)
+                          & (data.stats["machine_id"] == view.machine_id)]  # fmt: skip
+        for verdict in view.verdicts:
+            if verdict.ratio is None:
+                continue
+            quoted += 1
+            assert describe(verdict.ratio) in verdict.answer
+            pairs = [(a, b) for _, a in part.iterrows() for _, b in part.iterrows()
+                     if a["label"] != b["label"] and fresh.ratio(a, b) == verdict.ratio]  # fmt: skip
+            assert pairs, f"{verdict.answer}: no pair of table rows has this paired ratio"
+            holds_one = verdict.ratio.low <= 1 <= verdict.ratio.high
+            figure = data.aa.get((view.machine_id, view.task, view.variant, view.device))
+            inside_aa = figure is not None and figure.tie(verdict.ratio.estimate)
+            assert verdict.tie == (holds_one or inside_aa), verdict
+            says_tie = "cannot be told apart" in verdict.answer or "no cost" in verdict.answer
+            assert says_tie == verdict.tie, verdict.answer  # the words and the flag agree
+    assert quoted > 0
+
+
+def _rounds(step_a: float, step_b: float, rounds: int = 8) -> pd.DataFrame:
+    rows = []
+    for label, step in (("torch", step_a), ("jax", step_b)):
+        for r in range(rounds):
+            wobble = 1 + 0.01 * ((r * 7 + len(label)) % 5 - 2) / 2  # each its own noise
+            rows.append({"machine_id": "m", "task": "t", "variant": "", "label": label, "impl": label,
+                         "mode": "default", "device": "cpu", "group": "g0", "round": r,
+                         "step_s": step * wobble})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _stats(step_a: float, step_b: float) -> pd.DataFrame:
+    base = {"machine_id": "m", "task": "t", "variant": "", "mode": "default", "device": "cpu", "n_ok": 3,
+            "n_reached": 3, "api": "low-level", "test_accuracy": 0.9, "test_accuracy_lo": 0.89,
+            "test_accuracy_hi": 0.91, "time_to_target_s": 1.0, "target_val_accuracy": 0.9}  # fmt: skip
+    return pd.DataFrame([
+        base | {"label": "torch", "impl": "torch", "engine": "torch", "step_s": step_a},
+        base | {"label": "jax", "impl": "jax", "engine": "jax", "step_s": step_b},
+    ])  # fmt: skip
+
+
+def test_a_clear_difference_is_stated_and_a_small_one_is_a_tie() -> None:
+    (clear,) = verdict_views(_stats(1e-3, 1.5e-3), PairedIndex(_rounds(1e-3, 1.5e-3)))
+    fastest = clear.verdicts[0]
+    assert fastest.question == "Fastest as users write it" and not fastest.tie
+    assert (
+        fastest.answer == f"torch, 1.00 ms per step; the next, jax, takes {describe(fastest.ratio)} as long"
+    )
+    assert 1.45 < fastest.ratio.low <= fastest.ratio.estimate <= fastest.ratio.high < 1.55
+    (close,) = verdict_views(_stats(1e-3, 1.002e-3), PairedIndex(_rounds(1e-3, 1.002e-3)))
+    assert close.verdicts[0].tie and "cannot be told apart" in close.verdicts[0].answer
+    assert "Trust: no A/A figure" in close.trust
+
+
+def test_the_page_opens_with_the_verdicts(tmp_path: Path) -> None:
+    out = tmp_path / "index.html"
+    build_report(DATA / "records", out)
+    page = out.read_text()
+    assert 'id="verdicts"' in page and page.index('id="verdicts"') < page.index('id="summary"')
+    assert "Fastest as users write it" in page and "Trust: " in page
