@@ -256,8 +256,11 @@ def test_environment_lists_versions_commits_and_counts(built: dict) -> None:
 
 def test_overfitting_block_rendered_when_present(built: dict) -> None:
     html = built["html"]
-    block = html[html.index("Overfitting analysis") :]
-    assert "<th>best_epoch</th>" in block and "<td>6</td>" in block
+    block = html[html.index("Overfitting analysis, run by run") :]
+    block = block[: block.index("</details>")]
+    assert "<th>best epoch</th>" in block and "<th>onset</th>" in block  # named columns, not raw keys
+    assert "None" not in block and "params." not in block and "gap_final" not in block  # never a raw frame
+    assert html.index('<details class="overfitting">') < html.index("Overfitting analysis, run by run")
 
 
 def _record(

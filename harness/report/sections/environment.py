@@ -57,11 +57,25 @@ def _gpus(info: dict[str, Any]) -> str:
     )
 
 
+def _words(value: Any) -> str:
+    """A setting as a person reads it: ``a=1, b=x`` for a mapping, ``yes``/``no``, ``-`` for none
+    (never a Python repr)."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_words(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_words(v) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None:
+        return "-"
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def _distinct(values: list[Any]) -> str:
     numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
     if len(numbers) == len(values) and len(set(numbers)) > 1:
         return f"{min(numbers):.4g} – {max(numbers):.4g}"
-    return " | ".join(dict.fromkeys(f"{v:.4g}" if isinstance(v, float) else str(v) for v in values))
+    return " | ".join(dict.fromkeys(_words(v) for v in values))
 
 
 def _execution(runs: pd.DataFrame) -> list[tuple[str, str, list[tuple[str, str]]]]:

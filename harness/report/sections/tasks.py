@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from harness.record.derived import is_number
 from harness.report.data.frame import Frames
 from harness.report.data.paired import AAFigure, PairedIndex, SectionDevice
 from harness.report.data.summary import SECTION, sections
@@ -108,25 +109,42 @@ def _accuracy_figures(frames: Frames, key: tuple, stats: pd.DataFrame, colours: 
     ]
 
 
-def _flatten(block: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, value in block.items():
-        if isinstance(value, dict):
-            out |= _flatten(value, f"{prefix}{name}.")
-        else:
-            out[f"{prefix}{name}"] = round(value, 4) if isinstance(value, float) else value
-    return out
+OVERFITTING_COLUMNS = (
+    "run", "best epoch", "best val acc", "onset", "gap at end (acc)", "gap at end (loss)",
+    "early stop at", "its val acc", "epochs",
+)  # fmt: skip
+
+
+def _pct(value: Any) -> str:
+    return f"{value * 100:.1f}%" if is_number(value) else "-"
 
 
 def _overfitting(runs: pd.DataFrame) -> list[dict[str, Any]]:
-    """The overfitting analyses of ok runs, flattened, one row per run."""
+    """The overfitting analyses of ok runs, one row per run, in words (never a raw frame)."""
     if runs.empty or "overfitting" not in runs:
         return []
     rows = runs[runs["overfitting"].map(lambda v: isinstance(v, dict) and bool(v))]
-    return [
-        {"label": r["label"], "device": r["device"], "seed": r["seed"]} | _flatten(r["overfitting"])
-        for _, r in rows.iterrows()
-    ]
+    out = []
+    for _, r in rows.iterrows():
+        o = r["overfitting"]
+        run = f"{r['label']} on {r['device']}, seed {r['seed']}"
+        if o.get("reason"):
+            out.append({"run": run, "best epoch": f"not analysed: {o['reason']}"})
+            continue
+        final, stop = o.get("gap_final") or {}, o.get("early_stopping") or {}
+        onset = o.get("onset_epoch")
+        out.append({
+            "run": run,
+            "best epoch": str(o.get("best_epoch", "-")),
+            "best val acc": _pct(o.get("best_val_accuracy")),
+            "onset": f"epoch {onset}" if onset else "none found",
+            "gap at end (acc)": _pct(final.get("accuracy_gap")),
+            "gap at end (loss)": f"{final['loss_gap']:.3f}" if is_number(final.get("loss_gap")) else "-",
+            "early stop at": f"epoch {stop['stopped_epoch']}" if stop.get("stopped_epoch") else "never",
+            "its val acc": _pct(stop.get("val_accuracy")),
+            "epochs": str(o.get("epochs", "-")),
+        })  # fmt: skip
+    return out
 
 
 def _left_out(runs: pd.DataFrame) -> list[dict[str, Any]]:
@@ -180,7 +198,7 @@ def build_sections(
                 speed=_speed_figures(frames, key, part, colours),
                 accuracy=_accuracy_figures(frames, key, part, colours),
                 overfitting=overfitting,
-                overfitting_columns=list(dict.fromkeys(k for row in overfitting for k in row)),
+                overfitting_columns=list(OVERFITTING_COLUMNS),
             )
         )
     return views
