@@ -40,7 +40,7 @@ drifts by more than most limits over minutes (the noise floor that ``harness noi
 ``compare`` shows); the A/B gate (``harness ab``), which interleaves both sides, is the check to
 trust for a pull request.
 
-*Measured* (``tests/test_compare.py::test_false_alarm_rate_over_500_noisy_pairs``; 500 pairs of
+*Measured* (``tests/compare/test_compare.py::test_false_alarm_rate_over_500_noisy_pairs``; 500 pairs of
 independent draws of one distribution, 3 seeds x 9 epochs, 5% epoch and 2% run spread): 0 of
 500 pairs flagged with the five example thresholds. With a 0% step-time limit, i.e. the bare
 one-sided test at the 97.5% end, 1.4% of pairs are flagged (nominal 2.5%). In a side study of

@@ -7,8 +7,9 @@
 and most accurate for each task on each machine, by how much, and how sure are we.
 
 The data flows one way: :mod:`.data` reads the folder once (frames, statistics, checks),
-:mod:`.sections` turns it into one view per section (tables, sentences, figures), and
-:mod:`.render` draws the figures and renders the page.
+:mod:`.sections` turns it into one view per section (tables, sentences, and the figures it wants
+as :class:`~harness.report.data.plot.Plot` requests: sections never draw), and :mod:`.render` draws
+every figure and renders the page.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from harness.report.data import gather, policy
-from harness.report.render import page
+from harness.report.render import figures, page
 from harness.report.sections import (
     environment,
     history,
@@ -66,6 +67,7 @@ def build_report(results_dir: Path, out: Path, commit: str | None = None, run: s
         "bench_sessions": data.bench_sessions,
         "aa": data.aa,
     }
+    figures.draw_all(context)  # every figure the sections asked for, drawn here (sections never draw)
     page.write_html(page.render(context), out)
     n_machines = len(summaries)
     return (

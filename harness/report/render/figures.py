@@ -1,18 +1,22 @@
 """Pure functions from tidy DataFrames to matplotlib figures (seaborn, Agg), and PNG data URIs.
 
-Figures are built as :class:`matplotlib.figure.Figure` objects, never through pyplot, so no global
+Every figure of the page is drawn here, from the :class:`~harness.report.data.plot.Plot` requests
+the sections make (:func:`draw_all`); sections never draw. Figures are built as
+:class:`matplotlib.figure.Figure` objects, never through pyplot, so no global
 figure state is kept and nothing needs a display. Confidence intervals are computed by
-:mod:`harness.report.summary`; to let seaborn draw them, each bar is given three values
+:mod:`harness.report.data.summary`; to let seaborn draw them, each bar is given three values
 (low, estimate, high) with ``estimator="median"`` and ``errorbar=("pi", 100)``.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
+import inspect
 import io
 from collections.abc import Callable
-from typing import ParamSpec
+from typing import Any, ParamSpec
 
 import matplotlib
 
@@ -22,11 +26,14 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from harness.report.data.plot import Plot  # noqa: E402
+
 P = ParamSpec("P")
 DPI = 96
 STYLE = {"axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 9}
 TEXT_COLUMNS = ("label", "device", "row", "name", "group")
 PANELS = (("train_loss", "val_loss"), ("train_accuracy", "val_accuracy"))
+MODE_MARKERS = ("s", "^", "D", "v", "P", "X")  # scaling: one marker per non-default mode
 
 
 def plain(text: str) -> str:
@@ -332,3 +339,74 @@ def history_figure(history: pd.DataFrame, colours: dict, marks: list | None = No
     if legend:  # a figure legend: constrained layout gives it its own column, the axes keep theirs
         fig.legend(legend.values(), legend.keys(), loc="outside right upper", frameon=False)
     return fig
+
+
+@_styled
+def scaling_figure(frame: pd.DataFrame, colours: dict) -> Figure:
+    """Left: step time against batch size (log-log); right: percent of the matmul peak.
+    One colour per implementation, a dashed line and its own marker per non-default mode."""
+    has_peak = frame["fraction_of_peak"].notna().any()
+    fig = Figure(figsize=(11.5 if has_peak else 6.5, 4.4), layout="constrained")
+    axes = fig.subplots(1, 2 if has_peak else 1, squeeze=False)[0]
+    panels = [("step_s", 1e3, "step time (ms)", "log")]
+    if has_peak:
+        panels.append(("fraction_of_peak", 100, "% of the matmul peak", "linear"))
+    sizes = sorted(frame["batch_size"].unique())
+    others = sorted(m for m in frame["mode"].unique() if m != "default")
+    markers = {m: MODE_MARKERS[i % len(MODE_MARKERS)] for i, m in enumerate(others)}
+    for ax, (column, scale, ylabel, yscale) in zip(axes, panels, strict=True):
+        for label, line in frame.sort_values("batch_size").groupby("label", sort=True):
+            impl, mode = line["impl"].iloc[0], line["mode"].iloc[0]
+            style = (
+                {"linestyle": "-", "marker": "o"}
+                if mode == "default"
+                else {"linestyle": "--", "marker": markers[mode]}
+            )
+            ax.plot(line["batch_size"], line[column] * scale, markersize=5, linewidth=1.3,
+                    color=colours.get(impl), label=label, **style)  # fmt: skip
+        ax.set(xscale="log", yscale=yscale, xlabel="batch size", ylabel=ylabel)
+        ax.set_xticks(sizes, [str(b) for b in sizes])
+        if yscale == "linear":
+            ax.set_ylim(bottom=0)
+    axes[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False)
+    return fig
+
+
+DRAWERS: dict[str, Callable[..., Figure]] = {
+    "step_time": step_time_figure,
+    "throughput": throughput_figure,
+    "warmup": warmup_figure,
+    "curves": curves_figure,
+    "accuracy": accuracy_figure,
+    "study": study_figure,
+    "history": history_figure,
+    "scaling": scaling_figure,
+}
+
+
+def draw(plot: Plot) -> str:
+    """``plot`` drawn: its data URI (set on it too); colours from its labels where it takes any."""
+    if not plot.uri:
+        draw_fn = DRAWERS[plot.kind]
+        takes_colours = "colours" in inspect.signature(draw_fn).parameters
+        extra = {"colours": palette(plot.labels)} if takes_colours else {}
+        plot.uri = to_data_uri(draw_fn(**plot.data, **extra))
+    return plot.uri
+
+
+def draw_all(views: Any) -> int:
+    """Draw every :class:`Plot` reachable from ``views`` (dataclasses, lists, dicts); how many."""
+    seen = 0
+    stack = [views]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Plot):
+            draw(item)
+            seen += 1
+        elif dataclasses.is_dataclass(item) and not isinstance(item, type):
+            stack.extend(getattr(item, f.name) for f in dataclasses.fields(item))
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return seen

@@ -14,7 +14,7 @@ import pandas as pd
 
 from harness.compare.changes import Change
 from harness.record.derived import fmt_percent, fmt_seconds, run_label
-from harness.report.render import figures
+from harness.report.data.plot import Plot
 
 MIN_COMMITS = 2
 
@@ -27,8 +27,12 @@ class HistoryView:
     n_commits: int
     first_run: str
     last_run: str
-    uri: str = ""
+    plot: Plot | None = None
     sentences: list[str] = field(default_factory=list)
+
+    @property
+    def uri(self) -> str:
+        return self.plot.uri if self.plot is not None else ""
 
 
 def _labels(frame: pd.DataFrame) -> pd.Series:
@@ -127,7 +131,7 @@ def _machine_view(
     if view.n_commits < MIN_COMMITS:
         return view
     marks, change_sentences = _marks(frame, changes)
-    view.uri = figures.to_data_uri(figures.history_figure(frame, colours, marks))
+    view.plot = Plot("history", {"history": frame, "marks": marks}, colours)
     view.sentences = [task_sentence(task, part) for task, part in frame.groupby("task", sort=True)]
     view.sentences += change_sentences + notes
     return view
@@ -140,7 +144,7 @@ def history_views(frame: pd.DataFrame, changes: list[Change] | None = None) -> l
         return []
     per_machine = {m: tracked(part) for m, part in frame.groupby("machine_id", sort=True)}
     labels = pd.concat([_labels(kept) for kept, _ in per_machine.values()])
-    colours = figures.palette(sorted(labels.unique()))
+    colours = sorted(labels.unique())  # one palette over every machine: a label keeps its colour
     found = changes or []
     return [
         _machine_view(m, kept, notes, colours, [c for c in found if c.machine_id == m])

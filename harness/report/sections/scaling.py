@@ -17,15 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from matplotlib.figure import Figure
 
 from harness.record.derived import achieved_flops_per_s, fmt_fraction, fmt_seconds, median, pooled
-from harness.report.render import figures
+from harness.report.data.plot import Plot
 
 IGNORED = {"batch_size", "seed", "epochs", "target_val_accuracy"}
 MIN_BATCH_SIZES = 3
 KNEE_FACTOR = 2.0
-MODE_MARKERS = ("s", "^", "D", "v", "P", "X")
 
 
 @dataclass
@@ -36,8 +34,12 @@ class ScalingView:
     task: str
     device: str
     batch_sizes: list[int]
-    uri: str
+    plot: Plot
     sentences: list[str] = field(default_factory=list)
+
+    @property
+    def uri(self) -> str:
+        return self.plot.uri
 
 
 def _sweep_key(run: pd.Series) -> str:
@@ -109,43 +111,11 @@ def _sentences(frame: pd.DataFrame) -> list[str]:
     return lines
 
 
-@figures._styled
-def scaling_figure(frame: pd.DataFrame, colours: dict) -> Figure:
-    """Left: step time against batch size (log-log); right: percent of the matmul peak.
-    One colour per implementation, a dashed line and its own marker per non-default mode."""
-    has_peak = frame["fraction_of_peak"].notna().any()
-    fig = Figure(figsize=(11.5 if has_peak else 6.5, 4.4), layout="constrained")
-    axes = fig.subplots(1, 2 if has_peak else 1, squeeze=False)[0]
-    panels = [("step_s", 1e3, "step time (ms)", "log")]
-    if has_peak:
-        panels.append(("fraction_of_peak", 100, "% of the matmul peak", "linear"))
-    sizes = sorted(frame["batch_size"].unique())
-    others = sorted(m for m in frame["mode"].unique() if m != "default")
-    markers = {m: MODE_MARKERS[i % len(MODE_MARKERS)] for i, m in enumerate(others)}
-    for ax, (column, scale, ylabel, yscale) in zip(axes, panels, strict=True):
-        for label, line in frame.sort_values("batch_size").groupby("label", sort=True):
-            impl, mode = line["impl"].iloc[0], line["mode"].iloc[0]
-            style = (
-                {"linestyle": "-", "marker": "o"}
-                if mode == "default"
-                else {"linestyle": "--", "marker": markers[mode]}
-            )
-            ax.plot(line["batch_size"], line[column] * scale, markersize=5, linewidth=1.3,
-                    color=colours.get(impl), label=label, **style)  # fmt: skip
-        ax.set(xscale="log", yscale=yscale, xlabel="batch size", ylabel=ylabel)
-        ax.set_xticks(sizes, [str(b) for b in sizes])
-        if yscale == "linear":
-            ax.set_ylim(bottom=0)
-    axes[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False)
-    return fig
-
-
 def scaling_views(runs: pd.DataFrame) -> list[ScalingView]:
     """A figure and sentences per machine, task and device swept over batch sizes."""
     views = []
     for (machine_id, task, device), frame in sorted(scaling_frame(runs).items()):
-        colours = figures.palette(sorted(frame["impl"].unique()))
-        uri = figures.to_data_uri(scaling_figure(frame, colours))
+        plot = Plot("scaling", {"frame": frame}, sorted(frame["impl"].unique()))
         sizes = sorted(int(b) for b in frame["batch_size"].unique())
-        views.append(ScalingView(machine_id, task, device, sizes, uri, _sentences(frame)))
+        views.append(ScalingView(machine_id, task, device, sizes, plot, _sentences(frame)))
     return views

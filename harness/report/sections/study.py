@@ -30,7 +30,7 @@ import pandas as pd
 
 from harness.record.derived import config_key
 from harness.record.derived import median as median_of
-from harness.report.render import figures
+from harness.report.data.plot import Plot
 
 SUITE = "overfitting"
 FACTORS = ("train_fraction", "hidden", "label_noise", "cure")
@@ -48,11 +48,15 @@ SPREAD_FLOOR = 0.01  # 1 pp: below it, seeds that happen to agree closely would 
 class StudyView:
     """What the page shows for the study: the figure, sentences and the agreement table."""
 
-    figure_uri: str
+    plot: Plot
     sentences: list[str]
     agreement: list[dict[str, Any]]
     labels: list[str] = field(default_factory=list)
     n_runs: int = 0
+
+    @property
+    def figure_uri(self) -> str:
+        return self.plot.uri
 
 
 def _usable(run: pd.Series) -> bool:
@@ -239,9 +243,8 @@ def study_view(runs: pd.DataFrame) -> StudyView | None:
         return None
     labels = sorted(frame["label"].unique())
     rows = agreement(frame)
-    figure = figures.study_figure(frame, figures.palette(labels), FACTOR_NAMES)
     return StudyView(
-        figure_uri=figures.to_data_uri(figure),
+        plot=Plot("study", {"study": frame, "factors": FACTOR_NAMES}, labels),
         sentences=study_sentences(frame, rows),
         agreement=rows,
         labels=labels,

@@ -11,8 +11,8 @@ import pandas as pd
 from harness.record.derived import is_number
 from harness.report.data.frame import Frames
 from harness.report.data.paired import AAFigure, PairedIndex, SectionDevice
+from harness.report.data.plot import Plot
 from harness.report.data.summary import SECTION, sections
-from harness.report.render import figures
 from harness.report.sections import narrative, study
 from harness.report.sections.tables import Table, headline_table
 
@@ -21,10 +21,14 @@ from harness.report.sections.tables import Table, headline_table
 class FigureView:
     """One embedded figure with its alt text, caption and the sentences that read it."""
 
-    uri: str
+    plot: Plot
     alt: str
     caption: str
     sentences: list[str] = field(default_factory=list)
+
+    @property
+    def uri(self) -> str:
+        return self.plot.uri
 
 
 @dataclass
@@ -57,14 +61,14 @@ def _part(frame: pd.DataFrame, key: tuple[str, str, str]) -> pd.DataFrame:
     return frame[mask]
 
 
-def _speed_figures(frames: Frames, key: tuple, stats: pd.DataFrame, colours: dict) -> list[FigureView]:
+def _speed_figures(frames: Frames, key: tuple, stats: pd.DataFrame, colours: list[str]) -> list[FigureView]:
     epochs = _part(frames.epochs, key)
     if epochs.empty:
         return []
     steps = _part(frames.steps, key)
     return [
         FigureView(
-            figures.to_data_uri(figures.step_time_figure(epochs, steps, colours)),
+            Plot("step_time", {"epochs": epochs, "steps": steps}, colours),
             "Step time distributions",
             "Step time per implementation and device. Left, the headline: each steady epoch's time divided "
             "by its steps (boxes pool every steady epoch of every seed). Right, single steps each timed "
@@ -72,13 +76,13 @@ def _speed_figures(frames: Frames, key: tuple, stats: pd.DataFrame, colours: dic
             narrative.sync_sentences(stats),
         ),
         FigureView(
-            figures.to_data_uri(figures.throughput_figure(stats, colours)),
+            Plot("throughput", {"stats": stats}, colours),
             "Training throughput",
             "Steady-state training throughput: median samples per second, whiskers the 95% bootstrap CI.",
             narrative.throughput_sentences(stats),
         ),
         FigureView(
-            figures.to_data_uri(figures.warmup_figure(stats)),
+            Plot("warmup", {"stats": stats}),
             "Warm-up and compile cost",
             "One-off costs next to a steady epoch: framework import (paid once per worker process), model "
             "build, and the first epoch, which includes tracing and compilation.",
@@ -87,20 +91,22 @@ def _speed_figures(frames: Frames, key: tuple, stats: pd.DataFrame, colours: dic
     ]
 
 
-def _accuracy_figures(frames: Frames, key: tuple, stats: pd.DataFrame, colours: dict) -> list[FigureView]:
+def _accuracy_figures(
+    frames: Frames, key: tuple, stats: pd.DataFrame, colours: list[str]
+) -> list[FigureView]:
     history = _part(frames.history, key)
     if history.empty:
         return []
     return [
         FigureView(
-            figures.to_data_uri(figures.curves_figure(history, colours)),
+            Plot("curves", {"history": history}, colours),
             "Loss and accuracy per epoch",
             "Train and validation loss and accuracy per epoch: line the mean over seeds, band ±1 standard "
             "deviation; a star marks each implementation's best validation-accuracy epoch.",
             narrative.best_epoch_sentences(history) + narrative.target_sentences(stats),
         ),
         FigureView(
-            figures.to_data_uri(figures.accuracy_figure(stats, colours)),
+            Plot("accuracy", {"stats": stats}, colours),
             "Test accuracy and generalization gap",
             "Test accuracy and generalization gap (final train minus validation accuracy), mean over seeds "
             "with a 95% Student-t interval.",
@@ -177,7 +183,7 @@ def build_sections(
     paired per round where ``paired`` holds the runs' interleaved rounds, a ratio inside the A/A
     band of ``aa`` (the section and device's twin) called a tie."""
     aa = aa or {}
-    colours = figures.palette(sorted(frames.runs["label"].unique()) if not frames.runs.empty else [])
+    colours = sorted(frames.runs["label"].unique()) if not frames.runs.empty else []  # the palette's labels
     views = []
     for key, part in sections(stats):
         machine_id, task, variant = key

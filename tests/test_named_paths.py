@@ -1,0 +1,54 @@
+"""Every module path and module name the docs, the page's template and the code's docstrings name
+exists (a page that prints a stale path, ``harness/overfitting.py``, sends a reader nowhere)."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = [
+    ROOT / "README.md",
+    ROOT / "results" / "README.md",
+    ROOT / "harness" / "report" / "render" / "templates" / "report.html.j2",
+    *sorted((ROOT / "harness").rglob("*.py")),
+    *sorted((ROOT / "tasks").rglob("*.py")),
+]
+PATH = re.compile(r"\b((?:harness|tasks|tests)/[\w/]+\.(?:py|toml|j2))\b")
+MODULE = re.compile(r":(?:mod|func|class|data|meth):`~?((?:harness|tasks)(?:\.\w+)+)`")
+
+
+def _module_exists(dotted: str) -> bool:
+    """``a.b.c`` names a module, or an attribute of one (a function, a class, a constant)."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            spec = importlib.util.find_spec(".".join(parts[:cut]))
+        except ModuleNotFoundError:  # a module's attribute asked for as a submodule
+            continue
+        if spec is not None:
+            return cut == len(parts) or _has(".".join(parts[:cut]), parts[cut:])
+    return False
+
+
+def _has(module: str, attributes: list[str]) -> bool:
+    value: object = importlib.import_module(module)
+    for name in attributes:
+        if not hasattr(value, name):
+            return False
+        value = getattr(value, name)
+    return True
+
+
+def test_every_named_path_and_module_exists() -> None:
+    missing = []
+    for source in SOURCES:
+        text = source.read_text(encoding="utf-8")
+        for path in set(PATH.findall(text)):
+            if not (ROOT / path).exists() and "<" not in path:
+                missing.append(f"{source.relative_to(ROOT)} names {path}")
+        for dotted in set(MODULE.findall(text)):
+            if not _module_exists(dotted):
+                missing.append(f"{source.relative_to(ROOT)} names {dotted}")
+    assert not missing, "\n".join(sorted(missing))
