@@ -201,6 +201,11 @@ def main() -> None:
     ev = sub.add_parser("evaluate")
     ev.add_argument("data", type=Path)
     ev.add_argument("--decisions", type=int, default=2000)
+    ev.add_argument(
+        "--rounds", type=int, default=GATE_ROUNDS, help="rounds of each pair used (at most recorded)"
+    )
+    ev.add_argument("--pairs", type=int, default=GATE_PAIRS, help="process pairs before the first decision")
+    ev.add_argument("--max-pairs", type=int, default=GATE_MAX_PAIRS, help="the sequential gate's most pairs")
     args = parser.parse_args()
     if args.command == "record":
         data = {"gate": {}, "compare": {}}
@@ -212,6 +217,9 @@ def main() -> None:
                 print(f"compare series {slowdown:.0%}: done", file=sys.stderr)
             args.out.write_text(json.dumps(data))
         return
+    global GATE_ROUNDS, GATE_PAIRS, GATE_MAX_PAIRS
+    GATE_ROUNDS, GATE_PAIRS, GATE_MAX_PAIRS = args.rounds, args.pairs, args.max_pairs
+    print(f"gate: {GATE_PAIRS} pairs of {GATE_ROUNDS} rounds, sequential up to {GATE_MAX_PAIRS}")
     data = json.loads(args.data.read_text())
     rng = random.Random(0)
     for name, series in data["gate"].items():
@@ -219,7 +227,11 @@ def main() -> None:
         for sequential in (False, True):
             verdicts, pairs = gate_verdicts(series, args.decisions, rng, sequential)
             shares = {v: verdicts[v] / args.decisions for v in (PASS, INCONCLUSIVE, REGRESSION)}
-            how = f"sequential (4 to {GATE_MAX_PAIRS} pairs)" if sequential else "fixed (4 pairs)"
+            how = (
+                f"sequential ({GATE_PAIRS} to {GATE_MAX_PAIRS} pairs)"
+                if sequential
+                else f"fixed ({GATE_PAIRS} pairs)"
+            )
             print(
                 f"  {how:<26} pass {shares[PASS]:6.1%}  inconclusive {shares[INCONCLUSIVE]:6.1%}  "
                 f"regression {shares[REGRESSION]:6.1%}  mean pairs {pairs:.1f}"
