@@ -217,9 +217,8 @@ def main() -> None:
                 print(f"compare series {slowdown:.0%}: done", file=sys.stderr)
             args.out.write_text(json.dumps(data))
         return
-    global GATE_ROUNDS, GATE_PAIRS, GATE_MAX_PAIRS
-    GATE_ROUNDS, GATE_PAIRS, GATE_MAX_PAIRS = args.rounds, args.pairs, args.max_pairs
-    print(f"gate: {GATE_PAIRS} pairs of {GATE_ROUNDS} rounds, sequential up to {GATE_MAX_PAIRS}")
+    globals().update(GATE_ROUNDS=args.rounds, GATE_PAIRS=args.pairs, GATE_MAX_PAIRS=args.max_pairs)
+    print(f"gate: {args.pairs} pairs of {args.rounds} rounds, sequential up to {args.max_pairs}")
     data = json.loads(args.data.read_text())
     rng = random.Random(0)
     for name, series in data["gate"].items():
