@@ -121,6 +121,15 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(f"--margin {margin:.1%} must be below --threshold {args.threshold:.1%}")
     if args.budget <= 0:
         raise UsageError(f"--budget {args.budget:g}: must be a positive number of seconds")
+    if args.rounds < 2:
+        raise UsageError(
+            f"--rounds {args.rounds}: a paired interval needs 2 rounds or more; the smallest: --rounds 2"
+        )
+    if args.pairs < 2 and args.max_pairs < 2:
+        raise UsageError(
+            f"--pairs {args.pairs} --max-pairs {args.max_pairs}: one process pair cannot tell a side from "
+            "its process start (nor accuracy, one seed a side); the smallest: --max-pairs 2"
+        )
     plan = _plan(args)
     looks = 1 + plan.most_pairs - plan.pairs
     rule = GateRule(args.threshold, margin, args.accuracy_drop, looks=looks)

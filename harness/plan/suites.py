@@ -237,6 +237,29 @@ def validate(requests: list[RunRequest]) -> None:
             registry.family(spec.task).check_spec(spec)
         except SpecError as exc:
             raise SuiteError(f"{request.label()}: {exc}") from exc
+        steady = steady_epochs(spec.epochs, request.epochs_per_round)
+        if steady < MIN_STEADY_EPOCHS:
+            smallest = next(
+                e for e in range(1, 1000) if steady_epochs(e, request.epochs_per_round) >= MIN_STEADY_EPOCHS
+            )
+            raise SuiteError(
+                f"{request.label()}: {spec.epochs} epoch(s) in rounds of {request.epochs_per_round} leave "
+                f"{steady} steady epoch(s), and a step time needs {MIN_STEADY_EPOCHS} (the first epoch "
+                f"compiles; in a block, the epoch after the pause is kept out); the smallest: "
+                f"--epochs {smallest}"
+            )
+
+
+MIN_STEADY_EPOCHS = 2
+
+
+def steady_epochs(epochs: int, epochs_per_round: int) -> int:
+    """How many of a run's epochs give its step time: all but the first, and in rounds of two or
+    more epochs, only those that follow an epoch of the same round (:mod:`harness.record.derived`)."""
+    block = max(1, epochs_per_round)
+    if block == 1:
+        return max(0, epochs - 1)
+    return epochs - -(-epochs // block)
 
 
 def plan_for(selection: Selection) -> Plan:

@@ -45,13 +45,13 @@ def test_selection_narrows_and_overrides() -> None:
             task=["iris"],
             impl=["torch", "jax"],
             seeds=[4, 5],
-            epochs=2,
+            epochs=3,
             set=["hidden=[8]", "learning_rate=0.1"],
         )
     )
     assert len(plan.requests) == 4
     spec = plan.requests[0].spec()
-    assert spec.epochs == 2 and spec.hidden == (8,) and spec.learning_rate == 0.1
+    assert spec.epochs == 3 and spec.hidden == (8,) and spec.learning_rate == 0.1
     assert {r.seed for r in plan.requests} == {4, 5}
 
 
@@ -160,3 +160,23 @@ def test_a_declared_mode_the_backend_cannot_run_is_kept_to_be_recorded_unavailab
     requests = suites.plan_for(_args(suite="modes", impl=["keras-torch"])).requests
     assert "fast" in {r.mode for r in requests}
     assert "fast" not in registry.get("keras-torch").modes
+
+
+def test_a_plan_too_short_to_give_a_step_time_is_refused_with_the_smallest_that_would() -> None:
+    """A run needs two steady epochs: one epoch (it compiles) or two in rounds of three (the
+    first of a round follows the pause) says nothing, and is refused before anything runs."""
+    with pytest.raises(
+        suites.SuiteError, match=r"1 epoch\(s\) in rounds of 1 leave 0 steady .* the smallest: --epochs 3"
+    ):
+        suites.plan_for(_args(task=["iris"], impl=["torch"], epochs=1))
+    with pytest.raises(suites.SuiteError, match=r"rounds of 4 leave 1 steady .* the smallest: --epochs 3"):
+        suites.plan_for(_args(task=["iris"], impl=["torch"], epochs=2, epochs_per_round=4))
+    assert suites.steady_epochs(12, 3) == 8 and suites.steady_epochs(3, 1) == 2
+    assert len(suites.plan_for(_args(task=["iris"], impl=["torch"], epochs=3)).requests) >= 1
+
+
+def test_an_ab_gate_that_cannot_decide_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["ab", "--rounds", "1"]) == 2
+    assert "needs 2 rounds or more" in capsys.readouterr().err
+    assert cli.main(["ab", "--pairs", "1", "--max-pairs", "1"]) == 2
+    assert "the smallest: --max-pairs 2" in capsys.readouterr().err

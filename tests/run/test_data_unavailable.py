@@ -17,7 +17,7 @@ def test_a_missing_dataset_makes_its_runs_unavailable_and_the_others_go_on(
 ) -> None:
     monkeypatch.setenv("MLPBENCH_DATA_DIR", str(tmp_path / "empty-cache"))
     monkeypatch.setenv("MLPBENCH_OFFLINE", "1")
-    argv = ["run", "--task", "iris", "mnist", "--impl", "numpy", "--seeds", "0", "--epochs", "2",
+    argv = ["run", "--task", "iris", "mnist", "--impl", "numpy", "--seeds", "0", "--epochs", "3",
             "--no-calibrate", "--no-twin", "--results", str(tmp_path / "results")]  # fmt: skip
     assert cli.main(argv) == 0  # unavailable is not a failure of the harness
     records = {r.task: r for r in store.load(tmp_path / "results")[0]}

@@ -94,7 +94,7 @@ def test_missing_framework_is_unavailable_and_the_rest_go_on(
         return "not installed: tensorflow" if self.name == "tensorflow" else real(self)
 
     monkeypatch.setattr(registry.ImplInfo, "unavailable_reason", fake)
-    status, records = _run(tmp_path, "--task", "iris", "--impl", "tensorflow", "jax", "--epochs", "2")
+    status, records = _run(tmp_path, "--task", "iris", "--impl", "tensorflow", "jax", "--epochs", "3")
     assert status == 0
     assert {r.impl: r.status for r in records} == {"jax": "ok", "tensorflow": "unavailable"}
     assert "not installed: tensorflow" in next(r.reason for r in records if r.impl == "tensorflow")
@@ -112,7 +112,7 @@ def test_gpu_without_gpu_is_one_unavailable_record(tmp_path: Path, monkeypatch: 
 def test_gpu_visible_but_framework_cannot_use_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The machine claims a GPU (faked); the worker's framework check decides, per framework."""
     monkeypatch.setattr(machine, "gpu_reason", lambda: None)
-    status, records = _run(tmp_path, "--task", "iris", "--impl", "jax", "--device", "gpu", "--epochs", "2")
+    status, records = _run(tmp_path, "--task", "iris", "--impl", "jax", "--device", "gpu", "--epochs", "3")
     assert status == 0 and records[0].status == "unavailable"
     assert "jax" in records[0].reason and "GPU" in records[0].reason
 
