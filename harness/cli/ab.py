@@ -154,7 +154,10 @@ def main(args: argparse.Namespace) -> int:
 
             def more(records: list, pair_s: float) -> bool:
                 spent = time.monotonic() - started
-                return decide(records, rule).undecided and spent + pair_s <= plan.budget_s
+                again = decide(records, rule).undecided and spent + pair_s <= plan.budget_s
+                if again:
+                    progress.grow(len(plan.requests) * 2)  # one more process pair's runs
+                return again
 
             started = time.monotonic()
             records = ab.measure(plan, sides, store, progress.start, more)

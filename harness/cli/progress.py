@@ -137,6 +137,11 @@ class Progress:
             self.bar.update(self.task, ran=self.ran)
         self.skip()
 
+    def grow(self, runs: int) -> None:
+        """``runs`` more to do than planned (the A/B gate adds a process pair while undecided)."""
+        self.total += runs
+        self.bar.update(self.task, total=self.total)
+
     def skip(self) -> None:
         self.done_count += 1
         self.bar.advance(self.task)

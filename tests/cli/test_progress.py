@@ -55,3 +55,14 @@ def test_on_a_terminal_the_bar_shows_the_same_estimate() -> None:
         time.sleep(0.2)
         progress.bar.refresh()
     assert "eta" in screen.getvalue() and "[1/4 runs]" not in screen.getvalue()
+
+
+def test_the_total_grows_when_more_runs_are_added() -> None:
+    log = io.StringIO()
+    with Progress(4, console=Console(file=log, force_terminal=False, width=200), interval_s=60) as progress:
+        for _ in range(4):
+            progress.done(_record())
+        progress.grow(4)  # the A/B gate adds a process pair
+        progress.done(_record())
+        progress._line()
+    assert log.getvalue().splitlines()[-1].startswith("[5/8 runs]")
