@@ -107,20 +107,27 @@ def judge(
     return verdict
 
 
-def _l1_start(x: np.ndarray) -> int | None:
-    """Where, in the newest :data:`WINDOW` points, a trailing level best starts: the start that
-    minimises the absolute deviation of a two-level fit (median before, median after)."""
-    n = x.size
-    first = max(0, n - WINDOW)
+def _two_level_start(x: np.ndarray, first: int, end: int) -> int | None:
+    """The start in ``x[first:end]`` that minimises the absolute deviation of a two-level fit
+    (median before it, median from it on), keeping :data:`MIN_REFERENCE` points before it and
+    :data:`MIN_TAIL` from it; ``None`` when the stretch is too short."""
     best: tuple[float, int] | None = None
-    for start in range(first + MIN_REFERENCE, n - MIN_TAIL + 1):
-        before, after = x[first:start], x[start:]
+    for start in range(first + MIN_REFERENCE, end - MIN_TAIL + 1):
+        before, after = x[first:start], x[start:end]
         cost = float(np.abs(before - np.median(before)).sum() + np.abs(after - np.median(after)).sum())
         if best is None or cost < best[0]:
             best = (cost, start)
-    if best is None:
+    return best[1] if best else None
+
+
+def _l1_start(x: np.ndarray) -> int | None:
+    """Where, in the newest :data:`WINDOW` points, a trailing level best starts (the best
+    two-level fit), moved past an outlier right before the step."""
+    n = x.size
+    first = max(0, n - WINDOW)
+    start = _two_level_start(x, first, n)
+    if start is None:
         return None
-    start = best[1]
     # An outlier right before a step fits the slower level better than the one before it; it is
     # not where the level starts: while the first point of the tail is far from the rest of it,
     # the start moves on (the outlier joins the reference, whose median it does not move).
@@ -136,18 +143,9 @@ def _older_starts(x: np.ndarray) -> list[int]:
     nights beginning before the window, the newest first. Cheap where a change-point search over
     the whole series is not (PELT with an l1 cost grows with the square of the nights)."""
     n = x.size
-    out = []
-    for end in range(n - WINDOW, max(MIN_REFERENCE, n - HISTORY) - 1, -REFERENCE):
-        first = max(0, end - REFERENCE)
-        best: tuple[float, int] | None = None
-        for start in range(first + MIN_REFERENCE, min(end + REFERENCE, n) - MIN_TAIL + 1):
-            before, after = x[first:start], x[start : end + REFERENCE]
-            cost = float(np.abs(before - np.median(before)).sum() + np.abs(after - np.median(after)).sum())
-            if best is None or cost < best[0]:
-                best = (cost, start)
-        if best is not None:
-            out.append(best[1])
-    return out
+    ends = range(n - WINDOW, max(MIN_REFERENCE, n - HISTORY) - 1, -REFERENCE)
+    found = (_two_level_start(x, max(0, end - REFERENCE), min(end + REFERENCE, n)) for end in ends)
+    return [start for start in found if start is not None]
 
 
 def _score(x: np.ndarray, start: int, limit: float) -> tuple[bool, float, float, float]:
