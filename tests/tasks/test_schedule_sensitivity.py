@@ -1,6 +1,7 @@
 """The interleaved schedule must not slow what it times: for every implementation, an epoch that
-follows the schedule's pause (the other runs of its group trained meanwhile) is at most 1.25x an
-epoch that follows the same run's previous epoch, paired within each round
+follows the schedule's pause (the other runs of its group trained meanwhile) is not shown slower
+than 1.25x an epoch that follows the same run's previous epoch (the 95% interval does not lie
+wholly above it: :func:`harness.compare.paired.schedule_slows`), paired within each round
 (:func:`harness.compare.paired.schedule_sensitivity`), on mnist1d's real runs. Keras on TensorFlow
 failed this at 2-10x before the pause moved to ``EpochHooks.steps_start``
 (``tests/benchmarks/keras_pause.py``); ``tests/run/test_schedule.py`` shows the check failing on an
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.compare.paired import SENSITIVITY_LIMIT, describe, schedule_sensitivity
+from harness.compare.paired import SENSITIVITY_LIMIT, describe, schedule_sensitivity, schedule_slows
 from harness.plugins import registry
 from harness.record.derived import UNSTABLE_SPREAD, epoch_spread, is_twin, pause_ratios
 from harness.record.schema import RunRecord
@@ -24,9 +25,10 @@ def test_an_epoch_after_the_pause_is_not_slower(small_tasks: list[RunRecord], im
     runs = [r for r in mine if r.status == "ok"]
     found = schedule_sensitivity(pause_ratios(r) for r in runs)
     assert found is not None and found.n_rounds >= 20, f"{impl}: too few paired rounds ({found})"
-    assert found.estimate <= SENSITIVITY_LIMIT, (
+    assert not schedule_slows(found), (
         f"{impl} on mnist1d: an epoch after the schedule's pause takes {describe(found)} one after "
-        f"an epoch (limit {SENSITIVITY_LIMIT}); per round: {[pause_ratios(r) for r in runs]}"
+        f"an epoch (its interval lies above {SENSITIVITY_LIMIT}); per round: "
+        f"{[pause_ratios(r) for r in runs]}"
     )
 
 
