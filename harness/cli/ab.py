@@ -9,7 +9,6 @@ import argparse
 import contextlib
 import os
 import sys
-import time
 from pathlib import Path
 
 from harness.cli import options
@@ -152,15 +151,10 @@ def main(args: argparse.Namespace) -> int:
                     writer.append(record)
                     progress.done(record)
 
-            def more(records: list, pair_s: float) -> bool:
-                spent = time.monotonic() - started
-                again = decide(records, rule).undecided and spent + pair_s <= plan.budget_s
-                if again:
-                    progress.grow(len(plan.requests) * 2)  # one more process pair's runs
-                return again
+            def undecided(records: list) -> set:
+                return decide(records, rule).undecided_runs
 
-            started = time.monotonic()
-            records = ab.measure(plan, sides, store, progress.start, more)
+            records = ab.measure(plan, sides, store, progress.start, undecided, progress.grow)
     result = decide(records, rule)
     result.sides = {name: side.describe() for name, side in sides.items()}
     pairs = len({r.execution.get("ab_pair") for r in records})

@@ -30,11 +30,11 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from harness.compare.paired import PairedRatio, paired_between
 from harness.compare.stats import difference_interval
-from harness.record.derived import interleaved_group, round_steps_s
+from harness.record.derived import RunKey, interleaved_group, round_steps_s, run_key
 from harness.record.schema import RunRecord
 
 PASS, REGRESSION, INCONCLUSIVE = "pass", "regression", "inconclusive"
@@ -95,6 +95,7 @@ class GateRow:
     high: float
     verdict: str
     detail: str
+    key: RunKey = ("", "", "", "")
 
 
 @dataclass
@@ -106,20 +107,19 @@ class GateResult:
     sides: dict[str, str] = field(default_factory=dict)
 
     @property
-    def undecided(self) -> bool:
-        """Some step-time row is inconclusive from its data (not from a failed run): more process
-        pairs could decide it."""
-        return any(r.metric == "step_time" and r.verdict == INCONCLUSIVE and "paired over" in r.detail
-                   for r in self.rows)  # fmt: skip
+    def undecided_runs(self) -> set[RunKey]:
+        """The gated runs whose step-time row is inconclusive from its data (not from a failed
+        run): more process pairs could decide them."""
+        return {
+            r.key
+            for r in self.rows
+            if r.metric == "step_time" and r.verdict == INCONCLUSIVE and "paired over" in r.detail
+        }
 
     @property
     def verdict(self) -> str:
         found = {row.verdict for row in self.rows}
         return next((v for v in WORST_FIRST if v in found), INCONCLUSIVE)
-
-
-def _run_name(record: RunRecord) -> str:
-    return f"{record.task} {record.impl} {record.mode} {record.device}"
 
 
 def _failed(records: list[RunRecord]) -> str:
@@ -161,18 +161,20 @@ def _accuracy_row(name: str, base: list[RunRecord], cand: list[RunRecord], rule:
 
 def decide(records: Iterable[RunRecord], rule: GateRule = GateRule()) -> GateResult:
     """The gate's rows and verdict from the records of both sides (``execution.side``)."""
-    runs: dict[str, dict[str, list[RunRecord]]] = defaultdict(lambda: defaultdict(list))
+    runs: dict[RunKey, dict[str, list[RunRecord]]] = defaultdict(lambda: defaultdict(list))
     for record in records:
-        runs[_run_name(record)][record.execution.get("side", "")].append(record)
+        runs[run_key(record)][record.execution.get("side", "")].append(record)
     rows = []
-    for name, by_side in sorted(runs.items()):
+    for key, by_side in sorted(runs.items()):
+        name = " ".join(key)
         base, cand = by_side.get("baseline", []), by_side.get("candidate", [])
         failed = _failed(base + cand) or ("" if base and cand else "a side has no runs")
         if failed:
-            rows += [
+            found = [
                 GateRow(name, m, math.nan, math.nan, math.nan, INCONCLUSIVE, failed)
                 for m in ("step_time", "test_accuracy")
             ]
-            continue
-        rows += [_step_row(name, base, cand, rule), _accuracy_row(name, base, cand, rule)]
+        else:
+            found = [_step_row(name, base, cand, rule), _accuracy_row(name, base, cand, rule)]
+        rows += [replace(row, key=key) for row in found]
     return GateResult(rows, rule)

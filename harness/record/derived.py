@@ -13,7 +13,8 @@ block shows is computed here, when reading, so two places can never disagree on 
   step time ``step_s`` (so it follows whichever median step time is shown beside it), and
   **fraction of peak**: that over the calibrated peak kept in the record's ``calibration``;
 - the **config key**: the spec as canonical JSON without ``seed`` (runs that differ only by seed
-  share it), and the **pair key** (task, impl, mode, device, config key) that pairs runs;
+  share it), the **pair key** (task, impl, mode, device, config key) that pairs runs, and the
+  **run key** (task, impl, mode, device) the A/B gate decides on;
 - the **machine id**: ``machine.machine_id``, else the fingerprint, else ``unknown machine``;
 - the **run label** ``torch [fused]`` and the **run name** ``mnist/torch[fused]@cpu seed=0``;
 - unit formatting: seconds in s/ms/µs with three significant digits, rates, percentages, bytes.
@@ -354,6 +355,22 @@ def config_key(config: Mapping[str, Any]) -> str:
 def pair_key(record: RunRecord) -> PairKey:
     """The :class:`PairKey` of one record."""
     return PairKey(record.task, record.impl, record.mode, record.device, config_key(record.config))
+
+
+RunKey = tuple[str, str, str, str]  # task, implementation, mode, device
+
+
+class _Run(Protocol):
+    task: str
+    impl: str
+    mode: str
+    device: str
+
+
+def run_key(run: _Run) -> RunKey:
+    """Which run of a plan a record (or a request: the same four fields) is, seeds aside: what
+    the A/B gate decides on, one verdict each."""
+    return (run.task, run.impl, run.mode, run.device)
 
 
 def machine_id(record: RunRecord) -> str:

@@ -24,12 +24,13 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from harness.errors import UsageError
 from harness.plan.requests import RunRequest
+from harness.record.derived import RunKey, run_key
 from harness.record.schema import RunRecord
 from harness.run import machine
 from harness.run.runner import finish
@@ -161,14 +162,44 @@ class GatePlan:
     def most_pairs(self) -> int:
         return max(self.pairs, self.max_pairs)
 
-    def for_pair(self, k: int) -> list[RunRequest]:
-        """The requests of pair ``k``: seed ``k``, ``rounds`` blocks of ``epochs_per_round`` epochs
-        (the first block's first epoch, which compiles, is never counted)."""
+    def for_pair(self, k: int, only: Collection[RunKey] | None = None) -> list[RunRequest]:
+        """The requests of pair ``k`` (of ``only`` those runs, when given): seed ``k``, ``rounds``
+        blocks of ``epochs_per_round`` epochs (the first block's first epoch, which compiles, is
+        never counted)."""
         overrides = {"epochs": self.rounds * self.epochs_per_round}
         return [
             replace(r, seed=k, overrides={**r.overrides, **overrides}, step_samples=0, eval_repeats=1)
             for r in self.requests
+            if only is None or run_key(r) in only
         ]
+
+
+class PairCosts:
+    """What each gated run costs a process pair, in wall seconds, from the pairs measured so far:
+    a pair's wall time shared among its runs by the seconds each run's records account for (its
+    worker's import, build, epochs and evaluations on both sides; a worker's import is shared by
+    the runs it serves). The estimate of a pair of some runs is the sum of their mean shares."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[RunKey, list[float]] = {}
+
+    @staticmethod
+    def _own(record: RunRecord) -> float:
+        t = record.timings
+        parts = [t.import_s if t.worker_runs_before == 0 else 0.0, t.build_s, t.first_epoch_s]
+        return sum(v or 0.0 for v in parts) + sum(t.epoch_s) + sum(t.eval_s)
+
+    def add(self, records: list[RunRecord], wall_s: float) -> None:
+        own: dict[RunKey, float] = {}
+        for record in records:
+            own[run_key(record)] = own.get(run_key(record), 0.0) + self._own(record)
+        total = sum(own.values())
+        for key, seconds in own.items():
+            share = wall_s * seconds / total if total > 0 else wall_s / len(own)
+            self.seconds.setdefault(key, []).append(share)
+
+    def estimate(self, runs: Collection[RunKey]) -> float:
+        return sum(sum(self.seconds.get(k, [0.0])) / len(self.seconds.get(k, [0.0])) for k in runs)
 
 
 def measure_pair(
@@ -177,16 +208,18 @@ def measure_pair(
     k: int,
     rng: random.Random,
     on_round: Callable[[str], None] = lambda label: None,
+    only: Collection[RunKey] | None = None,
 ) -> list[RunRecord]:
-    """Process pair ``k``: fresh workers of both sides, one interleaved group; its records
-    (``execution.side`` says whose). Which side's workers start first, and come first in the
-    group, is drawn per pair (``execution.ab_first_side``): a fixed order would be a side bias."""
+    """Process pair ``k`` of the gated runs (of ``only`` those, when given): fresh workers of both
+    sides, one interleaved group; its records (``execution.side`` says whose). Which side's workers
+    start first, and come first in the group, is drawn per pair (``execution.ab_first_side``): a
+    fixed order would be a side bias."""
     checkouts = {name: side.checkout for name, side in sides.items()}
     order = list(SIDES)
     rng.shuffle(order)
     pool = Pool(plan.threads, checkouts)
     try:
-        requests = plan.for_pair(k)
+        requests = plan.for_pair(k, only)
         keys = list(dict.fromkeys((s, r.impl, r.mode, r.device) for s in order for r in requests))
         handshake(pool, keys, sides)
         sided = [(s, r) for s in order for r in requests]
@@ -214,18 +247,29 @@ def measure(
     sides: Mapping[str, Side],
     on_pair: Callable[[int, list[RunRecord]], None],
     on_round: Callable[[str], None] = lambda label: None,
-    more: Callable[[list[RunRecord], float], bool] = lambda records, pair_s: False,
+    undecided: Callable[[list[RunRecord]], Collection[RunKey]] = lambda records: (),
+    on_added: Callable[[int], None] = lambda runs: None,
 ) -> list[RunRecord]:
-    """Run the gate: ``plan.pairs`` process pairs, then one more at a time while ``more(records,
-    seconds per pair so far)`` says the data cannot decide yet, up to ``plan.most_pairs``;
-    returns every record, handing each pair's to ``on_pair`` as it ends."""
+    """Run the gate: ``plan.pairs`` process pairs of every gated run; then, while
+    ``undecided(records so far)`` names runs the data cannot decide yet, one more pair of just
+    those runs (the decided ones are not measured again), up to ``plan.most_pairs``, and only
+    while that pair's estimated time (:class:`PairCosts`) ends within ``plan.budget_s`` of the
+    first pair's start. ``on_added(runs)`` is told each added pair's number of runs (both sides);
+    each pair's records go to ``on_pair`` as it ends; returns every record."""
     rng = random.Random(plan.order_seed)
     out: list[RunRecord] = []
+    costs = PairCosts()
     start = time.monotonic()
     for k in range(plan.most_pairs):
-        if k >= plan.pairs and not more(out, (time.monotonic() - start) / k):
-            break
-        records = measure_pair(plan, sides, k, rng, on_round)
+        only: list[RunKey] | None = None
+        if k >= plan.pairs:
+            only = sorted(set(undecided(out)))
+            if not only or time.monotonic() - start + costs.estimate(only) > plan.budget_s:
+                break
+            on_added(len(plan.for_pair(k, only)) * len(SIDES))
+        began = time.monotonic()
+        records = measure_pair(plan, sides, k, rng, on_round, only)
+        costs.add(records, time.monotonic() - began)
         on_pair(k, records)
         out += records
     return out

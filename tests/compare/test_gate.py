@@ -3,6 +3,8 @@ crashed side never passing."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -85,30 +87,52 @@ def test_each_added_look_pays_with_a_stricter_interval_for_a_regression() -> Non
     assert strict_low[1] < strict_low[0]  # wider at seven looks
 
 
-def test_the_gate_adds_pairs_while_it_cannot_tell_and_stops_when_it_can(monkeypatch) -> None:
-    """``harness.run.ab.measure``: pairs one at a time past ``pairs`` while ``more`` says so, never
-    beyond ``max_pairs``; the per-pair time it is told grows with what the pairs took."""
+def test_the_gate_adds_pairs_of_the_runs_it_cannot_tell_and_stops_when_it_can(monkeypatch) -> None:
+    """``harness.run.ab.measure``: past ``pairs``, one pair at a time of just the runs ``undecided``
+    names (a run already decided is not measured again), never beyond ``max_pairs``, and never a
+    pair whose estimated time would end beyond the budget."""
+    from harness.plan.requests import RunRequest
     from harness.run import ab
 
-    def fake_pair(plan, sides, k, rng, on_round):  # noqa: ANN001, ANN202
-        rng_k = np.random.default_rng(k)
-        base = 0.002 * np.exp(rng_k.normal(0, 0.3, ROUNDS))
-        return [
-            _record("baseline", k, base),
-            _record("candidate", k, base * np.exp(rng_k.normal(0, 0.3, ROUNDS))),
-        ]
+    noise = {"jax": 0.01, "torch": 0.3}  # jax is decided by its first pairs, torch is not
+    clock = [0.0]
+    measured: list[list[str]] = []
+
+    def fake_pair(plan, sides, k, rng, on_round, only=None):  # noqa: ANN001, ANN202
+        out = []
+        impls = [r.impl for r in plan.for_pair(k, only)]
+        measured.append(impls)
+        for impl in impls:
+            rng_k = np.random.default_rng([k, len(impl)])
+            base = 0.002 * np.exp(rng_k.normal(0, noise[impl], ROUNDS))
+            cand = base * np.exp(rng_k.normal(0, noise[impl], ROUNDS))
+            out += [_record("baseline", k, base), _record("candidate", k, cand)]
+            for r in out[-2:]:
+                r.impl, r.timings.build_s = impl, 10.0
+        clock[0] += 60.0 * len(impls)  # a run costs a pair 60 s
+        return out
 
     monkeypatch.setattr(ab, "measure_pair", fake_pair)
-    plan = ab.GatePlan([], pairs=2, max_pairs=6)
-    asked: list[int] = []
+    monkeypatch.setattr(ab.time, "monotonic", lambda: clock[0])
+    requests = [RunRequest(task="digits", impl=i, device="cpu", seed=0, mode="default") for i in noise]
+    plan = ab.GatePlan(requests, pairs=2, max_pairs=6, budget_s=1e6)
+    added: list[int] = []
 
-    def undecided(records, pair_s):  # noqa: ANN001, ANN202
-        asked.append(len(records) // 2)
-        return decide(records, GateRule(looks=5)).undecided
+    def undecided(records):  # noqa: ANN001, ANN202
+        return decide(records, GateRule(looks=5)).undecided_runs
 
-    records = ab.measure(plan, {}, lambda k, r: None, more=undecided)
-    n_pairs = len(records) // 2
-    assert asked == list(range(2, len(asked) + 2))  # asked once per pair past the first two
-    assert n_pairs == asked[-1] or n_pairs == 6  # it stopped where it could tell, or at the cap
-    assert ab.measure(plan, {}, lambda k, r: None, more=lambda r, s: True)[-1].seed == 5  # at most 6
-    assert len(ab.measure(plan, {}, lambda k, r: None, more=lambda r, s: False)) == 4  # the first 2
+    records = ab.measure(plan, {}, lambda k, r: None, undecided=undecided, on_added=added.append)
+    assert measured[:2] == [["jax", "torch"]] * 2  # the first pairs measure every run
+    assert all(m == ["torch"] for m in measured[2:]) and len(measured) == 6  # then only torch, to the cap
+    assert added == [2] * 4  # each added pair: one run, both sides
+    assert {r.impl for r in records if r.seed >= 2} == {"torch"}
+    # The budget: after two pairs (240 s), a torch-only pair is estimated at about 60 s.
+    clock[0], measured[:] = 0.0, []
+    ab.measure(replace(plan, budget_s=250.0), {}, lambda k, r: None, undecided=undecided)
+    assert len(measured) == 2  # 240 + 60 > 250
+    clock[0], measured[:] = 0.0, []
+    ab.measure(replace(plan, budget_s=310.0), {}, lambda k, r: None, undecided=undecided)
+    assert len(measured) == 3  # 240 + about 60 <= 310; then 300 + 60 > 310
+    clock[0], measured[:] = 0.0, []
+    ab.measure(plan, {}, lambda k, r: None)  # nothing undecided: the first pairs only
+    assert len(measured) == 2
