@@ -221,6 +221,7 @@ def measure_pair(
     try:
         requests = plan.for_pair(k, only)
         keys = list(dict.fromkeys((s, r.impl, r.mode, r.device) for s in order for r in requests))
+        pool.start(keys)  # every worker imports at once: a third of a pair's time when in turn
         handshake(pool, keys, sides)
         sided = [(s, r) for s in order for r in requests]
         group = Group(sided, pool, "interleaved", rng, on_round, epochs_per_round=plan.epochs_per_round)

@@ -141,4 +141,8 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    code = main(sys.argv[1:])
+    sys.stderr.flush()  # every answer was flushed as it was sent
+    # Skip the interpreter's teardown, as multiprocessing's children do: with a framework loaded it
+    # took about a second a worker (TensorFlow, JAX), and nothing in it serves the parent.
+    os._exit(code)

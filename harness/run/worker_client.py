@@ -8,6 +8,7 @@ answering raises :class:`WorkerDied`, with ``crashed`` or ``timeout`` and the ta
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import subprocess
@@ -79,8 +80,16 @@ class Worker:
     facts, or the ``error`` that makes the implementation unavailable)."""
 
     def __init__(
-        self, engine: str, impl: str | None, device: str, threads: int, checkout: Checkout = HERE
+        self,
+        engine: str,
+        impl: str | None,
+        device: str,
+        threads: int,
+        checkout: Checkout = HERE,
+        wait: bool = True,
     ) -> None:
+        """Start the worker and, with ``wait``, wait for its ``ready`` (without: the first use of
+        :attr:`ready` waits, so that several workers can import their frameworks at once)."""
         self.log = tempfile.TemporaryFile(mode="w+b")  # noqa: SIM115 - lives as long as the worker
         self.proc = subprocess.Popen(
             [checkout.python, "-m", "harness.run.worker", unit_of(impl, engine), str(threads)],
@@ -90,15 +99,25 @@ class Worker:
             env=worker_env(engine, impl, device, threads, checkout),
             cwd=checkout.root,
         )
-        try:
-            ready = self.receive(STARTUP_TIMEOUT_S)
-            if not isinstance(ready, Ready):
-                raise WorkerDied("crashed", f"the worker's first message was {ready.OP!r}, not 'ready'")
-            self.ready: Ready = ready
-        except BaseException:
-            self.kill()
-            self.log.close()
-            raise
+        self._ready: Ready | None = None
+        if wait:
+            _ = self.ready
+
+    @property
+    def ready(self) -> Ready:
+        """The worker's first message, waited for the first time it is asked; a worker that never
+        sends it is killed and raises :class:`WorkerDied`."""
+        if self._ready is None:
+            try:
+                ready = self.receive(STARTUP_TIMEOUT_S)
+                if not isinstance(ready, Ready):
+                    raise WorkerDied("crashed", f"the worker's first message was {ready.OP!r}, not 'ready'")
+                self._ready = ready
+            except BaseException:
+                self.kill()
+                self.log.close()
+                raise
+        return self._ready
 
     def _stderr_tail(self, limit: int = 1500) -> str:
         self.log.seek(0)
@@ -143,9 +162,16 @@ class Worker:
             self.proc.kill()
             self.proc.wait()
 
+    def shut(self) -> None:
+        """Tell the worker to exit (end of its input) without waiting for it."""
+        if self.proc.poll() is None and not self.proc.stdin.closed:
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
+
     def close(self) -> None:
+        """Tell the worker to exit and wait for it (a minute at most, then it is killed)."""
         if self.proc.poll() is None:
-            self.proc.stdin.close()
+            self.shut()
             try:
                 self.proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
