@@ -16,8 +16,8 @@ from harness.compare.history import history_frame
 from harness.compare.nightly import ACKNOWLEDGED, REGRESSION, SHORT, series_verdicts
 from harness.compare.nightly import MIN_POINTS as NIGHTLY_MIN
 from harness.errors import UsageError
-from harness.store import acknowledged
-from harness.store.runs import RUNS_DIR, load
+from harness.store import acknowledged, index
+from harness.store.runs import RUNS_DIR
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -46,8 +46,8 @@ def main(args: argparse.Namespace) -> int:
     folder = Path(args.results) / RUNS_DIR
     if not folder.is_dir():
         raise UsageError(f"no run records under {folder}; run a suite first")
-    records, _ = load(folder)
-    history = history_frame(records, intervals=False)  # levels only: no bootstrap per night
+    by_file, _, _ = index.load(folder, Path(args.results))  # digests: no record is read whole
+    history = history_frame((d for ds in by_file.values() for d in ds), intervals=False)  # levels only
     series = history[history["metric"] == "step_time"].dropna(subset=["value"]).groupby(SERIES)
     commits = history["git_commit"].nunique()
     if not args.check:  # the listing: change points in hindsight (PELT over every night)

@@ -10,7 +10,8 @@ import pandas as pd
 
 from harness.compare import stats
 from harness.compare.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, bootstrap_runs
-from harness.record.derived import config_key, is_twin, machine_id, metric_samples, pooled
+from harness.record.derived import pooled
+from harness.record.digest import Digest, digest
 from harness.record.schema import RunRecord
 
 COLUMNS = (
@@ -24,12 +25,8 @@ _HEADLINE = (
 )
 
 
-def _group_key(record: RunRecord) -> tuple[str, ...]:
-    cpu_model = str((record.machine or {}).get("cpu_model", ""))
-    return (
-        machine_id(record), cpu_model, record.task, record.impl, record.mode, record.device,
-        config_key(record.config), record.git_commit,
-    )  # fmt: skip
+def _group_key(d: Digest) -> tuple[str, ...]:
+    return (d.machine_id, d.cpu_model, d.task, d.impl, d.mode, d.device, d.config_key, d.git_commit)
 
 
 def _timing_row(
@@ -47,9 +44,9 @@ def _timing_row(
 
 
 def _metric_row(
-    records: list[RunRecord], metric: str, statistic: str, confidence: float, intervals: bool = True
+    digests: list[Digest], metric: str, statistic: str, confidence: float, intervals: bool = True
 ) -> tuple[float, ...]:
-    runs = [s for r in records if (s := metric_samples(r, metric))]
+    runs = [s for d in digests if (s := d.samples[metric])]
     if not runs:
         return (float("nan"),) * 3
     if metric == "test_accuracy":
@@ -61,9 +58,10 @@ def _metric_row(
 
 
 def history_frame(
-    records: Iterable[RunRecord], confidence: float = DEFAULT_CONFIDENCE, intervals: bool = True
+    records: Iterable[RunRecord | Digest], confidence: float = DEFAULT_CONFIDENCE, intervals: bool = True
 ) -> pd.DataFrame:
-    """Headline metrics of ``ok`` runs, one row per (group, metric), sorted by ``created_at``.
+    """Headline metrics of ``ok`` runs, one row per (group, metric), sorted by ``created_at``;
+    from records or from their digests (:mod:`harness.record.digest`: the same rows).
 
     A group is the runs of one (machine, task, impl, mode, device, config, git commit): seeds and
     repeated invocations at the same commit are pooled. Columns:
@@ -81,10 +79,11 @@ def history_frame(
       and for the timings when ``intervals`` is off: the nightly check needs the values only);
     - ``n_runs``: how many ``ok`` runs the group pooled.
     """
-    groups: dict[tuple[str, ...], list[RunRecord]] = defaultdict(list)
+    groups: dict[tuple[str, ...], list[Digest]] = defaultdict(list)
     for record in records:
-        if record.status == "ok" and not is_twin(record):
-            groups[_group_key(record)].append(record)
+        d = record if isinstance(record, Digest) else digest(record)
+        if d.status == "ok" and not d.twin:
+            groups[_group_key(d)].append(d)
     rows = []
     for key, group in groups.items():
         created_at = min(r.created_at for r in group)

@@ -167,9 +167,14 @@ def side_of(path: Path, per_file: dict[Path, list[RunRecord]], skipped: list[Ski
 
 def load_by_file(path: Path) -> tuple[dict[Path, list[RunRecord]], list[Skipped]]:
     """Every readable record under ``path``, grouped by the file it is in, and the skipped lines."""
+    return load_files(record_files(path))
+
+
+def load_files(files: Iterable[Path]) -> tuple[dict[Path, list[RunRecord]], list[Skipped]]:
+    """The readable records of ``files``, per file, and the skipped lines."""
     by_file: dict[Path, list[RunRecord]] = {}
     skipped: list[Skipped] = []
-    for file in record_files(path):
+    for file in files:
         for item in iter_records([file]):
             if isinstance(item, Skipped):
                 skipped.append(item)

@@ -1,5 +1,6 @@
 """Two ``harness run`` writing into one results folder at once, and reports built while they
-write: every record of both is there afterwards, every line whole, and no report saw half a line."""
+write: every record of both is there afterwards, every line whole, no report saw half a line, and
+the index the reports kept is consistent afterwards."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 from harness.record.schema import RunRecord
 from harness.report.data import gather
 from harness.run.machine import REPO_ROOT
+from harness.store import index
 from harness.store.runs import RecordWriter, record_files
 
 
@@ -37,6 +39,11 @@ def test_two_runs_and_a_report_at_once(tmp_path: Path) -> None:
     assert len(lines) == 4 and {(d["impl"], d["seed"]) for d in lines} == {("numpy", 0), ("numpy", 1)}
     assert len({d["run_id"] for d in lines}) == 4
     assert gather(results).n_records == 4 and reads > 0
+    # The index the reports built while the runs wrote is consistent afterwards: every file is
+    # indexed fresh, with every record, and says what the records say.
+    by_file, _, stats = index.load(results / "runs", results)
+    assert stats.fresh == 2 and stats.rebuilt == [], stats
+    assert sorted(d.run_id for ds in by_file.values() for d in ds) == sorted(d["run_id"] for d in lines)
 
 
 def test_writers_made_at_the_same_instant_claim_different_files(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ committed baseline, and the pytest-benchmark sessions. Sections read this, never
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,16 +16,17 @@ from harness.compare.changes import Change, detect
 from harness.compare.check import CheckResult, check
 from harness.compare.history import history_frame
 from harness.errors import CompareInputError, UsageError
-from harness.record.derived import fingerprint, machine_id
+from harness.record.derived import PairKey, machine_id
+from harness.record.digest import Digest
 from harness.record.schema import RunRecord
 from harness.report.data import benchmarks, policy, runset
 from harness.report.data.frame import Frames, build_frames
 from harness.report.data.paired import AAFigure, PairedIndex, SectionDevice, aa_figures
 from harness.report.data.summary import group_stats
-from harness.store import noise
+from harness.store import index, noise
 from harness.store.baselines import baseline_for, baseline_path
 from harness.store.noise import NoiseFloor
-from harness.store.runs import RUNS_DIR, Skipped, load_by_file, select_records, side_of
+from harness.store.runs import RUNS_DIR, Skipped, load_files, select_records, side_of
 
 
 @dataclass
@@ -65,9 +67,15 @@ def _records_dir(results_dir: Path) -> Path | None:
     return results_dir if any(results_dir.rglob("*.jsonl")) else None
 
 
-def _checks(results_dir: Path, records_dir: Path, by_file: dict[Path, list[RunRecord]]) -> list[MachineCheck]:
-    """Per machine: its newest run per pair (as ``harness compare`` reads it) against its baseline."""
-    machines = {machine_id(r): fingerprint(r) for records in by_file.values() for r in records}
+def _checks(
+    results_dir: Path,
+    records_dir: Path,
+    by_file: dict[Path, list[Digest]],
+    load: Callable[[list[Path]], dict[Path, list[RunRecord]]],
+) -> list[MachineCheck]:
+    """Per machine: its newest run per pair (as ``harness compare`` reads it) against its baseline;
+    the records read are those of the files :func:`~harness.store.runs.side_of` would pick from."""
+    machines = {d.machine_id: d.fingerprint for digests in by_file.values() for d in digests}
     out = []
     for machine, print_ in sorted(machines.items()):
         view = MachineCheck(machine, baseline_path(results_dir, machine))
@@ -77,8 +85,12 @@ def _checks(results_dir: Path, records_dir: Path, by_file: dict[Path, list[RunRe
             view.error = str(exc)
         view.baseline_path = baseline_for(results_dir, machine, print_)
         if view.baseline_path is not None:
-            mine = {f: [r for r in rs if machine_id(r) == machine] for f, rs in by_file.items()}
-            current = side_of(records_dir, {f: rs for f, rs in mine.items() if rs})
+            mine = {f: [d for d in ds if d.machine_id == machine] for f, ds in by_file.items()}
+            files = newest_files(mine)
+            loaded = load(files)
+            current = side_of(
+                records_dir, {f: [r for r in loaded[f] if machine_id(r) == machine] for f in files}
+            )
             try:
                 view.result = check(select_records(view.baseline_path), current)
             except CompareInputError as exc:
@@ -87,20 +99,40 @@ def _checks(results_dir: Path, records_dir: Path, by_file: dict[Path, list[RunRe
     return out
 
 
+def newest_files(by_file: dict[Path, list[Digest]]) -> list[Path]:
+    """The record files :func:`~harness.store.runs.side_of` reads from: for each pair the newest
+    file with an ``ok`` run of it, and every file with runs of a pair that never ran ``ok``."""
+    newest: dict[PairKey, Path] = {}
+    for path in sorted(by_file, key=lambda p: p.name):  # run file names start with their UTC time
+        for d in by_file[path]:
+            if d.status == "ok" and not d.twin:
+                newest[d.pair_key] = path
+    never_ok = {f for f, ds in by_file.items() for d in ds if not d.twin and d.pair_key not in newest}
+    return sorted({*newest.values(), *never_ok}, key=lambda p: p.name)
+
+
 def gather(results_dir: Path, commit: str | None = None, run: str | None = None) -> ReportData:
     """Read ``results_dir`` once; unreadable lines and files are kept in ``skipped``. The tables
     answer for one run set (:mod:`.runset`: each machine's newest commit, or ``commit``, or the
-    file ``run``); history, change points and the regression checks read every record."""
+    file ``run``), whose records are read whole; history and change points read every record's
+    digest (:mod:`harness.store.index`), the regression checks the newest run per pair."""
     records_dir = _records_dir(results_dir)
-    by_file, skipped = load_by_file(records_dir) if records_dir else ({}, [])
-    records = [r for rs in by_file.values() for r in rs]
-    current = runset.select(by_file, commit, run)
+    by_file, skipped, _ = index.load(records_dir, results_dir) if records_dir else ({}, [], None)
+    cache: dict[Path, list[RunRecord]] = {}
+
+    def load(files: list[Path]) -> dict[Path, list[RunRecord]]:
+        missing = [f for f in files if f not in cache]
+        cache.update(load_files(missing)[0])
+        return {f: cache.get(f, []) for f in files}
+
+    digests = [d for ds in by_file.values() for d in ds]
+    current = runset.select(by_file, load, commit, run)
     frames = build_frames(current.records)
-    history = history_frame(records)
+    history = history_frame(digests)
     sessions, bench_skipped = benchmarks.load_benchmarks(results_dir)
     return ReportData(
         results_dir=results_dir,
-        n_records=len(records),
+        n_records=len(digests),
         run_set=current,
         skipped=[*skipped, *bench_skipped],
         frames=frames,
@@ -108,7 +140,7 @@ def gather(results_dir: Path, commit: str | None = None, run: str | None = None)
         history=history,
         changes=detect(history),
         policy_flagged=policy.flagged(current.records),
-        checks=_checks(results_dir, records_dir, by_file) if records_dir else [],
+        checks=_checks(results_dir, records_dir, by_file, load) if records_dir else [],
         paired=PairedIndex(frames.rounds),
         aa=aa_figures(frames.rounds, frames.twins),
         bench_sessions=sessions,

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import UsageError
 from harness.plan.suites import Selection, plan_for, shipped_suites
-from harness.record.derived import config_key, machine_id
+from harness.record.derived import config_key
+from harness.record.digest import Digest
 from harness.record.schema import RunRecord
 
 
@@ -30,51 +32,62 @@ class RunSet:
     not_run: list[str] = field(default_factory=list)  # what the full suite runs that this set does not
 
 
-def _span(records: list[RunRecord]) -> str:
+def _span(records: list[Digest]) -> str:
     times = sorted(r.created_at for r in records)
     first, last = times[0][:16].replace("T", " "), times[-1][:16].replace("T", " ")
     return first if first == last else f"{first} to {last}"
 
 
-def select(by_file: dict[Path, list[RunRecord]], commit: str | None = None, run: str | None = None) -> RunSet:
-    """The run set of ``by_file`` (records per file): each machine's newest commit, or ``commit``
-    (a prefix), or the file ``run`` (its name or stem)."""
-    everything = [r for rs in by_file.values() for r in rs]
+def select(
+    by_file: dict[Path, list[Digest]],
+    load: Callable[[list[Path]], dict[Path, list[RunRecord]]],
+    commit: str | None = None,
+    run: str | None = None,
+) -> RunSet:
+    """The run set of ``by_file`` (each record file's digests, in file order): each machine's
+    newest commit, or ``commit`` (a prefix), or the file ``run`` (its name or stem). Chosen on the
+    digests; then ``load`` reads the records of just the files that hold the chosen ones."""
+    everything = [(f, i, d) for f, ds in by_file.items() for i, d in enumerate(ds)]
     if run:
         files = [f for f in by_file if run in (f.name, f.stem, str(f))]
         if not files:
             names = ", ".join(sorted(f.stem for f in by_file)[-5:])
             raise UsageError(f"no record file named {run!r}; the newest are: {names}")
-        chosen = [r for f in files for r in by_file[f]]
+        chosen = [(f, i, d) for f, i, d in everything if f in files]
         where = f"the records of {files[0].name}"
-        lines = [f"{where}: {len(chosen)} records, {_span(chosen)}"]
+        lines = [f"{where}: {len(chosen)} records, {_span([d for _, _, d in chosen])}"]
     else:
-        per_machine: dict[str, list[RunRecord]] = defaultdict(list)
-        for record in everything:
-            per_machine[machine_id(record)].append(record)
+        per_machine: dict[str, list[tuple[Path, int, Digest]]] = defaultdict(list)
+        for item in everything:
+            per_machine[item[2].machine_id].append(item)
         chosen, lines = [], []
-        for machine, records in sorted(per_machine.items()):
+        for machine, items in sorted(per_machine.items()):
+            digests = [d for _, _, d in items]
             if commit:
-                wanted = {r.git_commit for r in records if r.git_commit.startswith(commit)}
+                wanted = {d.git_commit for d in digests if d.git_commit.startswith(commit)}
                 if not wanted:
                     continue
-                pick = max(wanted, key=lambda c: max(r.created_at for r in records if r.git_commit == c))
+                pick = max(wanted, key=lambda c: max(d.created_at for d in digests if d.git_commit == c))
             else:
-                pick = max(records, key=lambda r: r.created_at).git_commit
-            mine = [r for r in records if r.git_commit == pick]
+                pick = max(digests, key=lambda d: d.created_at).git_commit
+            mine = [item for item in items if item[2].git_commit == pick]
             chosen.extend(mine)
-            older = {r.git_commit for r in records} - {pick}
+            older = {d.git_commit for d in digests} - {pick}
             tail = f"; {len(older)} other commit(s) in History only" if older else ""
             label = pick[:12] or "no commit recorded"
-            lines.append(f"{machine}: commit {label}, {len(mine)} records, {_span(mine)}{tail}")
+            span = _span([d for _, _, d in mine])
+            lines.append(f"{machine}: commit {label}, {len(mine)} records, {span}{tail}")
         if commit and not chosen:
-            known = sorted({r.git_commit[:12] for r in everything})[-5:]
+            known = sorted({d.git_commit[:12] for _, _, d in everything})[-5:]
             raise UsageError(
                 f"no records of a commit starting {commit!r}; commits here include: {', '.join(known)}"
             )
-    ids = {id(r) for r in chosen}
-    others = [r for r in everything if id(r) not in ids]
-    return RunSet(chosen, lines, len(others), len({r.git_commit for r in others}), not_run(chosen))
+    loaded = load(sorted({f for f, _, _ in chosen}))
+    records = [loaded[f][i] for f, i, _ in chosen if i < len(loaded.get(f, []))]
+    picked = {(f, i) for f, i, _ in chosen}
+    others = {d.git_commit for f, i, d in everything if (f, i) not in picked}
+    left_out = len(everything) - len(chosen)
+    return RunSet(records, lines, left_out, len(others), not_run(records))
 
 
 def not_run(records: list[RunRecord], reference: str = "full") -> list[str]:
