@@ -64,8 +64,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--budget",
         type=float,
-        default=900.0,
-        help="seconds: add no pair that would end beyond this since the first began (default 900)",
+        default=570.0,
+        help="seconds: add no pair that would end beyond this since the first began (default 570: the "
+        "default gate within 10 minutes on a 2-core machine)",
     )
     p.add_argument("--rounds", type=options.positive, default=25, help="rounds per process pair (default 25)")
     p.add_argument(

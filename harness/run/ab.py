@@ -156,7 +156,7 @@ class GatePlan:
     threads: int = 1
     order_seed: int = 0
     max_pairs: int = 0  # while it cannot tell, the gate adds pairs up to this many (0: pairs)
-    budget_s: float = 900.0  # ... and stops adding them when another would end beyond this
+    budget_s: float = 570.0  # ... and stops adding them when another would end beyond this
 
     @property
     def most_pairs(self) -> int:
