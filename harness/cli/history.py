@@ -11,7 +11,7 @@ from pathlib import Path
 
 from harness.cli import options
 from harness.cli.exits import Exit
-from harness.compare.changes import SERIES, detect
+from harness.compare.changes import DRIFT, SERIES, detect, dropped_points
 from harness.compare.history import history_frame
 from harness.compare.nightly import ACKNOWLEDGED, REGRESSION, SHORT, series_verdicts
 from harness.compare.nightly import MIN_POINTS as NIGHTLY_MIN
@@ -50,11 +50,17 @@ def main(args: argparse.Namespace) -> int:
     history = history_frame((d for ds in by_file.values() for d in ds), intervals=False)  # levels only
     series = history[history["metric"] == "step_time"].dropna(subset=["value"]).groupby(SERIES)
     commits = history["git_commit"].nunique()
-    if not args.check:  # the listing: change points in hindsight (PELT over every night)
+    if not args.check:  # the listing: change points and drifts in hindsight, over every night
         changes = detect(history, args.threshold, args.recent)
-        print(f"{len(series)} series over {commits} commits; {len(changes)} change point(s)")
+        drifts = sum(c.kind == DRIFT for c in changes)
+        print(f"{len(series)} series over {commits} commits; {len(changes) - drifts} change point(s), "
+              f"{drifts} drift(s)")  # fmt: skip
         for change in changes:
             print(f"  {change.describe()}")
+        for key, commits_dropped in dropped_points(history):
+            name = " ".join(str(v) for k, v in zip(SERIES, key, strict=True) if k != "config_key")
+            print(f"  {name}: {len(commits_dropped)} point(s) dropped (not a positive step time): "
+                  + ", ".join(c[:12] for c in commits_dropped))  # fmt: skip
         return Exit.OK
     print(
         f"{len(series)} series over {commits} commits (the change points: harness history, without --check)"

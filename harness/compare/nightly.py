@@ -140,8 +140,7 @@ def _l1_start(x: np.ndarray) -> int | None:
 def _older_starts(x: np.ndarray) -> list[int]:
     """Starts of a slower level older than the window, so it still counts until the level returns
     (up to :data:`HISTORY` nights back): the best two-level fit on each stretch of 2 x REFERENCE
-    nights beginning before the window, the newest first. Cheap where a change-point search over
-    the whole series is not (PELT with an l1 cost grows with the square of the nights)."""
+    nights beginning before the window, the newest first."""
     n = x.size
     ends = range(n - WINDOW, max(MIN_REFERENCE, n - HISTORY) - 1, -REFERENCE)
     found = (_two_level_start(x, max(0, end - REFERENCE), min(end + REFERENCE, n)) for end in ends)

@@ -1,8 +1,11 @@
 """Change points in the history: a real step is found where it starts, noise is not a change,
-one bad point is never a change; the nightly check's own tests are in test_nightly.py."""
+one bad point is never a change, a drift is a drift, repeated values and blips are not changes, an
+outlier does not move the commit, and dropped points are named; the nightly check's own tests are
+in test_nightly.py."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +13,7 @@ import pandas as pd
 import pytest
 
 from harness import cli
-from harness.compare.changes import change_points, detect
+from harness.compare.changes import DRIFT, change_points, detect, dropped_points, segments
 from harness.compare.history import history_frame
 from harness.compare.nightly import MIN_POINTS as NIGHTLY_MIN
 from harness.record.schema import RunRecord, Timings
@@ -51,7 +54,7 @@ def _record(i: int, step_s: float) -> RunRecord:
     return RunRecord(
         task="digits", impl="torch", framework="torch", device="cpu", seed=0,
         config={"batch_size": 64}, machine={"machine_id": "box-1", "fingerprint": "f" * 16},
-        git_commit=f"{i:040x}", created_at=f"2025-05-{i + 1:02d}T00:00:00+00:00",
+        git_commit=f"{i:040x}", created_at=(datetime(2025, 5, 1, tzinfo=UTC) + timedelta(days=i)).isoformat(),
         timings=Timings(epoch_s=[step_s * 10] * 4), steps_per_epoch=10, n_train=640, test_accuracy=0.9,
     )  # fmt: skip
 
@@ -90,3 +93,54 @@ def test_history_check_cannot_tell_without_enough_commits(tmp_path: Path, capsys
     last = NIGHTLY_MIN - 1
     RecordWriter(tmp_path, "box-1", f"{last:040x}", f"night{last:02d}").append(_record(last, 2e-3))
     assert cli.main(["history", "--results", str(tmp_path), "--check"]) == 0
+
+
+def test_a_slow_drift_is_one_drift_with_its_slope_not_a_staircase() -> None:
+    rng = np.random.default_rng(6)
+    values = list(_noisy(120, rng, 0.03) * np.exp(0.0015 * np.arange(120)))
+    (drift,) = detect(_frame(values), threshold=0.10)
+    assert drift.kind == DRIFT and drift.nights == 120 and drift.commit == f"{0:040x}"
+    assert drift.per_night == pytest.approx(0.0015, abs=0.0004) and drift.regression  # +20% in all
+    assert "drifts +0.1" in drift.describe() and "per night" in drift.describe()
+    stairs = np.concatenate([_noisy(30, rng, 0.01) * f for f in (1.0, 1.12, 1.25, 1.4)])
+    cuts, line = segments(stairs)
+    assert line is None and cuts == [30, 60, 90]  # real steps stay steps
+
+
+def test_repeated_and_quantised_values_are_not_changes() -> None:
+    rng = np.random.default_rng(7)
+    quantised = np.round(_noisy(200, rng, 0.01) / 2e-5) * 2e-5  # 1% quanta: most nights repeat
+    repeated = np.where(rng.random(300) < 0.1, 2.04e-3, 2e-3)
+    assert change_points(quantised) == [] and change_points(repeated) == []
+
+
+def test_a_change_below_the_floor_is_not_listed_and_a_blip_is_not_a_change() -> None:
+    rng = np.random.default_rng(8)
+    small = _noisy(60, rng, 0.005)
+    small[30:] *= 1.03  # clear of the noise, but 3%: under the 5% floor
+    blip = _noisy(40, rng, 0.03)
+    blip[20:22] *= 1.3  # two slow nights, then back
+    assert change_points(small) == [] and change_points(blip) == []
+    assert segments(small, floor=0.01)[0] == [30]  # it is found: the floor is what drops it
+
+
+def test_an_outlier_right_before_a_step_does_not_move_the_commit() -> None:
+    rng = np.random.default_rng(9)
+    for _ in range(20):
+        values = _noisy(40, rng, 0.03)
+        values[25:] *= 1.3
+        values[24] *= 2.0
+        assert change_points(values) == [25]
+
+
+def test_points_that_are_not_step_times_are_dropped_and_named() -> None:
+    rng = np.random.default_rng(10)
+    values = list(_noisy(14, rng, 0.02))
+    values[10:] = [v * 1.5 for v in values[10:]]
+    frame = _frame(values)
+    bad = frame["metric"].eq("step_time") & frame["git_commit"].isin([f"{3:040x}", f"{6:040x}"])
+    frame.loc[bad, "value"] = [0.0, -1.0]
+    (change,) = detect(frame)
+    assert change.commit == f"{10:040x}"  # the rest of the series still speaks
+    ((_, dropped),) = dropped_points(frame)
+    assert dropped == [f"{3:040x}", f"{6:040x}"]

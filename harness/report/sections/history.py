@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from harness.compare.changes import Change
+from harness.compare.changes import DRIFT, Change
 from harness.record.derived import fmt_percent, fmt_seconds, run_label
 from harness.report.data.plot import Plot
 
@@ -114,7 +114,8 @@ def _marks(
         if line.empty:
             continue
         marks.append((change.task, line["run_at"].iloc[0], line["label"].iloc[0]))
-        sentences.append(f"Change point (PELT): {change.describe()}.")
+        what = "Drift" if change.kind == DRIFT else "Change point"
+        sentences.append(f"{what}: {change.describe()}.")
     return marks, sentences
 
 
