@@ -57,8 +57,24 @@ def _metric_row(
     return _timing_row(runs, statistic, confidence, intervals)
 
 
+def _newest_commits(groups: dict[tuple[str, ...], list[Digest]], n: int) -> set[tuple[str, str]]:
+    """(machine, commit) of each machine's newest ``n`` commits, by their first run."""
+    first: dict[tuple[str, str], str] = {}
+    for key, group in groups.items():
+        at = min(d.created_at for d in group)
+        mc = (key[0], key[-1])
+        first[mc] = min(first.get(mc, at), at)
+    per_machine: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for (machine, commit), at in first.items():
+        per_machine[machine].append((at, commit))
+    return {(m, c) for m, found in per_machine.items() for _, c in sorted(found)[-n:]}
+
+
 def history_frame(
-    records: Iterable[RunRecord | Digest], confidence: float = DEFAULT_CONFIDENCE, intervals: bool = True
+    records: Iterable[RunRecord | Digest],
+    confidence: float = DEFAULT_CONFIDENCE,
+    intervals: bool = True,
+    interval_commits: int | None = None,
 ) -> pd.DataFrame:
     """Headline metrics of ``ok`` runs, one row per (group, metric), sorted by ``created_at``;
     from records or from their digests (:mod:`harness.record.digest`: the same rows).
@@ -76,7 +92,9 @@ def history_frame(
       for accuracy (over seeds); ``unit``;
     - ``value``, ``ci_low``, ``ci_high``: the statistic and its ``confidence`` interval
       (hierarchical bootstrap for timings, Student t over seeds for accuracy; NaN when absent,
-      and for the timings when ``intervals`` is off: the nightly check needs the values only);
+      and for the timings when ``intervals`` is off: the nightly check needs the values only, or
+      outside each machine's newest ``interval_commits`` commits: a year of nights is drawn as
+      a line, its newest points with their intervals);
     - ``n_runs``: how many ``ok`` runs the group pooled.
     """
     groups: dict[tuple[str, ...], list[Digest]] = defaultdict(list)
@@ -84,11 +102,13 @@ def history_frame(
         d = record if isinstance(record, Digest) else digest(record)
         if d.status == "ok" and not d.twin:
             groups[_group_key(d)].append(d)
+    newest = _newest_commits(groups, interval_commits) if interval_commits is not None else None
     rows = []
     for key, group in groups.items():
         created_at = min(r.created_at for r in group)
+        with_interval = intervals and (newest is None or (key[0], key[-1]) in newest)
         for metric, statistic, unit in _HEADLINE:
-            value, low, high = _metric_row(group, metric, statistic, confidence, intervals)
+            value, low, high = _metric_row(group, metric, statistic, confidence, with_interval)
             rows.append((*key, created_at, metric, statistic, unit, value, low, high, len(group)))
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True, format="ISO8601")

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from harness.report.data import gather, policy
+from harness.report.data import INTERVAL_COMMITS, gather, policy
 from harness.report.render import figures, page
 from harness.report.sections import (
     environment,
@@ -60,6 +60,7 @@ def build_report(results_dir: Path, out: Path, commit: str | None = None, run: s
         "scaling": scaling.scaling_views(runs),
         "study": study.study_view(runs),
         "history": history.history_views(data.history, data.changes),
+        "history_interval_commits": INTERVAL_COMMITS,
         "regression": regression.regression_views(results_dir, data.checks),
         "machines": summaries,
         "failed": environment.failed_runs(runs),

@@ -28,6 +28,8 @@ from harness.store.baselines import baseline_for, baseline_path
 from harness.store.noise import NoiseFloor
 from harness.store.runs import RUNS_DIR, Skipped, load_files, select_records, side_of
 
+INTERVAL_COMMITS = 30  # History: each machine's newest commits drawn with their 95% intervals
+
 
 @dataclass
 class MachineCheck:
@@ -128,7 +130,7 @@ def gather(results_dir: Path, commit: str | None = None, run: str | None = None)
     digests = [d for ds in by_file.values() for d in ds]
     current = runset.select(by_file, load, commit, run)
     frames = build_frames(current.records)
-    history = history_frame(digests)
+    history = history_frame(digests, interval_commits=INTERVAL_COMMITS)
     sessions, bench_skipped = benchmarks.load_benchmarks(results_dir)
     return ReportData(
         results_dir=results_dir,

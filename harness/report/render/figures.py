@@ -306,7 +306,8 @@ HISTORY_PANELS = {  # metric: (axis label, scale)
 def history_figure(history: pd.DataFrame, colours: dict, marks: list | None = None) -> Figure:
     """Headline metrics over stored runs (airspeed velocity's graphs): one row per metric, one
     column per task, one line per ``label``; x is the run date (``run_at``), ticks name the commit
-    (``tick``), whiskers the 95% CI (``ci_low``, ``ci_high``). ``marks``: change points
+    (``tick``), whiskers the 95% CI (``ci_low``, ``ci_high``) where the frame has it (the
+    newest commits: a year of nights is a line, not 365 whiskers). ``marks``: change points
     ``(task, run_at, label)``, drawn as dashed lines in the task's step-time panel."""
     tasks = sorted(history["task"].unique())
     metrics = [m for m in HISTORY_PANELS if m in set(history["metric"])]
@@ -321,10 +322,15 @@ def history_figure(history: pd.DataFrame, colours: dict, marks: list | None = No
             part = history[(history["metric"] == metric) & (history["task"] == task)]
             for label, line in part.sort_values("run_at").groupby("label", sort=True):
                 value = line["value"] * scale
-                below = (value - line["ci_low"] * scale).clip(lower=0).fillna(0)
-                above = (line["ci_high"] * scale - value).clip(lower=0).fillna(0)
-                ax.errorbar(line["run_at"], value, yerr=[below, above], marker="o", markersize=4,
-                            capsize=3, linewidth=1.2, color=colours.get(label), label=label)  # fmt: skip
+                colour = colours.get(label)
+                ax.plot(line["run_at"], value, linewidth=1.2, color=colour, label=label)
+                whiskers = line["ci_low"].notna() & line["ci_high"].notna()  # the newest commits
+                if whiskers.any():
+                    shown, v = line[whiskers], value[whiskers]
+                    below = (v - shown["ci_low"] * scale).clip(lower=0)
+                    above = (shown["ci_high"] * scale - v).clip(lower=0)
+                    ax.errorbar(shown["run_at"], v, yerr=[below, above], fmt="o", markersize=4,
+                                capsize=3, color=colour)  # fmt: skip
             for mark_task, x, label in marks or []:
                 if metric == "step_time" and mark_task == task:
                     ax.axvline(x, color=colours.get(label), linestyle="--", linewidth=1.0, alpha=0.8)
