@@ -224,7 +224,13 @@ def segments(
     """The starts of each new level of ``values`` (positive, in time order; 0 < i < n), or, when
     one straight line fits them better than steps do, no starts and the line (slope per point and
     intercept, in log units). Too short a series (fewer than :data:`MIN_POINTS`) has neither."""
-    x = np.log(np.asarray(values, dtype=float))
+    return segments_of(np.log(np.asarray(values, dtype=float)), floor)
+
+
+def segments_of(x: np.ndarray, floor: float) -> tuple[list[int], tuple[float, float] | None]:
+    """:func:`segments` of values already on the scale the levels are compared on (log step
+    times here; any series in ``tests/benchmarks/change_points_tcpd.py``), ``floor`` in its units."""
+    x = np.asarray(x, dtype=float)
     if x.size < MIN_POINTS or not np.all(np.isfinite(x)):
         return [], None
     sigma = noise_sigma(x)

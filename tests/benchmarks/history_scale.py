@@ -1,7 +1,8 @@
 """How the report and the nightly check scale with history: N nights made from one real run (each
 night a copy of its records with its own commit, time and run ids, 3% night-to-night noise on every
 step time, a 15% slowdown on torch in the last three nights), then ``harness history --check`` and
-``harness report`` timed on it, each in a fresh process (wall and CPU seconds, peak memory).
+``harness report`` timed on it, each in a fresh process (wall and CPU seconds, peak memory), with
+the records' index (``<results>/.index``) not yet made (cold: the command builds it) and made.
 
     python tests/benchmarks/history_scale.py --from results/runs/<machine>/<file>.jsonl --nights 10 100 365
 
@@ -15,6 +16,7 @@ import argparse
 import json
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,6 +26,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from harness.store.index import INDEX_DIR  # noqa: E402
+
 NOISE, STEP, SLOW_NIGHTS = 0.03, 0.15, 3
 
 
@@ -80,19 +86,27 @@ def main() -> int:
     parser.add_argument("--skip-report", action="store_true", help="time history --check only")
     args = parser.parse_args()
     py = [sys.executable, "-m", "harness"]
-    print("| nights | records | history --check: rc, wall s, CPU s, MiB | report: wall s, CPU s, MiB |")
-    print("|---|---|---|---|")
+    print("| nights | records | history --check, index cold: rc, wall s, CPU s, MiB | --check, index warm |"
+          " report, index warm | report, index cold |")  # fmt: skip
+    print("|---|---|---|---|---|---|")
+
+    def cell(t: dict) -> str:
+        return f"{t['rc']}, {t['wall_s']:.1f}, {t['cpu_s']:.1f}, {t['peak_mib']:.0f}"
+
     for nights in args.nights:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp)
             records = make_nights(args.source, out, nights)
-            check = timed([*py, "history", "--results", str(out), "--check"])
-            report = {"wall_s": float("nan"), "cpu_s": float("nan"), "peak_mib": float("nan")}
+            check = [*py, "history", "--results", str(out), "--check"]
+            report = [*py, "report", "--results", str(out), "--out", str(out / "index.html")]
+            cold_check = timed(check)  # no index yet: this one builds it
+            warm_check = timed(check)
+            cells = [cell(cold_check), cell(warm_check)]
             if not args.skip_report:
-                report = timed([*py, "report", "--results", str(out), "--out", str(out / "index.html")])
-            print(f"| {nights} | {records} | {check['rc']}, {check['wall_s']:.1f}, {check['cpu_s']:.1f}, "
-                  f"{check['peak_mib']:.0f} | {report['wall_s']:.1f}, {report['cpu_s']:.1f}, "
-                  f"{report['peak_mib']:.0f} |", flush=True)  # fmt: skip
+                warm_report = timed(report)
+                shutil.rmtree(out / INDEX_DIR)
+                cells += [cell(warm_report), cell(timed(report))]
+            print(f"| {nights} | {records} | " + " | ".join(cells) + " |", flush=True)
     return 0
 
 
