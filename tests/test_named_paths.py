@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SOURCES = [
     ROOT / "README.md",
     ROOT / "results" / "README.md",
-    ROOT / "harness" / "report" / "render" / "templates" / "report.html.j2",
+    *sorted((ROOT / "harness" / "report" / "render" / "templates").rglob("*.j2")),
     *sorted((ROOT / "harness").rglob("*.py")),
     *sorted((ROOT / "tasks").rglob("*.py")),
 ]

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from harness.report.data import INTERVAL_COMMITS, gather, policy
+from harness.report.data import gather, policy
 from harness.report.render import figures, page
 from harness.report.sections import (
     environment,
@@ -32,6 +32,8 @@ from harness.report.sections import (
     verdicts,
 )
 
+SECTIONS = (verdicts, tasks, machines, styles, modes, scaling, history, regression, study, environment)
+
 
 def build_report(results_dir: Path, out: Path, commit: str | None = None, run: str | None = None) -> str:
     """Build the report from ``results_dir`` into ``out`` (atomically); return a one-line summary.
@@ -43,34 +45,21 @@ def build_report(results_dir: Path, out: Path, commit: str | None = None, run: s
     if not results_dir.is_dir():
         raise FileNotFoundError(f"results folder {results_dir} does not exist")
     data = gather(results_dir, commit, run)
-    runs = data.frames.runs
-    summaries = environment.machine_summaries(runs) if data.n_records else []
-    context = {
+    context: dict = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "results_dir": str(results_dir),
         "n_records": data.n_records,
         "run_set": data.run_set,
         "policy": policy.POLICY,
         "policy_flagged": data.policy_flagged,
-        "sections": tasks.build_sections(data.frames, data.stats, data.paired, data.aa),
-        "verdicts": verdicts.verdict_views(data.stats, data.paired, data.aa),
-        "modes": modes.modes_views(data.stats, data.paired),
-        "styles": styles.styles_views(data.stats, data.paired),
-        "machines_side": machines.machines_views(data.stats),
-        "scaling": scaling.scaling_views(runs),
-        "study": study.study_view(runs),
-        "history": history.history_views(data.history, data.changes),
-        "history_interval_commits": INTERVAL_COMMITS,
-        "regression": regression.regression_views(results_dir, data.checks),
-        "machines": summaries,
-        "failed": environment.failed_runs(runs),
-        "skipped": environment.skipped_lines(data.skipped, results_dir),
         "bench_sessions": data.bench_sessions,
         "aa": data.aa,
     }
+    for section in SECTIONS:  # one interface: the report's data in, the names of its part out
+        context |= section.build(data)
     figures.draw_all(context)  # every figure the sections asked for, drawn here (sections never draw)
     page.write_html(page.render(context), out)
-    n_machines = len(summaries)
+    n_machines = len(context["machines"])
     return (
         f"wrote {out}: {data.n_records} records ({len(data.skipped)} skipped) from {n_machines} "
         f"machine{'s' if n_machines != 1 else ''}, "

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from harness.record.schema import STATUSES
+from harness.report.data import ReportData
 from harness.store.runs import Skipped
 
 
@@ -147,3 +148,15 @@ def skipped_lines(skipped: Sequence[Skipped], results_dir: Path) -> list[dict[st
             shown = str(path)
         out.append({"file": shown, "line": item.line or "whole file", "reason": item.reason})
     return out
+
+
+PART = "environment"  # its template: harness/report/render/templates/parts/environment.html.j2
+
+
+def build(data: ReportData) -> dict[str, Any]:
+    """The section's view: the names its template part reads, from the report's data."""
+    return {
+        "machines": machine_summaries(data.frames.runs) if data.n_records else [],
+        "failed": failed_runs(data.frames.runs),
+        "skipped": skipped_lines(data.skipped, data.results_dir),
+    }

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
 from harness.compare.changes import DRIFT, Change
 from harness.record.derived import fmt_percent, fmt_seconds, run_label
+from harness.report.data import INTERVAL_COMMITS, ReportData
 from harness.report.data.plot import Plot
 
 MIN_COMMITS = 2
@@ -151,3 +153,14 @@ def history_views(frame: pd.DataFrame, changes: list[Change] | None = None) -> l
         _machine_view(m, kept, notes, colours, [c for c in found if c.machine_id == m])
         for m, (kept, notes) in per_machine.items()
     ]
+
+
+PART = "history"  # its template: harness/report/render/templates/parts/history.html.j2
+
+
+def build(data: ReportData) -> dict[str, Any]:
+    """The section's view: the names its template part reads, from the report's data."""
+    return {
+        "history": history_views(data.history, data.changes),
+        "history_interval_commits": INTERVAL_COMMITS,
+    }

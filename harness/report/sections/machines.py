@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from harness.record.derived import fmt_percent, fmt_seconds, is_number
+from harness.report.data import ReportData
 
 
 @dataclass
@@ -75,3 +76,11 @@ def machines_views(stats: pd.DataFrame) -> list[MachinesView]:
         if view.rows:
             views.append(view)
     return views
+
+
+PART = "machines"  # its template: harness/report/render/templates/parts/machines.html.j2
+
+
+def build(data: ReportData) -> dict[str, Any]:
+    """The section's view: the names its template part reads, from the report's data."""
+    return {"machines_side": machines_views(data.stats)}

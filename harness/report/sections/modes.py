@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from harness.record.derived import fmt_fraction, fmt_seconds, is_number
+from harness.report.data import ReportData
 from harness.report.data.paired import PairedIndex, step_ratio, unpaired_mark
 from harness.report.data.summary import sections
 
@@ -134,3 +135,11 @@ def modes_views(stats: pd.DataFrame, paired: PairedIndex | None = None) -> list[
             sentences = _sentences(on_device, fastest, paired)
             views.append(ModesView(machine_id, task, variant, device, rows, sentences))
     return views
+
+
+PART = "modes"  # its template: harness/report/render/templates/parts/modes.html.j2
+
+
+def build(data: ReportData) -> dict[str, Any]:
+    """The section's view: the names its template part reads, from the report's data."""
+    return {"modes": modes_views(data.stats, data.paired)}

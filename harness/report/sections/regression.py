@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -18,7 +19,7 @@ from harness.compare.check import REGRESSED, UNCLEAR, Comparison
 from harness.compare.render import format_estimate
 from harness.compare.thresholds import DEFAULT_SPECS, METRICS
 from harness.record.derived import fmt_value
-from harness.report.data import MachineCheck
+from harness.report.data import MachineCheck, ReportData
 
 
 @dataclass
@@ -107,3 +108,11 @@ def _view(results_dir: Path, found: MachineCheck) -> RegressionView:
 def regression_views(results_dir: Path, checks: Sequence[MachineCheck]) -> list[RegressionView]:
     """One view per machine; a view without ``baseline_path`` had no baseline."""
     return [_view(Path(results_dir), found) for found in checks]
+
+
+PART = "regression"  # its template: harness/report/render/templates/parts/regression.html.j2
+
+
+def build(data: ReportData) -> dict[str, Any]:
+    """The section's view: the names its template part reads, from the report's data."""
+    return {"regression": regression_views(data.results_dir, data.checks)}

@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from harness.record.derived import achieved_flops_per_s, fmt_fraction, fmt_seconds, median, pooled
+from harness.report.data import ReportData
 from harness.report.data.plot import Plot
 
 IGNORED = {"batch_size", "seed", "epochs", "target_val_accuracy"}
@@ -119,3 +120,11 @@ def scaling_views(runs: pd.DataFrame) -> list[ScalingView]:
         sizes = sorted(int(b) for b in frame["batch_size"].unique())
         views.append(ScalingView(machine_id, task, device, sizes, plot, _sentences(frame)))
     return views
+
+
+PART = "scaling"  # its template: harness/report/render/templates/parts/scaling.html.j2
+
+
+def build(data: ReportData) -> dict[str, Any]:
+    """The section's view: the names its template part reads, from the report's data."""
+    return {"scaling": scaling_views(data.frames.runs)}

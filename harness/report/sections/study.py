@@ -30,6 +30,7 @@ import pandas as pd
 
 from harness.record.derived import config_key
 from harness.record.derived import median as median_of
+from harness.report.data import ReportData
 from harness.report.data.plot import Plot
 
 SUITE = "overfitting"
@@ -260,3 +261,11 @@ def overfit_note(overfitting: pd.Series) -> str:
         return ""
     median = f"median epoch {median_of(onsets):.0f}"
     return f" Overfitting: an onset is detected in {len(onsets)} of {len(results)} runs ({median})."
+
+
+PART = "study"  # its template: harness/report/render/templates/parts/study.html.j2
+
+
+def build(data: ReportData) -> dict[str, Any]:
+    """The section's view: the names its template part reads, from the report's data."""
+    return {"study": study_view(data.frames.runs)}

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from harness.record.derived import fmt_percent, fmt_seconds, is_number
+from harness.report.data import ReportData
 from harness.report.data.paired import PairedIndex, step_ratio, unpaired_mark
 from harness.report.data.summary import sections
 
@@ -122,3 +123,11 @@ def styles_views(stats: pd.DataFrame, paired: PairedIndex | None = None) -> list
             if view is not None:
                 views.append(view)
     return views
+
+
+PART = "styles"  # its template: harness/report/render/templates/parts/styles.html.j2
+
+
+def build(data: ReportData) -> dict[str, Any]:
+    """The section's view: the names its template part reads, from the report's data."""
+    return {"styles": styles_views(data.stats, data.paired)}

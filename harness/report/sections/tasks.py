@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from harness.record.derived import is_number
+from harness.report.data import ReportData
 from harness.report.data.frame import Frames
 from harness.report.data.paired import AAFigure, PairedIndex, SectionDevice
 from harness.report.data.plot import Plot
@@ -208,3 +209,11 @@ def build_sections(
             )
         )
     return views
+
+
+PART = "tasks"  # its template: harness/report/render/templates/parts/tasks.html.j2
+
+
+def build(data: ReportData) -> dict[str, Any]:
+    """The section's view: the names its template part reads, from the report's data."""
+    return {"sections": build_sections(data.frames, data.stats, data.paired, data.aa)}

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
 from harness.compare.paired import PairedRatio, describe
 from harness.record.derived import fmt_percent, fmt_seconds, is_number
+from harness.report.data import ReportData
 from harness.report.data.paired import AAFigure, PairedIndex, SectionDevice
 from harness.report.data.summary import sections
 from harness.report.sections.narrative import accuracies_agree
@@ -182,3 +184,11 @@ def verdict_views(
                 )  # fmt: skip
             )
     return views
+
+
+PART = "verdicts"  # its template: harness/report/render/templates/parts/verdicts.html.j2
+
+
+def build(data: ReportData) -> dict[str, Any]:
+    """The section's view: the names its template part reads, from the report's data."""
+    return {"verdicts": verdict_views(data.stats, data.paired, data.aa)}
