@@ -11,9 +11,10 @@ import pytest
 from harness.record.schema import RunRecord, Timings
 from harness.report.build import build_report
 from harness.report.data.frame import build_frames
+from harness.report.data.scaling import scaling_frame
 from harness.report.data.summary import group_stats
 from harness.report.sections.modes import break_even_steps, modes_views
-from harness.report.sections.scaling import knee_batch, scaling_frame
+from harness.report.sections.scaling import knee_batch
 from harness.store.runs import RecordWriter
 
 
