@@ -15,6 +15,7 @@ import pytest
 
 from harness.report.build import build_report
 from harness.report.data.frame import build_frames
+from harness.report.data.study import study_frame
 from harness.report.sections import study
 from harness.store import runs as store
 
@@ -86,4 +87,4 @@ def test_headline_marks_sections_whose_runs_overfit(html: str) -> None:
 
 def test_no_study_without_runs_of_the_suite() -> None:
     records, _ = store.load(DATA / "records" / "runs")
-    assert records and study.study_view(build_frames(records).runs) is None
+    assert records and study.study_view(study_frame(build_frames(records).runs)) is None

@@ -23,6 +23,7 @@ from harness.report.data import benchmarks, policy, runset
 from harness.report.data.frame import Frames, build_frames
 from harness.report.data.paired import AAFigure, PairedIndex, SectionDevice, aa_figures
 from harness.report.data.scaling import scaling_frame
+from harness.report.data.study import study_frame
 from harness.report.data.summary import group_stats
 from harness.store import index, noise
 from harness.store.baselines import baseline_for, baseline_path
@@ -59,6 +60,7 @@ class ReportData:
     policy_flagged: list[dict[str, Any]]
     checks: list[MachineCheck]
     scaling: dict[tuple[str, str, str], pd.DataFrame]
+    study: pd.DataFrame
     paired: PairedIndex
     aa: dict[SectionDevice, AAFigure] = field(default_factory=dict)
     bench_sessions: list[benchmarks.Session] = field(default_factory=list)
@@ -146,6 +148,7 @@ def gather(results_dir: Path, commit: str | None = None, run: str | None = None)
         policy_flagged=policy.flagged(current.records),
         checks=_checks(results_dir, records_dir, by_file, load) if records_dir else [],
         scaling=scaling_frame(frames.runs),
+        study=study_frame(frames.runs),
         paired=PairedIndex(frames.rounds),
         aa=aa_figures(frames.rounds, frames.twins),
         bench_sessions=sessions,
