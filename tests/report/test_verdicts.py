@@ -1,6 +1,7 @@
 """The first screen's verdicts, built from golden records and from synthetic rounds: every ratio a
 verdict quotes is the paired ratio the tables read, a tie is called a tie exactly when its interval
-holds 1 or it lies inside the A/A band, and the page opens with them."""
+holds 1 or it lies inside the A/A band, every step time, accuracy and time to target a verdict
+quotes is its table's cell, and the page opens with them."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from harness.compare.paired import describe
 from harness.report.build import build_report
 from harness.report.data import gather
 from harness.report.data.paired import PairedIndex
+from harness.report.sections.tasks import build_sections
 from harness.report.sections.verdicts import verdict_views
 
 DATA = Path(__file__).parents[1] / "data"
@@ -86,3 +88,35 @@ def test_the_page_opens_with_the_verdicts(tmp_path: Path) -> None:
     page = out.read_text()
     assert 'id="verdicts"' in page and page.index('id="verdicts"') < page.index('id="summary"')
     assert "Fastest as users write it" in page and "Trust: " in page
+
+
+def test_every_step_time_accuracy_and_time_a_verdict_quotes_is_a_table_cell() -> None:
+    """Beyond the ratios: the fastest's step time, the accuracy span and the time to target that
+    the verdicts quote are the cells of the section's table (the same golden records)."""
+    data = gather(DATA / "records")
+    views = verdict_views(data.stats, data.paired, data.aa)
+    tables = {(s.machine_id, s.task, s.variant): s.table for s in build_sections(
+        data.frames, data.stats, data.paired, data.aa)}  # fmt: skip
+    checked = 0
+    for view in views:
+        table = tables[(view.machine_id, view.task, view.variant)]
+        rows = [r for r in table.rows if r.device == view.device]
+        cells = {c: {r.label: r.cells[c].text for r in rows if c in r.cells} for c in
+                 ("step_s", "test_accuracy", "time_to_target_s")}  # fmt: skip
+        for verdict in view.verdicts:
+            if verdict.question.startswith("Fastest") and " per step" in verdict.answer:
+                label, step = verdict.answer.split(" per step")[0].rsplit(", ", 1)
+                assert cells["step_s"][label].startswith(step), (verdict.answer, cells["step_s"][label])
+                checked += 1
+            elif verdict.question == "Same accuracy?":
+                span = verdict.answer.split(" test accuracy")[0].split(": ")[-1]
+                low, high = span.split("–")
+                shown = {t.split(" ")[0] for t in cells["test_accuracy"].values()}
+                assert {low, high} <= shown, (verdict.answer, shown)
+                checked += 1
+            elif verdict.question == "Time to target" and " first: " in verdict.answer:
+                label, rest = verdict.answer.split(" first: ")
+                took = rest.split(" of training")[0]
+                assert cells["time_to_target_s"][label].startswith(took), (verdict.answer, cells)
+                checked += 1
+    assert checked >= 3, checked
