@@ -35,6 +35,7 @@ import heapq
 import itertools
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -276,6 +277,11 @@ def dropped_points(history: pd.DataFrame) -> list[tuple[tuple[str, ...], list[st
     return out
 
 
+def _change(key: tuple, point: pd.Series, before: float, after: float, threshold: float, **kw: Any) -> Change:
+    return Change(*key, commit=str(point["git_commit"]), run_at=point["created_at"], before=before,
+                  after=after, regression=after / before > 1 + threshold, **kw)  # fmt: skip
+
+
 def detect(history: pd.DataFrame, threshold: float = 0.10, recent: int = 3) -> list[Change]:
     """Every step and drift of every step-time series in ``history`` (a history frame)."""
     out = []
@@ -286,36 +292,13 @@ def detect(history: pd.DataFrame, threshold: float = 0.10, recent: int = 3) -> l
         if line is not None:
             slope, intercept = line
             first, last = math.exp(intercept), math.exp(intercept + slope * (values.size - 1))
-            point = series.iloc[0]
-            out.append(
-                Change(
-                    *key,
-                    commit=str(point["git_commit"]),
-                    run_at=point["created_at"],
-                    before=first,
-                    after=last,
-                    regression=last / first > 1 + threshold,
-                    recent=True,
-                    kind=DRIFT,
-                    nights=values.size,
-                )  # fmt: skip
-            )
+            out.append(_change(key, series.iloc[0], first, last, threshold, recent=True, kind=DRIFT,
+                               nights=values.size))  # fmt: skip
             continue
         bounds = [0, *cuts, len(values)]
         for i, cut in enumerate(cuts):
             before = float(np.median(values[bounds[i] : cut]))
             after = float(np.median(values[cut : bounds[i + 2]]))
-            last = i == len(cuts) - 1
-            point = series.iloc[cut]
-            out.append(
-                Change(
-                    *key,
-                    commit=str(point["git_commit"]),
-                    run_at=point["created_at"],
-                    before=before,
-                    after=after,
-                    regression=after / before > 1 + threshold,
-                    recent=last and len(values) - cut <= recent,
-                )
-            )
+            newest = i == len(cuts) - 1 and len(values) - cut <= recent
+            out.append(_change(key, series.iloc[cut], before, after, threshold, recent=newest))
     return out
