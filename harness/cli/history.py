@@ -42,6 +42,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=main)
 
 
+def _name(key: tuple) -> str:
+    """A series as a reader names it: machine, task, implementation, mode, device."""
+    return " ".join(str(v) for k, v in zip(SERIES, key, strict=True) if k != "config_key")
+
+
+def _dropped(name: str, commits: list[str]) -> str:
+    return f"  {name}: {len(commits)} point(s) dropped (not a positive step time): " + ", ".join(
+        c[:12] for c in commits
+    )
+
+
 def main(args: argparse.Namespace) -> int:
     folder = Path(args.results) / RUNS_DIR
     if not folder.is_dir():
@@ -58,9 +69,7 @@ def main(args: argparse.Namespace) -> int:
         for change in changes:
             print(f"  {change.describe()}")
         for key, commits_dropped in dropped_points(history):
-            name = " ".join(str(v) for k, v in zip(SERIES, key, strict=True) if k != "config_key")
-            print(f"  {name}: {len(commits_dropped)} point(s) dropped (not a positive step time): "
-                  + ", ".join(c[:12] for c in commits_dropped))  # fmt: skip
+            print(_dropped(_name(key), commits_dropped))
         return Exit.OK
     print(
         f"{len(series)} series over {commits} commits (the change points: harness history, without --check)"
@@ -69,10 +78,9 @@ def main(args: argparse.Namespace) -> int:
     verdicts = series_verdicts(history, args.threshold, acks)
     print(f"nightly check (threshold {args.threshold:.0%}, {len(acks)} acknowledged slowdown(s)):")
     for key, verdict in verdicts:
-        name = " ".join(str(v) for k, v in zip(SERIES, key, strict=True) if k != "config_key")
+        name = _name(key)
         if verdict.dropped:
-            print(f"  {name}: {len(verdict.dropped)} point(s) dropped (not a positive step time): "
-                  + ", ".join(c[:12] for c in verdict.dropped))  # fmt: skip
+            print(_dropped(name, verdict.dropped))
         if verdict.status in (REGRESSION, ACKNOWLEDGED):
             what = "REGRESSION" if verdict.failing else "acknowledged slowdown"
             print(

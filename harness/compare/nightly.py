@@ -42,7 +42,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from harness.compare.changes import SERIES
+from harness.compare.changes import SERIES, usable
 from harness.store.acknowledged import Acknowledged
 
 MIN_SIGMA = 0.01  # 1% of the level: below it a noise estimate from a handful of nights is luck
@@ -99,10 +99,10 @@ def judge(
 ) -> Verdict:
     """The verdict on one series (``values`` in time order, one per commit)."""
     raw = np.asarray(values, dtype=float)
-    usable = np.isfinite(raw) & (raw > 0)
-    dropped = [str(c) for c, ok in zip(commits, usable, strict=True) if not ok]
-    kept = [str(c) for c, ok in zip(commits, usable, strict=True) if ok]
-    verdict = _judge(np.log(raw[usable]), kept, math.log1p(threshold), acknowledged)
+    good = usable(raw)
+    dropped = [str(c) for c, ok in zip(commits, good, strict=True) if not ok]
+    kept = [str(c) for c, ok in zip(commits, good, strict=True) if ok]
+    verdict = _judge(np.log(raw[good]), kept, math.log1p(threshold), acknowledged)
     verdict.dropped.extend(dropped)
     return verdict
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import random
 import shutil
+import statistics
 import subprocess
 import tempfile
 import time
@@ -199,7 +200,7 @@ class PairCosts:
             self.seconds.setdefault(key, []).append(share)
 
     def estimate(self, runs: Collection[RunKey]) -> float:
-        return sum(sum(self.seconds.get(k, [0.0])) / len(self.seconds.get(k, [0.0])) for k in runs)
+        return sum(statistics.fmean(self.seconds.get(k, [0.0])) for k in runs)
 
 
 def measure_pair(

@@ -58,8 +58,8 @@ def _stamp(results_dir: Path, source: Path) -> dict[str, object]:
     }
 
 
-def _read(path: Path, stamp: dict[str, object]) -> tuple[list[Digest], list[Skipped]] | str:
-    """The index at ``path`` if it matches ``stamp``; else why it does not."""
+def _read(path: Path, stamp: dict[str, object], source: Path) -> tuple[list[Digest], list[Skipped]] | str:
+    """The index at ``path`` of record file ``source`` if it matches ``stamp``; else why it does not."""
     try:
         data = orjson.loads(path.read_bytes())
     except FileNotFoundError:
@@ -73,7 +73,6 @@ def _read(path: Path, stamp: dict[str, object]) -> tuple[list[Digest], list[Skip
         return "the record file changed since it was indexed"
     try:
         digests = [Digest.from_dict(d) for d in data["digests"]]
-        source = Path(str(stamp["source"]))
         skipped = [Skipped(source, int(line), str(reason)) for line, reason in data["skipped"]]
     except (KeyError, TypeError, ValueError, RecordError) as exc:
         return f"malformed index ({exc})"
@@ -104,7 +103,7 @@ def load(records_dir: Path, results_dir: Path) -> tuple[dict[Path, list[Digest]]
         stamp = _stamp(results_dir, resolved)
         where = index_path(results_dir, resolved)
         wanted.add(where)
-        found = _read(where, stamp)
+        found = _read(where, stamp, source)
         if isinstance(found, str):
             stats.rebuilt.append(f"{stamp['source']}: {found}")
             found = _build(source)
@@ -117,7 +116,6 @@ def load(records_dir: Path, results_dir: Path) -> tuple[dict[Path, list[Digest]]
                     stats.unwritable = f"{where.parent}: {exc.strerror or exc}"
         else:
             stats.fresh += 1
-            found = found[0], [Skipped(source, s.line, s.reason) for s in found[1]]
         if found[0]:
             by_file[source] = found[0]
         skipped += found[1]

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import orjson
 
@@ -24,6 +25,7 @@ from harness.store.atomic import write_atomic
 
 RUNS_DIR = "runs"
 AB_DIR = "ab"  # the A/B gate's records: both sides of each comparison, kept apart from the runs
+T = TypeVar("T")  # a record, or its digest: what has a status and a pair
 
 
 @dataclass(frozen=True)
@@ -183,12 +185,19 @@ def load_files(files: Iterable[Path]) -> tuple[dict[Path, list[RunRecord]], list
     return by_file, skipped
 
 
-def _newest_per_pair(per_file: dict[Path, list[RunRecord]]) -> list[RunRecord]:
+def newest_ok_file(per_file: Mapping[Path, Iterable[T]], key: Callable[[T], PairKey]) -> dict[PairKey, Path]:
+    """For each pair (``key`` of a record, or of a digest), the newest file holding an ``ok`` run of
+    it, by name: run files are named from their UTC time."""
     newest: dict[PairKey, Path] = {}
-    for path in sorted(per_file, key=lambda p: p.name):  # run file names start with their UTC time
-        for record in per_file[path]:
-            if record.status == "ok":
-                newest[pair_key(record)] = path
+    for path in sorted(per_file, key=lambda p: p.name):
+        for item in per_file[path]:
+            if item.status == "ok":
+                newest[key(item)] = path
+    return newest
+
+
+def _newest_per_pair(per_file: dict[Path, list[RunRecord]]) -> list[RunRecord]:
+    newest = newest_ok_file(per_file, pair_key)
     chosen = [r for path, recs in per_file.items() for r in recs if newest.get(pair_key(r)) == path]
     failed_only = [r for recs in per_file.values() for r in recs if pair_key(r) not in newest]
     return chosen + failed_only

@@ -16,7 +16,7 @@ from harness.compare.changes import Change, detect
 from harness.compare.check import CheckResult, check
 from harness.compare.history import history_frame
 from harness.errors import CompareInputError, UsageError
-from harness.record.derived import PairKey, machine_id
+from harness.record.derived import machine_id
 from harness.record.digest import Digest
 from harness.record.schema import RunRecord
 from harness.report.data import benchmarks, policy, runset
@@ -28,7 +28,7 @@ from harness.report.data.summary import group_stats
 from harness.store import index, noise
 from harness.store.baselines import baseline_for, baseline_path
 from harness.store.noise import NoiseFloor
-from harness.store.runs import RUNS_DIR, Skipped, load_files, select_records, side_of
+from harness.store.runs import RUNS_DIR, Skipped, load_files, newest_ok_file, select_records, side_of
 
 INTERVAL_COMMITS = 30  # History: each machine's newest commits drawn with their 95% intervals
 
@@ -108,11 +108,8 @@ def _checks(
 def newest_files(by_file: dict[Path, list[Digest]]) -> list[Path]:
     """The record files :func:`~harness.store.runs.side_of` reads from: for each pair the newest
     file with an ``ok`` run of it, and every file with runs of a pair that never ran ``ok``."""
-    newest: dict[PairKey, Path] = {}
-    for path in sorted(by_file, key=lambda p: p.name):  # run file names start with their UTC time
-        for d in by_file[path]:
-            if d.status == "ok" and not d.twin:
-                newest[d.pair_key] = path
+    runs = {f: [d for d in ds if not d.twin] for f, ds in by_file.items()}  # as side_of: no twins
+    newest = newest_ok_file(runs, lambda d: d.pair_key)
     never_ok = {f for f, ds in by_file.items() for d in ds if not d.twin and d.pair_key not in newest}
     return sorted({*newest.values(), *never_ok}, key=lambda p: p.name)
 
