@@ -4,8 +4,9 @@ Every figure of the page is drawn here, from the :class:`~harness.report.data.pl
 the sections make (:func:`draw_all`); sections never draw. Figures are built as
 :class:`matplotlib.figure.Figure` objects, never through pyplot, so no global
 figure state is kept and nothing needs a display. Confidence intervals are computed by
-:mod:`harness.report.data.summary`; to let seaborn draw them, each bar is given three values
-(low, estimate, high) with ``estimator="median"`` and ``errorbar=("pi", 100)``.
+:mod:`harness.report.data.summary`; figures drawn with matplotlib take them as whiskers
+(:func:`_whiskers`), and for seaborn's bars each bar is given three values (low, estimate, high)
+with ``estimator="median"`` and ``errorbar=("pi", 100)``.
 """
 
 from __future__ import annotations
@@ -191,14 +192,19 @@ def _best_epochs(mean: pd.DataFrame) -> pd.DataFrame:
 DEVICE_LINES = ("-", "--", ":", "-.")  # curves: one line style per device when several are shown
 
 
+def _whiskers(value: pd.Series, low: pd.Series, high: pd.Series) -> list[pd.Series]:
+    """matplotlib's ``[below, above]`` error lengths for an interval ``[low, high]`` around
+    ``value``: never negative, none where a bound is missing."""
+    return [(value - low).clip(lower=0).fillna(0), (high - value).clip(lower=0).fillna(0)]
+
+
 def _interval_errorbars(ax: object, data: pd.DataFrame, name: str, scale: float, colours: dict) -> None:
     """One dot per row of ``data`` at ``name`` with whiskers from ``name_lo`` to ``name_hi``,
     coloured by label; row ``i`` sits at y = ``i``, the first row on top."""
     for label, part in data.groupby("label", sort=False):
         value = part[name] * scale
-        below = (value - part[f"{name}_lo"] * scale).clip(lower=0).fillna(0)
-        above = (part[f"{name}_hi"] * scale - value).clip(lower=0).fillna(0)
-        ax.errorbar(value, part["y"], xerr=[below, above], fmt="o", markersize=7, capsize=4,
+        xerr = _whiskers(value, part[f"{name}_lo"] * scale, part[f"{name}_hi"] * scale)
+        ax.errorbar(value, part["y"], xerr=xerr, fmt="o", markersize=7, capsize=4,
                     elinewidth=2, capthick=2, color=colours.get(label))  # fmt: skip
     ax.grid(False, axis="y")
 
@@ -339,9 +345,8 @@ def history_figure(history: pd.DataFrame, colours: dict, marks: list | None = No
                 whiskers = line["ci_low"].notna() & line["ci_high"].notna()  # the newest commits
                 if whiskers.any():
                     shown, v = line[whiskers], value[whiskers]
-                    below = (v - shown["ci_low"] * scale).clip(lower=0)
-                    above = (shown["ci_high"] * scale - v).clip(lower=0)
-                    ax.errorbar(shown["run_at"], v, yerr=[below, above], fmt="o", markersize=4,
+                    yerr = _whiskers(v, shown["ci_low"] * scale, shown["ci_high"] * scale)
+                    ax.errorbar(shown["run_at"], v, yerr=yerr, fmt="o", markersize=4,
                                 capsize=3, color=colour)  # fmt: skip
             for mark_task, x, label in marks or []:
                 if metric == "step_time" and mark_task == task:
