@@ -75,6 +75,9 @@ def test_the_page_says_what_the_full_suite_runs_that_this_set_did_not() -> None:
         record.suite = "default"
     (line,) = [x for x in not_run(records) if x.startswith("digits:")]
     assert "seeds 0, 1, 2, 3, 4" in line and "20 epochs (here 5)" in line
+    records[0].task = records[1].task = "iris"  # the full suite also runs iris single-layer
+    (line,) = [x for x in not_run(records) if x.startswith("iris:")]
+    assert line.endswith("variants hidden=[])")  # as --set takes it, never a dict's repr
     for record in records:
         record.suite = "full"
     assert not_run(records) == []

@@ -90,6 +90,11 @@ def select(
     return RunSet(records, lines, left_out, len(others), not_run(records))
 
 
+def _as_set(overrides: dict) -> str:
+    """``{"hidden": []}`` -> ``hidden=[]``: the spec fields as ``--set`` takes them (TOML values)."""
+    return ", ".join(f"{field}={json.dumps(value)}" for field, value in sorted(overrides.items()))
+
+
 def not_run(records: list[RunRecord], reference: str = "full") -> list[str]:
     """What the ``reference`` suite runs that this run set does not, one line per task (empty when
     the run set is that suite, or there is none): the page says what was cut and how to run it."""
@@ -112,7 +117,7 @@ def not_run(records: list[RunRecord], reference: str = "full") -> list[str]:
             continue
         seeds = sorted({q.seed for q in missing})
         epochs = sorted({int(specs[id(q)].get("epochs", 0)) for q in missing})
-        variants = sorted({json.dumps(q.overrides, sort_keys=True) for q in missing if q.overrides})
+        variants = sorted({_as_set(q.overrides) for q in missing if q.overrides})
         parts = [f"seeds {', '.join(map(str, seeds))}", f"{'/'.join(map(str, epochs))} epochs"]
         if epochs_here.get(task):
             parts[-1] += f" (here {'/'.join(map(str, sorted(epochs_here[task])))})"
