@@ -4,21 +4,21 @@ and a summary table at the end. Output only; never part of a measurement. An
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 import time
-from collections import Counter, defaultdict
 from pathlib import Path
 
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, ProgressColumn, Task, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as _RichProgress
 from rich.table import Table
 from rich.text import Text
 
-from harness.record.derived import beside_other_work, is_twin, median, record_name, step_samples_s, unstable
+from harness.record.derived import beside_other_work, is_number, is_twin, record_name, unstable
 from harness.record.schema import RunRecord
+from harness.record.tally import Tally, short_reason, tally
 
 INTERVAL_ENV = "MLPBENCH_PROGRESS_INTERVAL"  # seconds between plain progress lines (default 30)
 DEFAULT_INTERVAL_S = 30.0
@@ -69,7 +69,10 @@ class Progress:
         self.out = Console()
         self.total = total
         self.done_count = 0
-        self.ran = 0  # runs that ran (not found unavailable before starting)
+        self.ran = 0  # runs that ran
+        self.unavailable: dict[
+            tuple[str, str], int
+        ] = {}  # (device, reason) -> planned runs that could not run
         self.label = "starting"
         self.plain = not self.console.is_terminal
         self.interval_s = (
@@ -129,13 +132,20 @@ class Progress:
             self._line()  # a new stage is worth a line, but not more than one every few seconds
 
     def done(self, record: RunRecord) -> None:
-        if record.status not in ("ok", "unavailable"):
+        if record.status == "unavailable":  # not a run: said once per reason, and taken off the total
+            key = (record.device, short_reason(record.reason))
+            if key not in self.unavailable:
+                self.log(f"could not run here, recorded unavailable: {record.device}: {key[1]}")
+            self.unavailable[key] = self.unavailable.get(key, 0) + 1
+            self.skip()
+            return
+        if record.status != "ok":
             first_line = record.reason.splitlines()[0] if record.reason else ""
             self.console.print(f"[red]{record.status}[/red] {record.task}/{record.impl}: {first_line}")
-        if record.status != "unavailable":
-            self.ran += 1
-            self.bar.update(self.task, ran=self.ran)
-        self.skip()
+        self.ran += 1
+        self.done_count += 1
+        self.bar.update(self.task, ran=self.ran)
+        self.bar.advance(self.task)
 
     def grow(self, runs: int) -> None:
         """``runs`` more to do than planned (the A/B gate adds a process pair while undecided)."""
@@ -143,47 +153,64 @@ class Progress:
         self.bar.update(self.task, total=self.total)
 
     def skip(self) -> None:
-        self.done_count += 1
-        self.bar.advance(self.task)
+        """A planned run that will not run (it could not run here): off the total."""
+        self.total -= 1
+        self.bar.update(self.task, total=self.total)
 
     def summary(self, records: list[RunRecord], results_path: Path) -> None:
-        """Print one row per (task, impl, mode, device): runs by status, step time, accuracy."""
+        """The table of what ran (the page's numbers), one count of the records, and where they are."""
         self._stop.set()
         self.bar.stop()
-        self.out.print(summary_table(records))
-        counts = Counter(r.status for r in records)
-        self.out.print(f"{len(records)} records ({dict(counts)}) written to {results_path}")
-        marked = [r for r in records if r.status == "ok" and (unstable(r) or beside_other_work(r))]
+        counts = tally(records)
+        self.out.print(summary_table(records, counts))
+        self.out.print(counts.words(), soft_wrap=True, markup=False, highlight=False)
+        self.out.print(f"written to {results_path}", soft_wrap=True, markup=False, highlight=False)
+        marked = [r for r in records if r.status == "ok" and not is_twin(r)]
+        marked = [r for r in marked if unstable(r) or beside_other_work(r)]
         if marked:
             self.out.print(
                 f"{len(marked)} ok run(s) unstable or run beside other work (e.g. {record_name(marked[0])}): "
-                "the report lists them apart and leaves them out of its tables and ratios"
+                "left out of the table above and of the report's tables and ratios, which list them apart",
+                soft_wrap=True,
             )
 
 
-def summary_table(records: list[RunRecord]) -> Table:
-    """A rich table summarising ``records``: derived medians, never stored ones."""
-    groups: dict[tuple[str, str, str, str], list[RunRecord]] = defaultdict(list)
-    for record in records:
-        if not is_twin(record):
-            groups[record.key].append(record)
-    twins = sum(map(is_twin, records))
-    table = Table(title="benchmark summary", caption=f"{twins} A/A twin runs not listed" if twins else None)
-    for column in ("task", "impl", "mode", "device", "runs", "step ms (median)", "test acc (mean)", "status"):
-        table.add_column(column)
-    for (task, impl, mode, device), group in sorted(groups.items()):
-        ok = [r for r in group if r.status == "ok"]
-        step_ms = median(s * 1e3 for r in ok for s in step_samples_s(r))
-        accs = [r.test_accuracy for r in ok if r.test_accuracy is not None]
-        statuses = ", ".join(f"{k}={v}" for k, v in Counter(r.status for r in group).items())
-        table.add_row(
-            task,
-            impl,
-            mode,
-            device,
-            str(len(group)),
-            f"{step_ms:.3f}" if math.isfinite(step_ms) else "-",
-            f"{sum(accs) / len(accs):.4f}" if accs else "-",
-            statuses,
-        )
+def _ms(value: float) -> str:
+    return f"{value * 1e3:.3f}" if is_number(value) else "-"
+
+
+def summary_table(records: list[RunRecord], counts: Tally | None = None) -> Table:
+    """What ran, one row per task, implementation, mode and device, with the numbers the report
+    shows (:func:`harness.report.data.summary.group_stats`: the same runs left out, the same
+    medians); devices where nothing could run are one line of the count below it, not rows.
+    Fits 80 columns with no name cut."""
+    from harness.report.data.frame import build_frames  # pandas: only once a run is over
+    from harness.report.data.summary import group_stats, sections
+
+    counts = counts or tally(records)
+    stats = group_stats(build_frames(records))
+    if not stats.empty:
+        stats = stats[~stats["device"].isin(counts.devices_absent)]
+    devices = sorted(set(stats["device"])) if not stats.empty else []
+    table = Table(title="benchmark summary", box=box.SIMPLE_HEAD, pad_edge=False)
+    names = ["task", "impl", "mode", "device", "ms/step", "ms/epoch+", "test acc", "runs"]
+    for name in names:
+        if name != "device" or len(devices) >= 2:
+            table.add_column(name, justify="left" if name in names[:4] else "right", no_wrap=True)
+    order = {key[1]: i for i, (key, _) in enumerate(sections(stats))} if not stats.empty else {}
+    rows = (
+        stats.assign(_t=stats["task"].map(order)).sort_values(["_t", "impl", "mode", "device"])
+        if order
+        else stats
+    )
+    for _, row in rows.iterrows():
+        ok = f"{row['n_ok']}/{row['n_runs']}" if row["n_ok"] or row["n_runs"] else "-"
+        cells = [row["task"], row["impl"], row["mode"], *([row["device"]] if len(devices) >= 2 else [])]
+        if not row["n_ok"]:  # the count below says why (unavailable, crashed, ...)
+            table.add_row(*cells, "-", "-", "-", ok)
+            continue
+        acc = row["test_accuracy"]
+        table.add_row(*cells, _ms(row["step_s"]), _ms(row.get("epoch_overhead_s")),
+                      f"{acc:.4f}" if is_number(acc) else "-", ok)  # fmt: skip
+    table.caption = "ms/step: median time per step; ms/epoch+: epoch overhead (set-up before the first step)"
     return table

@@ -5,10 +5,14 @@ block shows is computed here, when reading, so two places can never disagree on 
 
 - the steady epochs of a run: its ``epoch_s`` samples that are positive (epochs 2..E), in a block
   schedule only those that followed an epoch of the same run (not the schedule's pause);
-- **step time**: each steady epoch's seconds divided by the run's ``steps_per_epoch``; the
-  headline of a run or of a group of runs is the :func:`median` of those samples, pooled over
-  the runs (the mean of the two middle values when their number is even);
-- **throughput**: ``n_train / epoch_s`` per steady epoch, in samples per second;
+- **epoch overhead**: the part of a steady epoch its training loop spends setting the epoch up
+  before the first step (``timings.epoch_setup_s``: Keras makes its data iterator, Lightning runs
+  its loop's epoch start; a plain loop next to nothing), reported apart;
+- **step time**: each steady epoch's seconds less its epoch overhead, divided by the run's
+  ``steps_per_epoch``; the headline of a run or of a group of runs is the :func:`median` of those
+  samples, pooled over the runs (the mean of the two middle values when their number is even).
+  A whole epoch is ``steps_per_epoch`` steps plus one epoch overhead;
+- **throughput**: ``n_train`` over the same steps' seconds, per steady epoch, in samples per second;
 - **achieved FLOP/s**: ``train_flops_per_sample * n_train / (step_s * steps_per_epoch)`` for a
   step time ``step_s`` (so it follows whichever median step time is shown beside it), and
   **fraction of peak**: that over the calibrated peak kept in the record's ``calibration``;
@@ -88,33 +92,63 @@ def follows_an_epoch(record: RunRecord) -> list[bool]:
     return [rounds[i + 1] == rounds[i] for i in range(len(record.timings.epoch_s))]
 
 
+def _steady(record: RunRecord) -> list[tuple[float, float]]:
+    """Per steady epoch kept (see :func:`steady_epochs_s`): its seconds and its epoch overhead
+    (``0.0`` where the record has none: records before it was kept)."""
+    timings = record.timings
+    setups = timings.epoch_setup_s[1:] if len(timings.epoch_setup_s) == len(timings.epoch_s) + 1 else []
+    kept = []
+    for i, (e, follows) in enumerate(zip(timings.epoch_s, follows_an_epoch(record), strict=True)):
+        if follows and e is not None and e > 0:
+            setup = setups[i] if setups and setups[i] is not None and 0 <= setups[i] < e else 0.0
+            kept.append((float(e), float(setup)))
+    return kept
+
+
 def steady_epochs_s(record: RunRecord) -> list[float]:
-    """The run's steady-state epoch times (epochs 2..E), positive samples only. In a block
-    schedule (several epochs per round) only the epochs that followed an epoch of the same run:
-    the first of each block followed the pause while other runs trained, which it measures
-    (:func:`pause_ratios`) and the headline must not carry."""
-    kept = zip(record.timings.epoch_s, follows_an_epoch(record), strict=True)
-    return [e for e, follows in kept if follows and e is not None and e > 0]
+    """The run's steady-state epoch times (epochs 2..E), positive samples only, each whole (its
+    epoch overhead included). In a block schedule (several epochs per round) only the epochs that
+    followed an epoch of the same run: the first of each block followed the pause while other runs
+    trained, which it measures (:func:`pause_ratios`) and the headline must not carry."""
+    return [e for e, _ in _steady(record)]
+
+
+def epoch_overheads_s(record: RunRecord) -> list[float]:
+    """Per steady epoch, the seconds its training loop spent setting the epoch up before the first
+    step (empty for records that did not keep it)."""
+    if len(record.timings.epoch_setup_s) != len(record.timings.epoch_s) + 1:
+        return []
+    return [setup for _, setup in _steady(record)]
+
+
+def epoch_overhead_s(record: RunRecord) -> float:
+    """The run's median :func:`epoch_overheads_s` (NaN when not kept)."""
+    return median(epoch_overheads_s(record))
 
 
 def step_samples_s(record: RunRecord) -> list[float]:
-    """Seconds per training step, one sample per steady epoch; empty without ``steps_per_epoch``."""
+    """Seconds per training step, one sample per steady epoch: the epoch less its overhead, over
+    its steps; empty without ``steps_per_epoch``."""
     steps = record.steps_per_epoch
-    return [e / steps for e in steady_epochs_s(record)] if steps else []
+    return [(e - setup) / steps for e, setup in _steady(record)] if steps else []
 
 
 def round_steps_s(record: RunRecord) -> dict[int, float]:
     """Seconds per step in each round of the schedule: the steady epochs a run trained in that
-    round (one, or a block of several: those that followed an epoch) pooled, their time over their
-    steps. The first epoch (with compilation) is never counted; empty for records without rounds."""
+    round (one, or a block of several: those that followed an epoch) pooled, their time less their
+    epoch overheads over their steps. The first epoch (with compilation) is never counted; empty
+    for records without rounds."""
     steps = record.steps_per_epoch
-    rounds = record.timings.epoch_rounds[1:]  # epoch_s holds epochs 2..E; rounds lists every epoch
-    if not steps or len(rounds) != len(record.timings.epoch_s):
+    timings = record.timings
+    rounds = timings.epoch_rounds[1:]  # epoch_s holds epochs 2..E; rounds lists every epoch
+    if not steps or len(rounds) != len(timings.epoch_s):
         return {}
+    kept = iter(_steady(record))
     total: dict[int, list[float]] = {}
-    for r, e, follows in zip(rounds, record.timings.epoch_s, follows_an_epoch(record), strict=True):
+    for r, e, follows in zip(rounds, timings.epoch_s, follows_an_epoch(record), strict=True):
         if follows and e and e > 0:
-            total.setdefault(r, []).append(e)
+            whole, setup = next(kept)
+            total.setdefault(r, []).append(whole - setup)
     return {r: sum(times) / (steps * len(times)) for r, times in total.items()}
 
 
@@ -141,8 +175,9 @@ BUSY_MIN_TOTAL_S = 1.0  # a run's share needs this much timed epoch (100 ticks a
 
 
 def epoch_spread(record: RunRecord) -> float:
-    """The median steady epoch over the fastest one (NaN with fewer than three steady epochs)."""
-    epochs = steady_epochs_s(record)
+    """The median steady epoch's steps over the fastest one's (the seconds the headline step time
+    rests on, overhead aside; NaN with fewer than three steady epochs)."""
+    epochs = [e - setup for e, setup in _steady(record)]
     return median(epochs) / min(epochs) if len(epochs) >= 3 else math.nan
 
 
@@ -203,9 +238,10 @@ def interleaved_group(record: RunRecord) -> str:
 
 
 def throughput_samples(record: RunRecord) -> list[float]:
-    """Training samples per second, one per steady epoch; empty without ``n_train``."""
+    """Training samples per second of each steady epoch's steps (its overhead aside: the same
+    seconds as :func:`step_samples_s`); empty without ``n_train``."""
     n_train = record.n_train
-    return [n_train / e for e in steady_epochs_s(record)] if n_train else []
+    return [n_train / (e - setup) for e, setup in _steady(record)] if n_train else []
 
 
 def step_time_s(record: RunRecord) -> float:

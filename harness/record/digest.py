@@ -38,6 +38,7 @@ class Digest:
     status: str
     twin: bool
     samples: dict[str, list[float]] = field(default_factory=dict)  # per metric of METRICS
+    finished_at: str = ""  # "" for records that did not keep it: then created_at stands for it
 
     @property
     def pair_key(self) -> PairKey:
@@ -74,5 +75,6 @@ def digest(record: RunRecord) -> Digest:
         created_at=record.created_at,
         status=record.status,
         twin=is_twin(record),
+        finished_at=record.finished_at,
         samples={metric: metric_samples(record, metric) for metric in METRICS},
     )

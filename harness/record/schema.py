@@ -110,6 +110,7 @@ class RunRecord:
     history: History = field(default_factory=History)
     n_train: int | None = None
     n_test: int | None = None
+    n_val: int | None = None  # validation samples (None in records before it was kept)
     steps_per_epoch: int | None = None
     train_flops_per_sample: int | None = None
     test_accuracy: float | None = None
@@ -122,6 +123,7 @@ class RunRecord:
     extra: dict[str, Any] = field(default_factory=dict)
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    finished_at: str = ""  # when the run's record was completed ("": records before it was kept)
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:

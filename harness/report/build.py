@@ -17,10 +17,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from harness.errors import UsageError
 from harness.report.data import gather, policy
 from harness.report.render import figures, page
 from harness.report.sections import (
+    answer,
     environment,
+    glossary,
     history,
     machines,
     modes,
@@ -29,10 +32,21 @@ from harness.report.sections import (
     study,
     styles,
     tasks,
-    verdicts,
 )
 
-SECTIONS = (verdicts, tasks, machines, styles, modes, scaling, history, regression, study, environment)
+SECTIONS = (
+    answer,
+    tasks,
+    machines,
+    styles,
+    modes,
+    scaling,
+    history,
+    regression,
+    study,
+    glossary,
+    environment,
+)
 
 
 def build_report(results_dir: Path, out: Path, commit: str | None = None, run: str | None = None) -> str:
@@ -45,6 +59,11 @@ def build_report(results_dir: Path, out: Path, commit: str | None = None, run: s
     if not results_dir.is_dir():
         raise FileNotFoundError(f"results folder {results_dir} does not exist")
     data = gather(results_dir, commit, run)
+    if not data.n_records:
+        raise UsageError(
+            f"no run records in {results_dir} (looked for runs/**/*.jsonl): run `python -m harness run` "
+            "first, or name the folder that holds them with --results DIR"
+        )
     context: dict = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "results_dir": str(results_dir),
@@ -54,6 +73,7 @@ def build_report(results_dir: Path, out: Path, commit: str | None = None, run: s
         "policy_flagged": data.policy_flagged,
         "bench_sessions": data.bench_sessions,
         "aa": data.aa,
+        "tally": data.tally,
     }
     for section in SECTIONS:  # one interface: the report's data in, the names of its part out
         context |= section.build(data)

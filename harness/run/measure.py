@@ -201,7 +201,7 @@ def _measure(
     family = registry.family(spec.task)
     data = family.load_data(spec)
     n_train = len(data.y_train)
-    record.n_train, record.n_test = n_train, len(data.y_test)
+    record.n_train, record.n_val, record.n_test = n_train, len(data.y_val), len(data.y_test)
     record.steps_per_epoch = family.steps_per_epoch(spec, n_train)
     record.train_flops_per_sample = family.train_flops_per_sample(spec)
     orders = [family.batch_order(spec, epoch, n_train) for epoch in range(spec.epochs)]

@@ -3,6 +3,8 @@ where it happened (machine, versions, commit) and the machine calibration it is 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from harness.plugins import registry
 from harness.record.derived import calibration_facts
 from harness.record.schema import RunRecord
@@ -15,6 +17,7 @@ def finish(record: RunRecord, threads: int, entries: list[Entry]) -> RunRecord:
     record.machine = machine.machine_info()
     record.versions = {**machine.package_versions(), **record.execution.pop("versions", {})}
     record.git_commit = machine.git_commit()
+    record.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
     record.execution.setdefault("requested_threads", threads)
     if record.status == "ok" and entries:
         fingerprint = record.machine["fingerprint"]

@@ -66,3 +66,46 @@ def test_the_total_grows_when_more_runs_are_added() -> None:
         progress.done(_record())
         progress._line()
     assert log.getvalue().splitlines()[-1].startswith("[5/8 runs]")
+
+
+def test_runs_that_cannot_run_here_are_said_once_and_not_counted() -> None:
+    """The count the page and the summary give: runs that could not run here (no GPU) are not runs
+    done, nor runs to wait for; the log says why once per reason."""
+    log = io.StringIO()
+    gpu = RunRecord(task="iris", impl="torch", framework="torch", device="gpu", seed=0, status="unavailable",
+                    reason="no NVIDIA driver on this machine (nvidia-smi not found)")  # fmt: skip
+    with Progress(6, console=Console(file=log, force_terminal=False, width=200), interval_s=60) as progress:
+        progress.done(gpu)
+        progress.skip()  # its other seeds: one record says it
+        progress.done(gpu)
+        progress.done(_record())
+        progress._line()
+    lines = log.getvalue().splitlines()
+    assert lines[-1].startswith("[1/3 runs]"), lines
+    assert sum("could not run here" in line for line in lines) == 1, lines
+
+
+def test_the_summary_fits_80_columns_and_says_each_count_once() -> None:
+    """A real default bench as a CI log shows it: no line over 80 characters, no name cut, no row
+    per run that could not run here (one line says so), the page's step times."""
+    from pathlib import Path
+
+    from harness.report.data.frame import build_frames
+    from harness.report.data.summary import group_stats
+    from harness.store import runs as store
+
+    records, _ = store.load(Path(__file__).parents[1] / "data" / "records_default")
+    out = io.StringIO()
+    progress = Progress(len(records), console=Console(file=io.StringIO(), width=80), interval_s=60)
+    progress.out = Console(file=out, width=80, force_terminal=False)
+    progress.summary(records, Path("results/runs/box/file.jsonl"))
+    lines = out.getvalue().splitlines()
+    table = [line for line in lines if line.startswith(" ")]
+    assert all(len(line) <= 80 for line in table) and "…" not in out.getvalue(), table
+    assert not any(" gpu " in line for line in table)  # no GPU here: a count, not 60 rows
+    assert any(line.startswith("186 records: 114 runs ok, 10 A/A twin runs; 62 could not run here (gpu:")
+               for line in lines), lines  # fmt: skip
+    stats = group_stats(build_frames(records))
+    keras = stats[(stats["task"] == "mnist1d") & (stats["impl"] == "keras") & (stats["mode"] == "default")]
+    row = next(line for line in table if line.split()[:3] == ["mnist1d", "keras", "default"])
+    assert row.split()[3] == f"{keras['step_s'].iloc[0] * 1e3:.3f}"  # the page's median, left-out runs out

@@ -74,7 +74,8 @@ def test_report_compare_history_and_progress_agree(records: list[RunRecord]) -> 
     history = history_frame(records)
     steps = history[history["metric"] == "step_time"].set_index("impl")
     table = summary_table(records)
-    progress = dict(zip(table.columns[1]._cells, table.columns[5]._cells, strict=True))
+    column = {c.header: c._cells for c in table.columns}
+    progress = dict(zip(column["impl"], column["ms/step"], strict=True))
     for impl in ("jax", "torch"):
         expected = _pooled_step_s(impl)
         assert stats.loc[impl, "step_s"] == pytest.approx(expected)
@@ -136,3 +137,24 @@ def test_contention_is_a_share_of_the_machine_and_marks_long_busy_epochs() -> No
     too_short = _timed([0.002] * 11, others=[0.008, -0.002] * 5 + [0.008])  # 22 ms in all: cannot tell
     assert math.isnan(derived.others_cpu_share(too_short)) and not derived.beside_other_work(too_short)
     assert math.isnan(derived.others_cpu_share(_timed([0.5, 0.5])))  # not measured
+
+
+def test_the_epoch_overhead_is_apart_from_the_step_time() -> None:
+    """A loop that spends 12 ms setting each epoch up (Keras making its iterator) before six steps
+    of 1 ms: the step time is 1 ms, the overhead 12 ms, and the whole epoch is both; every
+    consumer of step samples (paired rounds, throughput) reads the same seconds."""
+    record = RunRecord(task="iris", impl="keras", framework="keras", device="cpu", seed=0,
+                       steps_per_epoch=6, n_train=90,
+                       timings=Timings(first_epoch_s=0.5, epoch_s=[0.018, 0.018, 0.030],
+                                       epoch_setup_s=[0.3, 0.012, 0.012, 0.024],
+                                       epoch_rounds=[0, 1, 2, 3]))  # fmt: skip
+    assert derived.steady_epochs_s(record) == [0.018, 0.018, 0.030]
+    assert derived.epoch_overheads_s(record) == [0.012, 0.012, 0.024]
+    assert derived.epoch_overhead_s(record) == pytest.approx(0.012)
+    assert derived.step_samples_s(record) == pytest.approx([1e-3, 1e-3, 1e-3])
+    assert derived.throughput_samples(record) == pytest.approx([15000, 15000, 15000])
+    assert not derived.unstable(record)  # a slow setup is not a slow step
+    old = RunRecord(task="iris", impl="keras", framework="keras", device="cpu", seed=0, steps_per_epoch=6,
+                    timings=Timings(first_epoch_s=0.5, epoch_s=[0.018, 0.018, 0.030]))  # fmt: skip
+    assert derived.step_samples_s(old) == pytest.approx([3e-3, 3e-3, 5e-3])  # none kept: the whole epoch
+    assert math.isnan(derived.epoch_overhead_s(old))

@@ -11,9 +11,9 @@ from harness.record.schema import RunRecord, Timings
 from harness.report.data.frame import build_frames
 from harness.report.data.paired import PairedIndex
 from harness.report.data.summary import group_stats
-from harness.report.sections import narrative
 from harness.report.sections.modes import modes_views
 from harness.report.sections.tables import headline_table
+from harness.report.sections.verdicts import verdict_views
 
 STEPS = 10
 
@@ -59,14 +59,13 @@ def test_headline_modes_and_sentences_use_the_paired_ratio() -> None:
     table = headline_table(stats, paired)
     default_row = next(r for r in table.rows if r.mode == "default")
     assert default_row.cells["step_s"].versus_best == "2.00× best [2.00–2.00]"
-    assert default_row.cells["samples_per_s"].versus_best == "0.50× best [0.50–0.50]"
     assert not default_row.cells["step_s"].tie
-    (view,) = modes_views(stats, paired)
+    (view,) = modes_views(stats, paired, frames.epochs)
     scan = next(r for r in view.rows if r["mode"] == "scan")
     assert scan["vs_default"] == "2.00× faster"
-    text = " ".join(narrative.speed_sentences(stats, paired))
-    assert "jax takes 2.00× as long (2.00–2.00)" in text and "paired per round" in text
-    assert "2.0× faster than jax (paired per round)" in narrative.headline_sentence(stats, paired)
+    (verdicts,) = verdict_views(stats, paired)
+    best = next(v for v in verdicts.verdicts if v.question == "Fastest with a fast path")
+    assert "the next, jax, takes 2.00× [2.00, 2.00] as long" in best.answer
 
 
 def test_back_to_back_runs_are_not_paired_and_say_so() -> None:
@@ -75,4 +74,7 @@ def test_back_to_back_runs_are_not_paired_and_say_so() -> None:
     stats, paired = group_stats(frames), PairedIndex(frames.rounds)
     default_row = next(r for r in headline_table(stats, paired).rows if r.mode == "default")
     assert default_row.cells["step_s"].versus_best.endswith("× best (unpaired)")
-    assert "(unpaired)" in " ".join(narrative.speed_sentences(stats, paired))
+    (verdicts,) = verdict_views(stats, paired)
+    assert "unpaired" in verdicts.verdicts[-1].answer or any(
+        "unpaired" in v.answer for v in verdicts.verdicts
+    )

@@ -15,6 +15,7 @@ from harness.report.data import gather
 from harness.report.data.paired import PairedIndex
 from harness.report.sections.tasks import build_sections
 from harness.report.sections.verdicts import verdict_views
+from tests.report.test_report import golden_results
 
 DATA = Path(__file__).parents[1] / "data"
 
@@ -82,11 +83,11 @@ def test_a_clear_difference_is_stated_and_a_small_one_is_a_tie() -> None:
     assert "Trust: no A/A figure" in close.trust
 
 
-def test_the_page_opens_with_the_verdicts(tmp_path: Path) -> None:
+def test_the_page_opens_with_the_answer_and_each_task_with_its_verdicts(tmp_path: Path) -> None:
     out = tmp_path / "index.html"
-    build_report(DATA / "records", out)
+    build_report(golden_results(tmp_path / "results"), out)
     page = out.read_text()
-    assert 'id="verdicts"' in page and page.index('id="verdicts"') < page.index('id="summary"')
+    assert page.index('id="answer"') < page.index('class="verdicts"') < page.index('class="headline-table"')
     assert "Fastest as users write it" in page and "Trust: " in page
 
 

@@ -19,6 +19,7 @@ from harness.errors import CompareInputError, UsageError
 from harness.record.derived import machine_id
 from harness.record.digest import Digest
 from harness.record.schema import RunRecord
+from harness.record.tally import Tally, tally
 from harness.report.data import benchmarks, policy, runset
 from harness.report.data.frame import Frames, build_frames
 from harness.report.data.paired import AAFigure, PairedIndex, SectionDevice, aa_figures
@@ -63,6 +64,7 @@ class ReportData:
     study: pd.DataFrame
     paired: PairedIndex
     aa: dict[SectionDevice, AAFigure] = field(default_factory=dict)
+    tally: Tally = field(default_factory=lambda: tally([]))
     bench_sessions: list[benchmarks.Session] = field(default_factory=list)
 
 
@@ -149,4 +151,5 @@ def gather(results_dir: Path, commit: str | None = None, run: str | None = None)
         paired=PairedIndex(frames.rounds),
         aa=aa_figures(frames.rounds, frames.twins),
         bench_sessions=sessions,
+        tally=tally(current.records),
     )

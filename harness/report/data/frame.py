@@ -29,7 +29,8 @@ class Frames:
 
     ``runs``: one row per record (its fields, its step-time samples, and its config, execution,
     versions and machine blocks). ``epochs``: one row per steady-state epoch (``epoch_s``,
-    ``step_s``, ``samples_per_s``). ``steps``: one row per single synchronised step.
+    ``step_s``, ``samples_per_s``, and ``setup_s``, its epoch overhead). ``steps``: one row per
+    single synchronised step.
     ``evals``: one row per test-split evaluation. ``history``: one row per run, epoch and metric.
     ``rounds``: one row per steady epoch of an interleaved run, with its ``group`` and ``round``
     (what paired ratios are made of). ``twins``: the A/A twins, kept out of every other table: one
@@ -99,6 +100,7 @@ def _run_row(record: RunRecord, variant: str) -> dict[str, Any]:
         "reason": record.reason,
         "n_train": record.n_train,
         "n_test": record.n_test,
+        "n_val": record.n_val or record.n_test,  # older records kept no n_val: the test split's size
         "steps_per_epoch": record.steps_per_epoch,
         "train_flops_per_sample": record.train_flops_per_sample,
         "step_samples_s": derived.step_samples_s(record),
@@ -155,9 +157,10 @@ def _sample_rows(key: dict[str, Any], record: RunRecord) -> tuple[list, list, li
     epochs_s = derived.steady_epochs_s(record)
     steps_s = derived.step_samples_s(record) or [None] * len(epochs_s)
     rates = derived.throughput_samples(record) or [None] * len(epochs_s)
+    setups = derived.epoch_overheads_s(record) or [None] * len(epochs_s)
     epochs = [
-        {**key, "epoch_s": e, "step_s": s, "samples_per_s": r}
-        for e, s, r in zip(epochs_s, steps_s, rates, strict=True)
+        {**key, "epoch_s": e, "step_s": s, "samples_per_s": r, "setup_s": o}
+        for e, s, r, o in zip(epochs_s, steps_s, rates, setups, strict=True)
     ]
     steps = [{**key, "step_s": s} for s in derived.single_steps_s(record)]
     evals = [{**key, "eval_samples_per_s": rate} for rate in derived.eval_throughput_samples(record)]
@@ -206,7 +209,7 @@ def build_frames(records: Sequence[RunRecord]) -> Frames:
     sample_cols = [*KEY, "seed"]
     return Frames(
         runs=_frame(runs, [*KEY, "seed", "status", "reason"]),
-        epochs=_frame(epochs, [*sample_cols, "epoch_s", "step_s", "samples_per_s"]),
+        epochs=_frame(epochs, [*sample_cols, "epoch_s", "step_s", "samples_per_s", "setup_s"]),
         steps=_frame(steps, [*sample_cols, "step_s"]),
         evals=_frame(evals, [*sample_cols, "eval_samples_per_s"]),
         history=_frame(history, [*sample_cols, "metric", "epoch", "value"]),

@@ -32,10 +32,16 @@ class RunSet:
     not_run: list[str] = field(default_factory=list)  # what the full suite runs that this set does not
 
 
+def span(records: list[Digest]) -> tuple[str, str]:
+    """From the first run's start to the last run's end (UTC, to the minute)."""
+    first = min(r.created_at for r in records)
+    last = max(r.finished_at or r.created_at for r in records)
+    return first[:16].replace("T", " "), last[:16].replace("T", " ")
+
+
 def _span(records: list[Digest]) -> str:
-    times = sorted(r.created_at for r in records)
-    first, last = times[0][:16].replace("T", " "), times[-1][:16].replace("T", " ")
-    return first if first == last else f"{first} to {last}"
+    first, last = span(records)
+    return first if first == last else f"{first} to {last} UTC"
 
 
 def select(

@@ -10,6 +10,7 @@ the "of peak" column describe the same median.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -73,11 +74,24 @@ def _efficiency(ok: pd.DataFrame, step_s: float) -> dict[str, float]:
     }
 
 
+def _flops_per_step(ok: pd.DataFrame) -> float:
+    """Training FLOPs of one step (forward and backward of a full epoch over its steps)."""
+    if ok.empty:
+        return np.nan
+    first = ok.iloc[0]
+    if not all(
+        pd.notna(first[c]) and first[c] for c in ("train_flops_per_sample", "n_train", "steps_per_epoch")
+    ):
+        return np.nan
+    return float(first["train_flops_per_sample"] * first["n_train"] / first["steps_per_epoch"])
+
+
 def _group_row(key: tuple, runs: pd.DataFrame, samples: dict[str, dict[tuple, pd.Series]]) -> dict[str, Any]:
     ok = runs[runs["status"] == "ok"]
     empty = pd.Series(dtype=float)
     row: dict[str, Any] = dict(zip(KEY, key, strict=True))
     row |= {"n_runs": len(runs), "n_ok": len(ok), "statuses": dict(runs["status"].value_counts())}
+    row["seeds"] = sorted({int(s) for s in ok["seed"]}) if "seed" in ok else []
     first = runs.iloc[0]
     row |= {"api": first["api"], "engine": first["engine"], "framework": first["framework"]}
     row |= {"reasons": sorted({r for r in runs["reason"] if r}), "code_lines": _median(ok["code_lines"])}
@@ -93,6 +107,7 @@ def _group_row(key: tuple, runs: pd.DataFrame, samples: dict[str, dict[tuple, pd
     row |= {"time_to_target_s": _median(reached), "n_reached": len(reached)}
     row["target_val_accuracy"] = _median(ok["target_val_accuracy"]) if len(ok) else np.nan
     row |= _efficiency(ok, row["step_s"])
+    row["flops_per_step"] = _flops_per_step(ok)
     row |= {"peak_rss_bytes": _max(ok["peak_rss_bytes"]), "device_peak_bytes": _max(ok["device_peak_bytes"])}
     return row
 
@@ -106,6 +121,7 @@ def group_stats(frames: Frames) -> pd.DataFrame:
         "step_s": _by_key(frames.epochs, "step_s"),
         "samples_per_s": _by_key(frames.epochs, "samples_per_s"),
         "steady_epoch_s": _by_key(frames.epochs, "epoch_s"),
+        "epoch_overhead_s": _by_key(frames.epochs, "setup_s"),
         "single_step_s": _by_key(frames.steps, "step_s"),
         "eval_samples_per_s": _by_key(frames.evals, "eval_samples_per_s"),
     }
@@ -114,7 +130,22 @@ def group_stats(frames: Frames) -> pd.DataFrame:
 
 
 def sections(table: pd.DataFrame) -> list[tuple[tuple[str, str, str], pd.DataFrame]]:
-    """The rows split by (machine, task, variant): timings are never compared across machines."""
+    """The rows split by (machine, task, variant), smallest network first (training FLOPs per step,
+    then name): timings are never compared across machines."""
     if table.empty:
         return []
-    return [(key, group.reset_index(drop=True)) for key, group in table.groupby(SECTION, sort=True)]
+    found = [(key, group.reset_index(drop=True)) for key, group in table.groupby(SECTION, sort=True)]
+    size = {
+        key: group["flops_per_step"].min() if "flops_per_step" in group else np.nan for key, group in found
+    }
+
+    def order(item: tuple) -> tuple:
+        flops = size[item[0]]
+        return (item[0][0], 0 if pd.notna(flops) else 1, flops if pd.notna(flops) else 0.0, item[0][1:])
+
+    return sorted(found, key=order)
+
+
+def section_anchor(*parts: str) -> str:
+    """The page anchor of a section: ``machine-task-variant`` in lower case, dashes between."""
+    return re.sub(r"[^a-z0-9]+", "-", "-".join(parts).lower()).strip("-") or "section"

@@ -92,31 +92,18 @@ def _interval_long(stats: pd.DataFrame, name: str, scale: float = 1.0) -> pd.Dat
 
 
 @_styled
-def step_time_figure(epochs: pd.DataFrame, steps: pd.DataFrame, colours: dict) -> Figure:
-    """Box plots of step time per implementation and device: steady-state (epoch / steps) and,
-    beside it, single steps each synchronised on their own (which include the sync overhead)."""
-    panels = [(epochs, "steady state: epoch time / steps per epoch")]
-    if not steps.empty:
-        panels.append((steps, "single steps, each synchronised"))
+def step_time_figure(epochs: pd.DataFrame, colours: dict) -> Figure:
+    """Box plots of the time per step of each implementation and device: one sample per steady
+    epoch (its steps over their number, the epoch overhead left out), the fastest on top."""
     n_rows = epochs.groupby(["label", "device"]).ngroups
-    fig = Figure(figsize=(5.2 * len(panels), _height(n_rows)), layout="constrained")
-    axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
+    fig = Figure(figsize=(7.0, _height(n_rows, 0.36)), layout="constrained")
+    ax = fig.subplots()
     order = epochs.groupby("label")["step_s"].median().sort_values().index.tolist()
-    for ax, (data, title) in zip(axes, panels, strict=True):
-        data = data[data["label"].isin(order)].assign(step_ms=data["step_s"] * 1e3)
-        sns.boxplot(
-            data=data,
-            x="step_ms",
-            y="label",
-            hue="device",
-            order=order,
-            ax=ax,
-            fliersize=2,
-            linewidth=0.8,
-            legend=data["device"].nunique() > 1,
-        )
-        ax.set(title=title, xlabel="step time (ms)", ylabel="")
-        _log_if_wide(ax, data["step_ms"])
+    data = epochs.assign(step_ms=epochs["step_s"] * 1e3)
+    sns.boxplot(data=data, x="step_ms", y="label", hue="device", order=order, ax=ax, fliersize=2,
+                linewidth=0.8, legend=data["device"].nunique() > 1)  # fmt: skip
+    ax.set(xlabel="time per step (ms), one sample per steady epoch", ylabel="")
+    _log_if_wide(ax, data["step_ms"])
     return fig
 
 
@@ -124,32 +111,6 @@ def _log_if_wide(ax: object, values: pd.Series, ratio: float = 30.0) -> None:
     positive = values[values > 0]
     if len(positive) and positive.max() / positive.min() > ratio:
         ax.set_xscale("log")
-
-
-@_styled
-def throughput_figure(stats: pd.DataFrame, colours: dict) -> Figure:
-    """Bars of steady-state training throughput (median, 95% CI whiskers) per implementation."""
-    data = stats[stats["samples_per_s"].notna()].sort_values(
-        ["device", "samples_per_s"], ascending=[True, False]
-    )
-    fig = Figure(figsize=(7.5, _height(len(data))), layout="constrained")
-    ax = fig.subplots()
-    long = _interval_long(data.assign(row=_row_label(data)), "samples_per_s")
-    sns.barplot(
-        data=long,
-        x="value",
-        y="row",
-        hue="label",
-        palette=colours,
-        estimator="median",
-        errorbar=("pi", 100),
-        capsize=0.2,
-        err_kws={"linewidth": 1},
-        legend=False,
-        ax=ax,
-    )
-    ax.set(xlabel="training samples / s (median over steady epochs, 95% CI)", ylabel="")
-    return fig
 
 
 @_styled
@@ -217,7 +178,7 @@ def curves_figure(history: pd.DataFrame, colours: dict) -> Figure:
     Drawn with matplotlib directly from the per-epoch mean and standard deviation (pandas), one
     line and one band per implementation and device: seaborn's line plot took most of the
     report's time for the same picture."""
-    fig = Figure(figsize=(10, 6.2), layout="constrained")
+    fig = Figure(figsize=(8.0, 6.4), layout="constrained")
     axes = fig.subplots(2, 2, sharex=True)
     keys = ["label", "device", "metric", "epoch"]
     agg = history.groupby(keys, as_index=False)["value"].agg(["mean", "std"])
@@ -253,8 +214,11 @@ def curves_figure(history: pd.DataFrame, colours: dict) -> Figure:
                     linewidths=0.5,
                 )
             ax.set(title=metric.replace("_", " "), ylabel="", xlabel="epoch" if row == 1 else "")
-    if axes[0][1].get_lines():
-        axes[0][1].legend(title="implementation", loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False)
+            if "accuracy" in metric:
+                ax.set_ylim(top=min(1.0, ax.get_ylim()[1]))  # an accuracy never passes 100%
+    handles, names = axes[0][1].get_legend_handles_labels()
+    if handles:  # below the panels, never over the curves
+        fig.legend(handles, names, loc="outside lower center", ncol=min(5, len(names)), frameon=False)
     return fig
 
 
@@ -271,6 +235,8 @@ def accuracy_figure(stats: pd.DataFrame, colours: dict) -> Figure:
     ):
         _interval_errorbars(ax, data, name, 100.0, colours)
         ax.set(xlabel=title + ", mean ± 95% CI over seeds", ylabel="")
+        if name == "test_accuracy":
+            ax.set_xlim(right=min(100.0, ax.get_xlim()[1]))  # an interval may pass 100%; an accuracy cannot
     axes[0].set_yticks(data["y"].tolist(), data["row"].tolist())
     axes[0].set_ylim(len(data) - 0.5, -0.5)  # the first row on top, as a table reads
     axes[1].axvline(0, color="grey", linewidth=0.8)
@@ -397,7 +363,6 @@ def scaling_figure(frame: pd.DataFrame, colours: dict) -> Figure:
 
 DRAWERS: dict[str, Callable[..., Figure]] = {
     "step_time": step_time_figure,
-    "throughput": throughput_figure,
     "warmup": warmup_figure,
     "curves": curves_figure,
     "accuracy": accuracy_figure,

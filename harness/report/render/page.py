@@ -1,4 +1,5 @@
-"""The page: the template rendered with every value escaped, written atomically.
+"""The page: the template rendered with every value escaped, each glossary term's first use
+linked to its entry, written atomically.
 
 The Jinja2 environment escapes every value (``autoescape=True``); nothing from a record is ever
 marked safe, so a label such as ``<script>`` shows as text. Figures are PNG data URIs.
@@ -7,6 +8,8 @@ marked safe, so a label such as ``<script>`` shows as text. Figures are PNG data
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +27,49 @@ def render(context: dict[str, Any]) -> str:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    return env.get_template("report.html.j2").render(**context)
+    return link_terms(env.get_template("report.html.j2").render(**context), context.get("glossary", []))
+
+
+SKIP = {"a", "code", "script", "style", "title", "h1", "h2", "h3", "summary", "dt"}  # no link inside these
+_TAG = re.compile(r"(<[^>]+>)")
+
+
+def link_terms(html: str, terms: Iterable[Any]) -> str:
+    """``html`` with the first use of each term (any of its ``phrases``, whole words, outside links,
+    code and headings, and before the glossary itself) made a link to its entry ``#g-<slug>``."""
+    patterns = [(t.anchor, re.compile(r"(?<![\w/-])(" + "|".join(map(re.escape, t.phrases)) + r")(?![\w/-])"))
+                for t in terms]  # fmt: skip
+    left = dict(patterns)
+    out, skipping = [], []
+    for piece in _TAG.split(html):
+        if piece.startswith("<"):
+            out.append(piece)
+            name = re.match(r"</?\s*([a-zA-Z0-9]+)", piece)
+            tag = name.group(1).lower() if name else ""
+            if 'id="glossary"' in piece:
+                left.clear()  # the glossary itself links nothing
+            if tag in SKIP:
+                skipping.append(tag) if not piece.startswith("</") else skipping and skipping.pop()
+            continue
+        if skipping or not left or not piece.strip():
+            out.append(piece)
+            continue
+        out.append(_link_in(piece, left))
+    return "".join(out)
+
+
+def _link_in(text: str, left: dict[str, re.Pattern[str]]) -> str:
+    """Link the first use in ``text`` of every term still in ``left`` (and drop it from ``left``)."""
+    found = [(m.start(), m.end(), anchor) for anchor, pattern in left.items() if (m := pattern.search(text))]
+    found.sort()
+    out, at = [], 0
+    for start, end, anchor in found:
+        if start < at:
+            continue  # overlaps a phrase already linked: that term waits for its next use
+        out.append(text[at:start] + f'<a class="term" href="#{anchor}">{text[start:end]}</a>')
+        at = end
+        del left[anchor]
+    return "".join(out) + text[at:]
 
 
 def _umask() -> int:

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from harness.record.schema import STATUSES
+from harness.record.tally import short_reason
 from harness.report.data import ReportData
 from harness.store.runs import Skipped
 
@@ -129,12 +130,20 @@ def machine_summaries(runs: pd.DataFrame) -> list[MachineSummary]:
 
 
 def failed_runs(runs: pd.DataFrame) -> list[dict[str, Any]]:
-    """Every run whose status is not ``ok``, with its reason, sorted by machine, task and label."""
+    """The runs whose status is not ``ok``, one row per machine, status and reason (the first
+    clause of it: the same words as the page's header count), with how many and which runs."""
     if runs.empty:
         return []
     bad = runs[runs["status"] != "ok"].sort_values(["machine_id", "task", "label", "device", "seed"])
-    columns = ["machine_id", "task", "variant", "label", "device", "seed", "status", "reason", "created_at"]
-    return bad[columns].to_dict("records")
+    out = []
+    for (machine_id, status, reason), part in bad.groupby(
+        ["machine_id", "status", bad["reason"].map(short_reason)], sort=True
+    ):
+        runs_named = [f"{r.task}{f' ({r.variant})' if r.variant else ''} {r.label} on {r.device}, "
+                      f"seed {r.seed}" for r in part.itertuples()]  # fmt: skip
+        out.append({"machine_id": machine_id, "status": status, "reason": reason, "count": len(part),
+                    "runs": runs_named, "detail": sorted(set(part["reason"]))[:3]})  # fmt: skip
+    return sorted(out, key=lambda f: (f["status"] == "unavailable", f["machine_id"], -f["count"]))
 
 
 def skipped_lines(skipped: Sequence[Skipped], results_dir: Path) -> list[dict[str, Any]]:

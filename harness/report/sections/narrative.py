@@ -12,9 +12,7 @@ import math
 
 import pandas as pd
 
-from harness.compare.paired import PairedRatio, describe
-from harness.record.derived import fmt_percent, fmt_pp, fmt_seconds, is_number
-from harness.report.data.paired import AAFigure, PairedIndex, unpaired_mark
+from harness.record.derived import fmt_percent, fmt_pp, fmt_seconds, is_number, median
 
 
 def _ok(stats: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -27,85 +25,6 @@ def _overlap(a: pd.Series, b: pd.Series, name: str) -> bool:
 
 def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _ratio(paired: PairedIndex | None, fast: pd.Series, slow: pd.Series) -> PairedRatio | None:
-    return paired.ratio(fast, slow) if paired is not None else None
-
-
-def _as_long(row: pd.Series, best: pd.Series, ratio: PairedRatio | None, paired: PairedIndex | None) -> str:
-    if ratio is None:
-        mark = unpaired_mark(paired, best, row)
-        return f"{row['label']} takes {row['step_s'] / best['step_s']:.2f}× as long{mark}"
-    return f"{row['label']} takes {ratio.estimate:.2f}× as long ({ratio.low:.2f}–{ratio.high:.2f})"
-
-
-def speed_sentences(
-    stats: pd.DataFrame, paired: PairedIndex | None = None, aa: dict[str, AAFigure] | None = None
-) -> list[str]:
-    """Per device: the fastest implementation per step and how many times slower the others are,
-    paired per round where the runs were interleaved; with the device's A/A figure (``aa``), a
-    ratio inside its band is a tie."""
-    aa = aa or {}
-    out = []
-    for device, group in _ok(stats, "step_s").groupby("device", sort=True):
-        ranked = group.sort_values("step_s")
-        best = ranked.iloc[0]
-        text = (
-            f"On {device}, {best['label']} is fastest per step: {fmt_seconds(best['step_s'])} "
-            f"(95% CI {fmt_seconds(best['step_s_lo'])} – {fmt_seconds(best['step_s_hi'])})"
-        )
-        rest = [(r, _ratio(paired, best, r)) for _, r in ranked.iloc[1:].iterrows()]
-        others = [_as_long(r, best, ratio, paired) for r, ratio in rest]
-        text += "; " + _join(others) + "." if others else "; it is the only implementation measured."
-        ties = [
-            r["label"] for r, ratio in rest if (not ratio.clear if ratio else _overlap(r, best, "step_s"))
-        ]
-        figure = aa.get(str(device))
-        in_band = [
-            r["label"]
-            for r, ratio in rest
-            if ratio is not None and r["label"] not in ties and figure and figure.tie(ratio.estimate)
-        ]
-        if ties:
-            text += f" {_join(ties)} cannot be told apart from it (the intervals include no difference)."
-        if in_band:
-            text += f" {_join(in_band)} differ from it by no more than the A/A twin does: a tie."
-        if any(ratio is not None for _, ratio in rest):
-            text += " Ratios are paired per round of interleaved epochs, with their 95% interval."
-        out.append(text)
-    return out
-
-
-def throughput_sentences(stats: pd.DataFrame) -> list[str]:
-    """Per device: the highest and lowest steady-state training throughput."""
-    out = []
-    for device, group in _ok(stats, "samples_per_s").groupby("device", sort=True):
-        ranked = group.sort_values("samples_per_s", ascending=False)
-        top, low = ranked.iloc[0], ranked.iloc[-1]
-        text = f"On {device}, {top['label']} trains {top['samples_per_s']:,.0f} samples/s"
-        if len(ranked) > 1:
-            text += f", {top['samples_per_s'] / low['samples_per_s']:.2f}× the {low['label']} rate"
-        out.append(text + ".")
-    return out
-
-
-def sync_sentences(stats: pd.DataFrame) -> list[str]:
-    """How much longer a single synchronised step takes than a steady-state step, per device."""
-    out = []
-    for device, group in _ok(_ok(stats, "step_s"), "single_step_s").groupby("device", sort=True):
-        ratio = (group["single_step_s"] / group["step_s"]).rename("ratio")
-        most, least = group.loc[ratio.idxmax()], group.loc[ratio.idxmin()]
-        text = (
-            f"On {device}, a single synchronised step takes {ratio.max():.2f}× the steady-state step time "
-            f"in {most['label']} and {ratio.min():.2f}× in {least['label']}"
-        )
-        if ratio.min() >= 1:
-            text += ": the cost of waiting for the device after every step, which an epoch amortises"
-        else:
-            text += "; below 1×, an epoch does work that single steps skip, or the machine was noisy"
-        out.append(text + ".")
-    return out
 
 
 MIN_SEEDS = 2  # below this an accuracy difference between implementations is never claimed
@@ -161,30 +80,6 @@ def accuracy_sentences(stats: pd.DataFrame) -> list[str]:
     ]
 
 
-def headline_sentence(
-    stats: pd.DataFrame, paired: PairedIndex | None = None, aa: dict[str, AAFigure] | None = None
-) -> str:
-    """One line: fastest vs slowest per step on the first device (with its A/A figure), and
-    whether accuracies agree."""
-    timed = _ok(stats, "step_s")
-    if timed.empty:
-        return "No run of this task finished, so there is nothing to compare."
-    device = sorted(timed["device"].unique())[0]
-    ranked = timed[timed["device"] == device].sort_values("step_s")
-    fast, slow = ranked.iloc[0], ranked.iloc[-1]
-    text = f"{fast['label']} is fastest per step on {device}"
-    if len(ranked) > 1:
-        ratio = _ratio(paired, fast, slow)
-        factor = ratio.estimate if ratio is not None else slow["step_s"] / fast["step_s"]
-        how = " (paired per round)" if ratio is not None else unpaired_mark(paired, fast, slow)
-        text += f", {factor:.1f}× faster than {slow['label']}{how}"
-    figure = (aa or {}).get(str(device))
-    if figure is not None:
-        text += f" (A/A {describe(figure.ratio)})" if figure.ratio else " (A/A figure unavailable)"
-    agree = accuracies_agree(stats)
-    return text + ("; test accuracies agree within their confidence intervals." if agree else ".")
-
-
 def warmup_sentences(stats: pd.DataFrame) -> list[str]:
     """The largest first-epoch overhead (tracing, compilation, warm-up) over a steady epoch."""
     group = _ok(_ok(stats, "first_epoch_s"), "steady_epoch_s")
@@ -234,26 +129,69 @@ def gap_sentences(stats: pd.DataFrame) -> list[str]:
     return [text]
 
 
-def best_epoch_sentences(history: pd.DataFrame, tolerance: float = 0.001) -> list[str]:
-    """Where mean validation accuracy peaks: at the end, or earlier and more than ``tolerance``
-    (0.1 pp: below that a drop is seed noise on these tasks) above the final value (overfitting)."""
+def _onsets(runs: pd.DataFrame) -> dict[tuple[str, str], list[int | None]]:
+    """Per (label, device): each analysed run's overfitting onset epoch (``None``: none found)."""
+    out: dict[tuple[str, str], list[int | None]] = {}
+    if runs.empty or "overfitting" not in runs:
+        return out
+    for (label, device), part in runs.groupby(["label", "device"]):
+        found = [o for o in part["overfitting"] if isinstance(o, dict) and "onset_epoch" in o]
+        out[(str(label), str(device))] = [o["onset_epoch"] for o in found]
+    return out
+
+
+def _one_sample(runs: pd.DataFrame, label: str, device: str) -> float:
+    """The smallest change of validation accuracy: one validation sample of the label's runs."""
+    if runs.empty or "n_val" not in runs:
+        return math.nan
+    sizes = runs.loc[(runs["label"] == label) & (runs["device"] == device), "n_val"].dropna()
+    return 1.0 / float(sizes.median()) if len(sizes) and sizes.median() > 0 else math.nan
+
+
+def overfitting_sentences(history: pd.DataFrame, runs: pd.DataFrame) -> list[str]:
+    """Which implementations overfit, and which only look as if they might.
+
+    Overfitting is the lesson's: validation loss stops falling and rises while training loss still
+    falls, found per run as its onset (:mod:`harness.record.overfitting`). It is claimed for an
+    implementation only with :data:`MIN_SEEDS` seeds or more and an onset in at least half its runs;
+    its validation accuracy's fall from the best epoch to the last is quoted where it is at least
+    one validation sample (less is a single prediction flipping). A fall or an onset that misses
+    these is named with the reason it is not a claim."""
     val = history[history["metric"] == "val_accuracy"]
     if val.empty:
         return []
+    onsets = _onsets(runs)
+    seeds = val.groupby(["label", "device"])["seed"].nunique()
     mean = val.groupby(["label", "device", "epoch"], as_index=False)["value"].mean()
-    early = []
+    shown, weak = [], []
     for (label, device), curve in mean.groupby(["label", "device"], sort=True):
         best, last = curve.loc[curve["value"].idxmax()], curve.loc[curve["epoch"].idxmax()]
-        if best["epoch"] < last["epoch"] and best["value"] - last["value"] > tolerance:
-            drop = fmt_pp(last["value"] - best["value"])
-            early.append(
-                f"{label} on {device} at epoch {best['epoch']} of {last['epoch']} ({drop} by the end)"
-            )
-    if not early:
-        return [
-            "Mean validation accuracy is at its best (within 0.1 pp) at the last epoch for every "
-            "implementation: no sign of overfitting yet."
-        ]
-    return [
-        f"Mean validation accuracy peaks before the last epoch for {_join(early)}: a sign of overfitting."
-    ]
+        drop = best["value"] - last["value"] if best["epoch"] < last["epoch"] else 0.0
+        sample = _one_sample(runs, str(label), str(device))
+        found = [e for e in onsets.get((str(label), str(device)), [])]
+        hits = [e for e in found if e is not None]
+        fell = drop > 0 and (not is_number(sample) or drop >= sample)
+        fall = f"validation accuracy {fmt_pp(-drop)} from epoch {best['epoch']} to {last['epoch']}"
+        if seeds[(label, device)] >= MIN_SEEDS and found and 2 * len(hits) >= len(found):
+            text = f"{label} (an onset in {len(hits)} of {len(found)} runs, median epoch {median(hits):.0f}"
+            shown.append(text + (f"; {fall})" if fell else ")"))
+            continue
+        why = []
+        if seeds[(label, device)] < MIN_SEEDS and (hits or drop > 0):
+            why.append("one seed")
+        if drop > 0 and not fell:
+            why.append(f"a fall of less than one validation sample ({fmt_pp(sample).lstrip('+')})")
+        if found and (hits or drop > 0) and 2 * len(hits) < len(found):
+            why.append(f"an onset in {len(hits)} of {len(found)} runs")
+        if why:
+            what = fall if drop > 0 else f"an onset in {len(hits)} of {len(found)} runs"
+            weak.append(f"{label} ({what}: {', '.join(why)})")
+    out = []
+    if shown:
+        out.append(f"Overfitting, validation loss rising while training loss falls: {_join(shown)}.")
+    if weak:
+        out.append(f"Not called overfitting: {_join(weak)}.")
+    if not out:
+        out.append("No sign of overfitting: no run's validation loss turned up while its training loss fell, "
+                   "and validation accuracy ends at its best.")  # fmt: skip
+    return out

@@ -20,7 +20,6 @@ from harness.record.derived import (
     fmt_fraction,
     fmt_percent,
     fmt_pp,
-    fmt_rate,
     fmt_seconds,
     is_number,
 )
@@ -85,14 +84,13 @@ class Table:
 
 
 COLUMNS = [
-    Column("samples_per_s", "Throughput", "samples/s, median [95% CI]", "higher", fmt_rate, has_ci=True),
-    Column("step_s", "Step time", "median [95% CI]", "lower", fmt_seconds, has_ci=True),
+    Column("step_s", "Time per step", "median [95% CI]", "lower", fmt_seconds, has_ci=True),
+    Column("epoch_overhead_s", "Epoch overhead", "per epoch, median; of a whole epoch", "lower", fmt_seconds),
     Column("fraction_of_peak", "Of matmul peak", "achieved FLOP/s ÷ calibrated peak", "higher", fmt_fraction),
     Column("first_epoch_s", "First epoch", "incl. compile; vs steady", "lower", fmt_seconds),
     Column("time_to_target_s", "Time to target", "median; seeds reaching the target", "lower", fmt_seconds),
     Column("test_accuracy", "Test accuracy", "mean ± 95% CI", "higher", fmt_percent, "pp", True),
     Column("gap", "Generalization gap", "train − val acc., mean ± CI", "zero", fmt_pp, "pp", True),
-    Column("eval_samples_per_s", "Eval throughput", "samples/s, median", "higher", fmt_rate),
     Column("peak_rss_bytes", "Peak RSS", "max over seeds", "lower", fmt_bytes),
     Column("device_peak_bytes", "Device peak", "max over seeds", "lower", fmt_bytes),
 ]
@@ -131,6 +129,8 @@ def _note(column: Column, row: pd.Series) -> str:
         return f"± {100 * (row[f'{name}_hi'] - row[f'{name}_lo']) / 2:.2f} pp (n={row[f'{name}_n']})"
     if column.has_ci:
         return f"[{column.fmt(row[f'{name}_lo'])} – {column.fmt(row[f'{name}_hi'])}]"
+    if name == "epoch_overhead_s" and is_number(row.get("steady_epoch_s")) and row["steady_epoch_s"] > 0:
+        return f"{row[name] / row['steady_epoch_s']:.0%} of {fmt_seconds(row['steady_epoch_s'])}"
     if name == "first_epoch_s":
         return f"steady {fmt_seconds(row['steady_epoch_s'])}"
     if name == "fraction_of_peak" and is_number(row.get("achieved_flops_per_s")):
@@ -140,7 +140,7 @@ def _note(column: Column, row: pd.Series) -> str:
     return ""
 
 
-PAIRED = {"step_s": False, "samples_per_s": True}  # column -> whether its ratio is the inverse
+PAIRED = {"step_s": False}  # column -> whether its ratio is the inverse (paired per round)
 
 
 def _paired_versus(column: Column, ratio: PairedRatio, cell: Cell) -> None:

@@ -1,8 +1,10 @@
-"""One section per machine, task and spec variant: the headline table, its figures and sentences."""
+"""One section per machine, task and spec variant: the answers for it in words (:mod:`.verdicts`),
+the headline table of the implementations as their users write them (other modes are in the
+Execution modes section), two figures (time per step; loss and accuracy per epoch), and the rest
+collapsed: one-off costs, accuracy intervals, the overfitting analysis run by run."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,9 +15,10 @@ from harness.report.data import ReportData
 from harness.report.data.frame import Frames
 from harness.report.data.paired import AAFigure, PairedIndex, SectionDevice
 from harness.report.data.plot import Plot
-from harness.report.data.summary import SECTION, sections
-from harness.report.sections import narrative, study
+from harness.report.data.summary import SECTION, section_anchor, sections
+from harness.report.sections import narrative
 from harness.report.sections.tables import Table, headline_table
+from harness.report.sections.verdicts import VerdictView, verdict_views
 
 
 @dataclass
@@ -40,19 +43,16 @@ class SectionView:
     machine_id: str
     task: str
     variant: str
-    headline: str
+    verdicts: list[VerdictView]
     table: Table
     table_sentences: list[str]
     aa_sentences: list[str]
     left_out: list[dict[str, Any]]
-    speed: list[FigureView]
-    accuracy: list[FigureView]
+    figures: list[FigureView]
+    more_figures: list[FigureView]
     overfitting: list[dict[str, Any]]
     overfitting_columns: list[str] = field(default_factory=list)
-
-
-def _anchor(*parts: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", "-".join(parts).lower()).strip("-") or "section"
+    other_modes: int = 0  # rows of fast paths, shown in the Execution modes section
 
 
 def _part(frame: pd.DataFrame, key: tuple[str, str, str]) -> pd.DataFrame:
@@ -62,56 +62,55 @@ def _part(frame: pd.DataFrame, key: tuple[str, str, str]) -> pd.DataFrame:
     return frame[mask]
 
 
-def _speed_figures(frames: Frames, key: tuple, stats: pd.DataFrame, colours: list[str]) -> list[FigureView]:
-    epochs = _part(frames.epochs, key)
-    if epochs.empty:
-        return []
-    steps = _part(frames.steps, key)
-    return [
-        FigureView(
-            Plot("step_time", {"epochs": epochs, "steps": steps}, colours),
-            "Step time distributions",
-            "Step time per implementation and device. Left, the headline: each steady epoch's time divided "
-            "by its steps (boxes pool every steady epoch of every seed). Right, single steps each timed "
-            "with a device sync, which adds the per-step sync overhead.",
-            narrative.sync_sentences(stats),
-        ),
-        FigureView(
-            Plot("throughput", {"stats": stats}, colours),
-            "Training throughput",
-            "Steady-state training throughput: median samples per second, whiskers the 95% bootstrap CI.",
-            narrative.throughput_sentences(stats),
-        ),
-        FigureView(
-            Plot("warmup", {"stats": stats}),
-            "Warm-up and compile cost",
-            "One-off costs next to a steady epoch: framework import (paid once per worker process), model "
-            "build, and the first epoch, which includes tracing and compilation.",
-            narrative.warmup_sentences(stats),
-        ),
-    ]
+def as_written(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of mode ``default`` (each framework as its users write it), or every row where no
+    run of that mode is here."""
+    if frame.empty or "mode" not in frame:
+        return frame
+    default = frame[frame["mode"] == "default"]
+    return default if len(default) else frame
 
 
-def _accuracy_figures(
-    frames: Frames, key: tuple, stats: pd.DataFrame, colours: list[str]
-) -> list[FigureView]:
-    history = _part(frames.history, key)
-    if history.empty:
-        return []
-    return [
-        FigureView(
+def _figures(frames: Frames, key: tuple, stats: pd.DataFrame, colours: list[str]) -> list[FigureView]:
+    epochs, history = as_written(_part(frames.epochs, key)), as_written(_part(frames.history, key))
+    out = []
+    if not epochs.empty:
+        out.append(FigureView(
+            Plot("step_time", {"epochs": epochs}, colours),
+            "Time per step",
+            "Time per step of each implementation as its users write it: each steady epoch's steps (its "
+            "epoch overhead and the first epoch left out) over their number; a box pools every steady "
+            "epoch of every seed.",
+        ))  # fmt: skip
+    if not history.empty:
+        runs = as_written(_part(frames.runs, key))
+        out.append(FigureView(
             Plot("curves", {"history": history}, colours),
             "Loss and accuracy per epoch",
             "Train and validation loss and accuracy per epoch: line the mean over seeds, band ±1 standard "
             "deviation; a star marks each implementation's best validation-accuracy epoch.",
-            narrative.best_epoch_sentences(history) + narrative.target_sentences(stats),
+            narrative.overfitting_sentences(history, runs) + narrative.target_sentences(stats),
+        ))  # fmt: skip
+    return out
+
+
+def _more_figures(stats: pd.DataFrame, colours: list[str]) -> list[FigureView]:
+    if stats["step_s"].map(is_number).sum() == 0:
+        return []
+    return [
+        FigureView(
+            Plot("warmup", {"stats": stats}),
+            "One-off costs",
+            "One-off costs next to a steady epoch: framework import (paid once per worker process), model "
+            "build, and the first epoch, which includes tracing and compilation.",
+            narrative.warmup_sentences(stats),
         ),
         FigureView(
             Plot("accuracy", {"stats": stats}, colours),
             "Test accuracy and generalization gap",
             "Test accuracy and generalization gap (final train minus validation accuracy), mean over seeds "
             "with a 95% Student-t interval.",
-            narrative.accuracy_sentences(stats) + narrative.gap_sentences(stats),
+            narrative.gap_sentences(stats),
         ),
     ]
 
@@ -169,46 +168,44 @@ def _left_out(runs: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
-def _overfit_note(runs: pd.DataFrame, key: tuple[str, str, str]) -> str:
-    part = _part(runs, key)
-    return study.overfit_note(part["overfitting"]) if "overfitting" in part else ""
-
-
 def build_sections(
     frames: Frames,
     stats: pd.DataFrame,
     paired: PairedIndex | None = None,
     aa: dict[SectionDevice, AAFigure] | None = None,
+    views: list[VerdictView] | None = None,
 ) -> list[SectionView]:
-    """One view per (machine, task, variant), with its table, figures and sentences; speed ratios
-    paired per round where ``paired`` holds the runs' interleaved rounds, a ratio inside the A/A
-    band of ``aa`` (the section and device's twin) called a tie."""
+    """One view per (machine, task, variant), with its answers, table, figures and sentences;
+    speed ratios paired per round where ``paired`` holds the runs' interleaved rounds, a ratio
+    inside the A/A band of ``aa`` (the section and device's twin) called a tie."""
     aa = aa or {}
+    paired = paired if paired is not None else PairedIndex(frames.rounds)
+    views = verdict_views(stats, paired, aa) if views is None else views
     colours = sorted(frames.runs["label"].unique()) if not frames.runs.empty else []  # the palette's labels
-    views = []
+    out = []
     for key, part in sections(stats):
         machine_id, task, variant = key
         mine = {d: f for (m, t, v, d), f in aa.items() if (m, t, v) == (machine_id, task, variant)}
-        overfitting = _overfitting(_part(frames.runs, key))
-        views.append(
+        shown = as_written(part)
+        out.append(
             SectionView(
-                anchor=_anchor(machine_id, task, variant),
+                anchor=section_anchor(machine_id, task, variant),
                 machine_id=machine_id,
                 task=task,
                 variant=variant,
-                headline=narrative.headline_sentence(part, paired, mine) + _overfit_note(frames.runs, key),
-                table=headline_table(part, paired),
-                table_sentences=narrative.speed_sentences(part, paired, mine)
-                + narrative.accuracy_sentences(part),
+                verdicts=[v for v in views if (v.machine_id, v.task, v.variant) == key],
+                table=headline_table(shown, paired),
+                table_sentences=narrative.accuracy_sentences(shown),
                 aa_sentences=[f.sentence(d) for d, f in sorted(mine.items())],
                 left_out=_left_out(_part(frames.runs, key)),
-                speed=_speed_figures(frames, key, part, colours),
-                accuracy=_accuracy_figures(frames, key, part, colours),
-                overfitting=overfitting,
+                figures=_figures(frames, key, shown, colours),
+                more_figures=_more_figures(shown, colours),
+                overfitting=_overfitting(as_written(_part(frames.runs, key))),
                 overfitting_columns=list(OVERFITTING_COLUMNS),
+                other_modes=len(part) - len(shown),
             )
         )
-    return views
+    return out
 
 
 PART = "tasks"  # its template: harness/report/render/templates/parts/tasks.html.j2
