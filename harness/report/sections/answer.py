@@ -169,7 +169,9 @@ def _machines(data: ReportData, tally: Tally) -> list[str]:
         machine_id = line.split(":", 1)[0]
         mine = runs[runs["machine_id"] == machine_id] if not runs.empty else runs
         info = mine.iloc[0]["machine"] if len(mine) else {}
-        peak = data.stats.loc[data.stats["machine_id"] == machine_id, "peak_flops_per_s"].dropna()
+        stats = data.stats
+        peak = stats.loc[stats["machine_id"] == machine_id, "peak_flops_per_s"].dropna() if (
+            "peak_flops_per_s" in stats) else pd.Series(dtype=float)  # fmt: skip
         cores = info.get("cpu_cores_logical")
         where = ", ".join(x for x in (
             str(info.get("cpu_model", "")), f"{cores} cores" if cores else "",
