@@ -40,12 +40,15 @@ def _rows(page: str) -> list[tuple[str, str]]:
 
 
 def test_gpu_runs_give_the_task_a_gpu_row_and_none_give_none(tmp_path: Path) -> None:
+    impls, devices = (("torch", 1.0), ("jax", 0.8)), ("cpu", "gpu")
     both = [_record("digits", impl, device, seed, ms * (0.2 if device == "gpu" else 1))
-            for impl, ms in (("torch", 1.0), ("jax", 0.8)) for device in ("cpu", "gpu") for seed in (0, 1)]  # fmt: skip
+            for impl, ms in impls for device in devices for seed in (0, 1)]  # fmt: skip
     page = _page(tmp_path / "both", both)
     assert _rows(page) == [("digits", "cpu"), ("digits", "gpu")]
     assert "on cpu and gpu of box" in page
-    cpu_only = [r for r in both if r.device == "cpu"] + [_record("digits", "torch", "gpu", 0, 1.0, "unavailable")]
+    cpu_only = [r for r in both if r.device == "cpu"] + [
+        _record("digits", "torch", "gpu", 0, 1.0, "unavailable")
+    ]
     page = _page(tmp_path / "cpu", cpu_only)
     assert _rows(page) == [("digits", "cpu")]
     table = page[page.index('<table class="answer">') :]
@@ -53,10 +56,16 @@ def test_gpu_runs_give_the_task_a_gpu_row_and_none_give_none(tmp_path: Path) -> 
 
 
 def test_the_first_line_says_one_task_only_or_no_run_that_finished(tmp_path: Path) -> None:
-    one = [_record("digits", impl, "cpu", seed, ms) for impl, ms in (("torch", 1.0), ("jax", 0.8)) for seed in (0, 1)]
+    one = [
+        _record("digits", impl, "cpu", seed, ms)
+        for impl, ms in (("torch", 1.0), ("jax", 0.8))
+        for seed in (0, 1)
+    ]
     page = _page(tmp_path / "one", one)
     assert re.search(r'<p class="first-line">One task only, digits: 2 implementations', page)
     none = [_record("digits", "torch", "gpu", 0, 1.0, "unavailable")]
     page = _page(tmp_path / "none", none)
     first = re.search(r'<p class="first-line">([^<]*)</p>', page).group(1)
-    assert first.startswith("No run finished ok on box: 1 record: 0 runs ok; 1 could not run here (gpu:"), first
+    assert first.startswith("No run finished ok on box: 1 record: 0 runs ok; 1 could not run here (gpu:"), (
+        first
+    )
