@@ -84,3 +84,15 @@ def test_the_page_says_what_the_full_suite_runs_that_this_set_did_not() -> None:
     for record in records:
         record.suite = "full"
     assert not_run(records) == []
+
+
+def test_a_run_set_is_dated_from_its_first_start_to_its_last_end(tmp_path: Path) -> None:
+    """The last group (MNIST, say) started at 11:13 and ended at 11:18: the run set ends at 11:18,
+    not at its last start; records from before ``finished_at`` was kept end at their start."""
+    writer = RecordWriter(tmp_path, "box-1", COMMITS[0], "one")
+    first, last = _record(0, "torch", 2e-3, 0), _record(0, "jax", 2e-3, 13)
+    last.finished_at = (datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=18)).isoformat(timespec="seconds")
+    for record in (first, last):
+        writer.append(record)
+    (line,) = gather(tmp_path).run_set.lines
+    assert "2026-01-01 00:00 to 2026-01-01 00:18 UTC" in line, line
