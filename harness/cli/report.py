@@ -8,7 +8,6 @@ from pathlib import Path
 from harness.cli import options
 from harness.cli.exits import Exit
 from harness.cli.paths import DEFAULT_REPORT
-from harness.report.build import build_report
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -27,5 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from harness.report.build import build_report  # matplotlib and seaborn: not for --help
+
     print(build_report(args.results, args.out, args.commit, args.run))
     return Exit.OK
