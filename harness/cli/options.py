@@ -100,7 +100,7 @@ def machine_warnings(threads: int | None, devices: list[str] | None, what: str =
         reason = machine.gpu_reason()
         if reason is not None:
             out.append(
-                f"--device gpu: this machine has no usable GPU ({reason}); {what} on gpu will be unavailable"
+                f"--device gpu: this machine has no usable GPU: {reason}; {what} on gpu will be unavailable"
             )
     return out
 

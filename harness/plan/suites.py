@@ -122,9 +122,12 @@ def shipped_suites() -> list[str]:
 def suite_path(name_or_path: str) -> Path:
     """A shipped suite's file, or ``name_or_path`` itself if it is a file."""
     candidate = Path(name_or_path)
-    if candidate.suffix == ".toml" or candidate.exists():
+    if name_or_path and (candidate.suffix == ".toml" or candidate.exists()):
         if not candidate.is_file():
-            raise SuiteError(f"suite file {candidate} does not exist")
+            what = "is not a file" if candidate.exists() else "does not exist"
+            raise SuiteError(
+                f"suite file {candidate} {what}; valid: {', '.join(shipped_suites())} or a .toml file"
+            )
         return candidate
     if name_or_path not in shipped_suites():
         raise UnknownName(
@@ -160,11 +163,23 @@ def load_suite(path: Path) -> dict[str, Any]:
     return data
 
 
+_HINT_KEYS = {"run": RUN_KEYS, "top": TOP_KEYS, "spec": set(overrides.SETTABLE)}
+_HINTS = {
+    "run": "tasks, impls and spec belong in a [[runs]] table",
+    "top": "description, threads and twin are the whole suite's, at the top of the file",
+    "spec": "a spec field belongs in a [[runs]] table's spec, e.g. spec = { epochs = 5 }",
+}
+
+
 def _check_table(where: str, table: dict[str, Any], valid: set[str]) -> None:
     """Every key of ``table`` in ``valid`` and its value as :data:`KEYS` says; names known."""
     unknown = set(table) - valid
     if unknown:
-        raise SuiteError(f"{where}: unknown key(s) {sorted(unknown)}; valid: {', '.join(sorted(valid))}")
+        hints = [_HINTS[k] for k in ("run", "top", "spec") if unknown & _HINT_KEYS[k] - valid]
+        raise SuiteError(
+            f"{where}: unknown key(s) {sorted(unknown)}; valid: {', '.join(sorted(valid))}"
+            + "".join(f" ({hint})" for hint in hints)
+        )
     for key, value in table.items():
         test, expected = KEYS[key]
         if not test(value):
@@ -364,7 +379,7 @@ def plan_for(selection: Selection) -> Plan:
         }
         name, data = "adhoc", {"runs": [run]}
     else:
-        path = suite_path(selection.suite or "default")
+        path = suite_path("default" if selection.suite is None else selection.suite)
         name, data = path.stem, load_suite(path)
     requests = expand(name, data, selection)
     if not requests:
