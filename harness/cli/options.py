@@ -159,7 +159,11 @@ def add_selection(parser: argparse.ArgumentParser, narrow: str = "") -> None:
         "what each is)",
     )
     parser.add_argument(
-        "--mode", nargs="+", metavar="MODE", help=f"{verb}execution mode(s): {_names(modes())}"
+        "--mode",
+        nargs="+",
+        metavar="MODE",
+        help=f"{verb}execution mode(s): {_names(modes())}; each implementation named with --impl must "
+        "have it, else it narrows to the implementations that do ('*': each one's every mode)",
     )
     parser.add_argument("--device", nargs="+", metavar="DEVICE", help=f"{verb}device(s): {_names(DEVICES)}")
 
