@@ -29,7 +29,6 @@ implementations to those that have it.
 from __future__ import annotations
 
 import itertools
-import math
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,7 +39,7 @@ from harness.errors import FieldError, SpecError, SuiteError, UnknownName, check
 from harness.plan import overrides
 from harness.plan.requests import TWIN_DEFAULT, Plan, RunRequest, with_twins
 from harness.plugins import registry
-from harness.problem.train_spec import DEVICES, field_value
+from harness.problem.train_spec import DEVICES, field_value, finite
 
 DEFAULTS: dict[str, Any] = {
     "devices": ["cpu"],
@@ -63,7 +62,7 @@ def _strings(v: Any) -> bool:
 
 
 def _seconds(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+    return isinstance(v, int | float) and not isinstance(v, bool) and finite(v) and v > 0
 
 
 # Every key a suite file may have: a test of its value, and what is valid in words.

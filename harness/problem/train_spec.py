@@ -157,6 +157,14 @@ FIELDS: dict[str, FieldRule] = {
 }
 
 
+def finite(value: numbers.Real) -> bool:
+    """Whether ``value`` is a finite float, or an int that converts to one (not 10**400)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def typed_value(kind: type, value: Any) -> Any:
     """``value`` as a field of ``kind`` holds it, or ``None`` when it is of another type: a whole
     number for an int, a finite number for a float (never a bool), a tuple of ints for ``hidden``
@@ -166,7 +174,7 @@ def typed_value(kind: type, value: Any) -> Any:
         return int(value) if whole else None
     if kind is float:
         number = whole or isinstance(value, numbers.Real) and not isinstance(value, bool)
-        return float(value) if number and math.isfinite(value) else None
+        return float(value) if number and finite(value) else None
     if kind is tuple:
         items = [value] if whole else value if isinstance(value, list | tuple) else None
         if items is None or any(typed_value(int, h) is None for h in items):

@@ -101,10 +101,12 @@ WORDS = ["", " ", "*", "-default", "0", "1", "3", "-1", "64", "1.5", "1e309", "n
          "150%", "%", "true", "[]", "[64,32]", "[0]", "x=y", "=", "1/2", "3/2", "0/4", "HEAD", "²", "٣",
          "turbo", "tpu", "mxnet", "nightly", "a\nb", "'sgd'", "\"\"", "{}", "1979-05-27"]  # fmt: skip
 FIELDS = [*SETTABLE, *OWNED, "lr", "", " epochs"]
+HUGE = 10**400  # a whole number TOML reads, and no float holds
 SPEC_VALUES = ["fast", "0", "-1", "3", "2.5", "1e-3", "nan", "inf", "true", "64", "[]", "[64,32]", "[0]",
-               "[64,'x']", "sgd", "'adam'", "relu", "1,2", "", "3\nx = 4", "[[1]]", "{a=1}"]  # fmt: skip
+               "[64,'x']", "sgd", "'adam'", "relu", "1,2", "", "3\nx = 4", "[[1]]", "{a=1}",
+               str(HUGE)]  # fmt: skip
 texts = st.text(max_size=6)
-words = st.one_of(st.sampled_from(WORDS + NAMES), texts, st.integers(-3, 10**6).map(str))
+words = st.one_of(st.sampled_from([*WORDS, *NAMES, str(HUGE)]), texts, st.integers(-3, 10**6).map(str))
 set_items = st.one_of(st.builds("{}={}".format, st.sampled_from(FIELDS), st.sampled_from(SPEC_VALUES)), words)
 # Values each option takes, so that most examples get past the parser into the checks behind it.
 VALID_BY_DEST = {
@@ -231,6 +233,7 @@ def _toml(value: Any) -> str:
 scalars = st.one_of(
     st.booleans(),
     st.integers(-2, 300),
+    st.sampled_from([HUGE, -HUGE]),
     st.floats(allow_nan=True, allow_infinity=True),
     st.sampled_from(NAMES + ["*", "-default", "", "fast", "sgd", "relu"]),
     texts,
