@@ -39,7 +39,7 @@ from harness.errors import FieldError, SpecError, SuiteError, UnknownName, check
 from harness.plan import overrides
 from harness.plan.requests import TWIN_DEFAULT, Plan, RunRequest, with_twins
 from harness.plugins import registry
-from harness.problem.train_spec import DEVICES, field_value, finite
+from harness.problem.train_spec import DEVICES, MAX_SEED, SEED_RULE, field_value, finite, typed_value
 
 DEFAULTS: dict[str, Any] = {
     "devices": ["cpu"],
@@ -55,6 +55,10 @@ DEFAULTS: dict[str, Any] = {
 
 def _whole(low: int) -> Callable[[Any], bool]:
     return lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= low
+
+
+def _seed(v: Any) -> bool:
+    return typed_value(int, v) is not None and SEED_RULE.accepts(v)
 
 
 def _strings(v: Any) -> bool:
@@ -77,8 +81,8 @@ KEYS: dict[str, tuple[Callable[[Any], bool], str]] = {
     ),  # fmt: skip
     "devices": (_strings, f"a list of devices: {', '.join(DEVICES)}"),
     "seeds": (
-        lambda v: isinstance(v, list) and all(map(_whole(0), v)),
-        "a list of whole numbers >= 0, e.g. [0, 1]",
+        lambda v: isinstance(v, list) and all(map(_seed, v)),
+        f"a list of whole numbers from 0 to {MAX_SEED}",
     ),
     "spec": (lambda v: isinstance(v, dict), "a table of spec fields, e.g. { epochs = 5 }"),
     "timeout_s": (_seconds, "a number of seconds > 0"),
@@ -255,8 +259,8 @@ def check_selection(selection: Selection) -> None:
         _check_modes(f"--mode {' '.join(selection.modes)}", impls, selection.modes)
     _check_number("--epochs", "epochs", selection.epochs)
     for seed in selection.seeds or []:
-        if not _whole(0)(seed):
-            raise SuiteError(f"--seeds {seed}: seeds must be >= 0 (whole numbers)")
+        if not _seed(seed):
+            raise SuiteError(f"--seeds {seed}: seeds must be >= 0 and <= {MAX_SEED} (whole numbers)")
     if selection.timeout_s is not None and not _seconds(selection.timeout_s):
         raise SuiteError(f"--timeout {selection.timeout_s}: the timeout must be a number of seconds > 0")
     if selection.epochs_per_round is not None and not _whole(1)(selection.epochs_per_round):

@@ -125,6 +125,8 @@ def _one_of(values: tuple[str, ...]) -> FieldRule:
     return FieldRule(str, f"one of {', '.join(values)}", lambda v: v in values)
 
 
+MAX_SEED = 2**32 - 1  # numpy's global seed (Keras' set_random_seed, MNIST-1D) takes no more
+SEED_RULE = FieldRule(int, f"a whole number from 0 to {MAX_SEED}", lambda v: 0 <= v <= MAX_SEED)
 HIDDEN_FORMS = "[64, 32] (two layers), [] (none: softmax regression); 64 alone is [64]"
 
 # Every field of TrainSpec, checked by TrainSpec.validate and by whatever reads a spec value from a
@@ -148,8 +150,8 @@ FIELDS: dict[str, FieldRule] = {
     "epochs": _whole(1),
     "weight_decay": _number(">= 0", lambda v: v >= 0),
     "dropout": _number("in [0, 1)", lambda v: 0 <= v < 1),
-    "seed": _whole(0),
-    "split_seed": _whole(0),
+    "seed": SEED_RULE,
+    "split_seed": SEED_RULE,
     "train_fraction": _number("in (0, 1]", lambda v: 0 < v <= 1),
     "label_noise": _number("in [0, 1)", lambda v: 0 <= v < 1),
     "dtype": _one_of(("float32",)),

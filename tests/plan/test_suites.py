@@ -186,8 +186,8 @@ def test_an_ab_gate_that_cannot_decide_is_refused(capsys: pytest.CaptureFixture[
 @pytest.mark.parametrize(
     ("toml", "message"),
     [
-        ("seeds = [-1]\n[[runs]]", r"seeds = \[-1\]: expected a list of whole numbers >= 0"),
-        ('seeds = "0"\n[[runs]]', r"seeds = '0': expected a list of whole numbers >= 0"),
+        ("seeds = [-1]\n[[runs]]", r"seeds = \[-1\]: expected a list of whole numbers from 0 to 4294967295"),
+        ('seeds = "0"\n[[runs]]', r"seeds = '0': expected a list of whole numbers from 0 to"),
         ('timeout_s = "fast"\n[[runs]]', r"timeout_s = 'fast': expected a number of seconds > 0"),
         ("threads = 0\n[[runs]]", "threads = 0: expected a positive integer"),
         ("track_test = 1\n[[runs]]", "track_test = 1: expected true or false"),
@@ -302,6 +302,7 @@ def test_conflicting_overrides_say_which_wins() -> None:
         ),
         (dict(task=["iris"], epochs_per_round=0), "--epochs-per-round 0: must be a positive integer"),
         (dict(task=["iris"], twin="mxnet"), "--twin mxnet: unknown implementation 'mxnet'"),
+        (dict(task=["iris"], seeds=[2**32]), "--seeds 4294967296: seeds must be >= 0 and <= 4294967295"),
         (
             dict(suite="smoke", device=["gpu"]),
             "matches no run of suite 'smoke', which runs tasks digits, iris; ",

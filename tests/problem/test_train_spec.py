@@ -34,6 +34,7 @@ def test_defaults_for_every_task() -> None:
         ({"epochs": 2.5}, "epochs must be a positive integer, got 2.5"),
         ({"hidden": "64"}, "hidden must be a list of positive integers"),
         ({"optimizer": 1}, "optimizer must be one of sgd, adam, got 1"),
+        ({"split_seed": 2**32}, "split_seed must be a whole number from 0 to 4294967295"),
         ({"optimizer": "sgd", "momentum": 0.9, "weight_decay": 1e-4}, "coupled"),
         ({"bogus": 1}, "unknown spec field"),
     ],
