@@ -9,7 +9,6 @@ import argparse
 import contextlib
 import os
 import sys
-from pathlib import Path
 
 from harness.cli import options
 from harness.cli.exits import for_verdict
@@ -94,7 +93,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--timeout", type=options.seconds, help="seconds before a run is killed")
     options.add_results(p, "records go to ab/ there")
     p.add_argument(
-        "--markdown", type=Path, help="also write a Markdown summary here (e.g. $GITHUB_STEP_SUMMARY)"
+        "--markdown",
+        type=options.output_file,
+        help="also write a Markdown summary here (e.g. $GITHUB_STEP_SUMMARY)",
     )
     p.set_defaults(func=main)
 
@@ -132,6 +133,7 @@ def check(args: argparse.Namespace) -> tuple[float, dict[str, ab.SideSpec]]:
             f"--pairs {args.pairs} --max-pairs {args.max_pairs}: one process pair cannot tell a side from "
             "its process start (nor accuracy, one seed a side); the smallest: --max-pairs 2"
         )
+    options.check_writable(args.results)
     return margin, {
         side: ab.SideSpec(
             side,

@@ -30,6 +30,7 @@ def main(args: argparse.Namespace) -> int:
     threads = args.threads if args.threads is not None else os.cpu_count() or 1
     options.warn(options.machine_warnings(args.threads, args.device, "the calibration"))
     path = calibration.cache_file(args.results)
+    options.check_writable(path.parent, "the calibration cache's folder")
     entries = calibration.calibrate(
         args.device, threads, path, force=args.force, log=lambda m: print(m, file=sys.stderr)
     )

@@ -56,6 +56,7 @@ def check(args: argparse.Namespace) -> ImplInfo:
     for option, value in (("--runs", args.runs), ("--epochs", args.epochs)):
         if value < MIN_COUNT:
             raise UsageError(f"{option} {value}: must be at least {MIN_COUNT}")
+    options.check_writable(args.results)
     reason = info.unavailable_reason() or info.mode_reason(args.mode)
     if reason is not None:
         raise UsageError(f"--impl {info.name} --mode {args.mode} cannot run here: {reason}")

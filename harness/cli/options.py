@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from harness.cli.paths import DEFAULT_RESULTS
+from harness.errors import UsageError
 from harness.plan.overrides import SETTABLE
 from harness.plan.suites import shipped_suites
 from harness.plugins import registry
@@ -78,6 +79,41 @@ def file_word(text: str) -> str:
     return text
 
 
+def _unwritable(path: Path, folder: bool) -> str | None:
+    """Why nothing could be written at ``path`` (a ``folder``, or a file), or ``None``."""
+    if path.exists() and path.is_dir() != folder:
+        return "is a folder, not a file" if path.is_dir() else "is a file, not a folder"
+    ancestor = next(p for p in [path, *path.parents] if p.exists() or p == p.parent)
+    if not ancestor.is_dir():
+        return f"cannot be written: {ancestor} is a file"
+    if not os.access(ancestor, os.W_OK):
+        return f"cannot be written: this user cannot write in {ancestor}"
+    return None
+
+
+def output_file(text: str) -> Path:
+    """A file the command writes when it ends: not a folder, under one that can be written."""
+    problem = _unwritable(Path(text), folder=False)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{text!r} {problem}")
+    return Path(text)
+
+
+def folder(text: str) -> Path:
+    """A folder (or a path where one can be made), not a file."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a file, not a folder")
+    return path
+
+
+def check_writable(path: Path, option: str = "--results") -> None:
+    """Refuse, before any work, a folder (``--results``) the command could not write into."""
+    problem = _unwritable(path, folder=True)
+    if problem:
+        raise UsageError(f"{option} {path} {problem}")
+
+
 def warn(lines: list[str]) -> None:
     """Print each of ``lines`` on stderr as ``warning: ...``."""
     for line in lines:
@@ -117,7 +153,7 @@ def add_results(parser: argparse.ArgumentParser, what: str = "") -> None:
     extra = f"; {what}" if what else ""
     parser.add_argument(
         "--results",
-        type=Path,
+        type=folder,
         default=DEFAULT_RESULTS,
         metavar="DIR",
         help=f"results folder (default: {DEFAULT_RESULTS}){extra}",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from harness.cli import options
 from harness.cli.exits import Exit
@@ -14,7 +13,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="build the HTML report from stored records")
     options.add_results(p)
     p.add_argument(
-        "--out", type=Path, default=DEFAULT_REPORT, help=f"HTML file to write (default: {DEFAULT_REPORT})"
+        "--out",
+        type=options.output_file,
+        default=DEFAULT_REPORT,
+        help=f"HTML file to write (default: {DEFAULT_REPORT})",
     )
     which = p.add_mutually_exclusive_group()
     which.add_argument(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from harness.cli import options
 from harness.cli.exits import Exit
@@ -27,7 +26,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--timeout", type=options.seconds, help="seconds before a run is killed")
     options.add_results(p, "records go to runs/ there")
     p.add_argument("--dry-run", action="store_true", help="print the runs, run nothing")
-    p.add_argument("--report", type=Path, nargs="?", const=DEFAULT_REPORT, help="then build the report")
+    p.add_argument(
+        "--report", type=options.output_file, nargs="?", const=DEFAULT_REPORT, help="then build the report"
+    )
     p.add_argument(
         "--schedule",
         choices=SCHEDULES,
@@ -115,6 +116,8 @@ def main(args: argparse.Namespace) -> int:
     options.warn(warnings(args))
     if shard is not None:
         plan = plan.sharded(*shard)
+    if not args.dry_run:
+        options.check_writable(args.results)
     if args.dry_run:
         for request in plan.requests:
             print(request.label())

@@ -379,3 +379,25 @@ WARNINGS = [
 def test_valid_but_doubtful_values_warn_and_run(paths: list[str], args: list[str], warning: str) -> None:
     status, err = _status(["run", "--dry-run", "--task", "iris", "--impl", "numpy", "torch", *args])
     assert status == 0 and warning in err, err
+
+
+def test_a_place_nothing_can_be_written_is_refused_before_any_work(paths: list[str]) -> None:
+    """A results folder that is a file, an output file that is a folder or under a file: refused
+    when parsed, not when the work is done and its results are to be written."""
+    folder, a_file = paths[0], paths[1]
+    for args, message in [
+        (
+            ["run", "--dry-run", "--results", a_file],
+            f"argument --results: '{a_file}' is a file, not a folder",
+        ),
+        (
+            ["report", "--results", folder, "--out", folder],
+            f"argument --out: '{folder}' is a folder, not a file",
+        ),
+        (
+            ["ab", "--results", folder, "--markdown", f"{a_file}/m.md"],
+            f"cannot be written: {a_file} is a file",
+        ),
+    ]:
+        status, err = _status(args)
+        assert status == 2 and message in err, err
