@@ -23,6 +23,18 @@ class SpecError(UsageError, ValueError):
     """A spec value is invalid; the message names the field, the value and what is valid."""
 
 
+class FieldError(SpecError):
+    """One value its field cannot take: names the field, the value and what is valid (``valid``,
+    e.g. "a number > 0"), so a caller can say where the value came from (``--set``, a suite)."""
+
+    def __init__(self, name: str, value: object, valid: str) -> None:
+        super().__init__(f"{name} must be {valid}, got {value!r}")
+        self.name, self.value, self.valid = name, value, valid
+
+    def __reduce__(self) -> tuple[type, tuple[str, object, str]]:
+        return FieldError, (self.name, self.value, self.valid)
+
+
 class SuiteError(SpecError):
     """A suite that cannot be used: unknown name, malformed TOML (with its line), bad values."""
 

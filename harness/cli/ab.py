@@ -9,7 +9,6 @@ import argparse
 import contextlib
 import os
 import sys
-from pathlib import Path
 
 from harness.cli import options
 from harness.cli.exits import for_verdict
@@ -23,12 +22,12 @@ from harness.store.atomic import write_atomic
 from harness.store.runs import AB_DIR, RecordWriter
 
 
-def _env(items: list[str]) -> dict[str, str]:
+def _env(option: str, items: list[str]) -> dict[str, str]:
     out = {}
     for item in items:
         name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise UsageError(f"expected NAME=VALUE, got {item!r}")
+        if not sep or not name or "\0" in item:
+            raise UsageError(f"{option} {item!r}: expected NAME=VALUE, e.g. {option} OMP_NUM_THREADS=1")
         out[name] = value
     return out
 
@@ -63,7 +62,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--budget",
-        type=float,
+        type=options.seconds,
         default=570.0,
         help="seconds: add no pair that would end beyond this since the first began (default 570: the "
         "default gate within 10 minutes on a 2-core machine)",
@@ -85,13 +84,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--margin", type=options.percent, default=None, help="significance margin (default: threshold / 2.5)"
     )
     p.add_argument(
-        "--accuracy-drop", type=float, default=0.01, help="test accuracy drop limit (default 0.01)"
+        "--accuracy-drop",
+        type=options.unit_interval,
+        default=0.01,
+        help="test accuracy drop limit, from 0 to 1 (default 0.01)",
     )
     options.add_threads(p)
-    p.add_argument("--timeout", type=float, help="seconds before a run is killed")
+    p.add_argument("--timeout", type=options.seconds, help="seconds before a run is killed")
     options.add_results(p, "records go to ab/ there")
     p.add_argument(
-        "--markdown", type=Path, help="also write a Markdown summary here (e.g. $GITHUB_STEP_SUMMARY)"
+        "--markdown",
+        type=options.output_file,
+        help="also write a Markdown summary here (e.g. $GITHUB_STEP_SUMMARY)",
     )
     p.set_defaults(func=main)
 
@@ -115,12 +119,11 @@ def _plan(args: argparse.Namespace) -> ab.GatePlan:
     )
 
 
-def main(args: argparse.Namespace) -> int:
+def check(args: argparse.Namespace) -> tuple[float, dict[str, ab.SideSpec]]:
+    """Every value checked before anything starts: the significance margin and the two sides."""
     margin = args.margin if args.margin is not None else args.threshold / 2.5
     if margin >= args.threshold:
         raise UsageError(f"--margin {margin:.1%} must be below --threshold {args.threshold:.1%}")
-    if args.budget <= 0:
-        raise UsageError(f"--budget {args.budget:g}: must be a positive number of seconds")
     if args.rounds < 2:
         raise UsageError(
             f"--rounds {args.rounds}: a paired interval needs 2 rounds or more; the smallest: --rounds 2"
@@ -130,17 +133,36 @@ def main(args: argparse.Namespace) -> int:
             f"--pairs {args.pairs} --max-pairs {args.max_pairs}: one process pair cannot tell a side from "
             "its process start (nor accuracy, one seed a side); the smallest: --max-pairs 2"
         )
+    options.check_writable(args.results)
+    return margin, {
+        side: ab.SideSpec(
+            side,
+            getattr(args, side),
+            getattr(args, f"{side}_python"),
+            _env(f"--{side}-env", getattr(args, f"{side}_env")),
+        )
+        for side in ab.SIDES
+    }
+
+
+def warnings(args: argparse.Namespace) -> list[str]:
+    """Values that are valid but will not do what they say."""
+    out = options.machine_warnings(args.threads, args.device, "the gated runs")
+    if args.pairs > args.max_pairs:
+        out.append(
+            f"--pairs {args.pairs} is above --max-pairs {args.max_pairs}: the gate runs {args.pairs} pairs"
+        )
+    return out
+
+
+def main(args: argparse.Namespace) -> int:
+    margin, specs = check(args)
     plan = _plan(args)
+    options.warn(warnings(args))
     looks = 1 + plan.most_pairs - plan.pairs
     rule = GateRule(args.threshold, margin, args.accuracy_drop, looks=looks)
     info = machine.machine_info()
     with contextlib.ExitStack() as stack:
-        specs = {
-            "baseline": ab.SideSpec("baseline", args.baseline, args.baseline_python, _env(args.baseline_env)),
-            "candidate": ab.SideSpec(
-                "candidate", args.candidate, args.candidate_python, _env(args.candidate_env)
-            ),
-        }
         sides = {name: ab.resolve(spec, stack) for name, spec in specs.items()}
         label = f"{sides['baseline'].commit[:8] or 'base'}-vs-{sides['candidate'].commit[:8] or 'cand'}"
         writer = RecordWriter(args.results, info["machine_id"], sides["candidate"].commit, label, kind=AB_DIR)

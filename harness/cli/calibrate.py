@@ -8,7 +8,7 @@ import sys
 
 from harness.cli import options
 from harness.cli.exits import Exit
-from harness.errors import UsageError, check_names
+from harness.errors import UnknownName, UsageError, check_names
 from harness.problem.train_spec import DEVICES
 from harness.run import calibration
 
@@ -23,11 +23,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    check_names("device", args.device, DEVICES)
+    try:
+        check_names("device", args.device, DEVICES)
+    except UnknownName as exc:
+        raise UsageError(f"--device {' '.join(args.device)}: {exc}") from None
     threads = args.threads if args.threads is not None else os.cpu_count() or 1
-    if threads < 1:
-        raise UsageError(f"threads must be >= 1, got {threads}")
+    options.warn(options.machine_warnings(args.threads, args.device, "the calibration"))
     path = calibration.cache_file(args.results)
+    options.check_writable(path.parent, "the calibration cache's folder")
     entries = calibration.calibrate(
         args.device, threads, path, force=args.force, log=lambda m: print(m, file=sys.stderr)
     )

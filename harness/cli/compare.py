@@ -28,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fail", nargs="+", default=None, metavar="SPEC", help="e.g. step_time:median:10%%")
     options.add_results(p)
     p.add_argument("--allow-other-machine", action="store_true", help="compare across machines")
-    p.add_argument("--markdown", type=Path, help="also write a Markdown summary here")
+    p.add_argument("--markdown", type=options.output_file, help="also write a Markdown summary here")
     p.set_defaults(func=main)
 
 

@@ -11,10 +11,6 @@ from pathlib import Path
 
 from harness.cli import options
 from harness.cli.exits import Exit
-from harness.compare.changes import DRIFT, SERIES, detect, dropped_points
-from harness.compare.history import history_frame
-from harness.compare.nightly import ACKNOWLEDGED, REGRESSION, SHORT, series_verdicts
-from harness.compare.nightly import MIN_POINTS as NIGHTLY_MIN
 from harness.errors import UsageError
 from harness.store import acknowledged, index
 from harness.store.runs import RUNS_DIR
@@ -44,6 +40,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _name(key: tuple) -> str:
     """A series as a reader names it: machine, task, implementation, mode, device."""
+    from harness.compare.changes import SERIES
+
     return " ".join(str(v) for k, v in zip(SERIES, key, strict=True) if k != "config_key")
 
 
@@ -54,6 +52,12 @@ def _dropped(name: str, commits: list[str]) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
+    # pandas, for the analysis only: `--help` stays fast
+    from harness.compare.changes import DRIFT, SERIES, detect, dropped_points
+    from harness.compare.history import history_frame
+    from harness.compare.nightly import ACKNOWLEDGED, REGRESSION, SHORT, series_verdicts
+    from harness.compare.nightly import MIN_POINTS as NIGHTLY_MIN
+
     folder = Path(args.results) / RUNS_DIR
     if not folder.is_dir():
         raise UsageError(f"no run records under {folder}; run a suite first")

@@ -14,7 +14,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("merge", help="merge the results of a plan's shards (one file per machine)")
     p.add_argument("sources", nargs="+", type=Path, help="shard result folders or files")
     options.add_results(p, "where the merged records are written (runs/ below it)")
-    p.add_argument("--name", default="merged", help="the merged run files' suffix (default: merged)")
+    p.add_argument(
+        "--name",
+        type=options.file_word,
+        default="merged",
+        help="the merged run files' suffix: letters, digits, '.', '_' or '-' (default: merged)",
+    )
     p.set_defaults(func=main)
 
 

@@ -1,14 +1,20 @@
 """The options several subcommands share, declared once: where results live, how many threads,
-which runs (with the valid names listed in the help, read from the plug-ins), and the argument
-types that check a value and say what is valid."""
+which runs (with the valid names listed in the help, read from the plug-ins), the argument
+types that check a value and say what is valid, and the warnings about values that are valid
+but probably not meant (one line each on stderr, starting ``warning:``)."""
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import re
+import sys
 from pathlib import Path
 
 from harness.cli.paths import DEFAULT_RESULTS
+from harness.errors import UsageError
+from harness.plan.overrides import SETTABLE
 from harness.plan.suites import shipped_suites
 from harness.plugins import registry
 from harness.problem.train_spec import DEVICES
@@ -32,12 +38,122 @@ def positive(text: str) -> int:
     return int(text)
 
 
+def whole(text: str) -> int:
+    """Any whole number (its range is checked with the rest of the plan, which says what is valid)."""
+    try:
+        return int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from exc
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    return value
+
+
+def seconds(text: str) -> float:
+    """A number of seconds above 0."""
+    value = _number(text)
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a number of seconds > 0")
+    return value
+
+
+def unit_interval(text: str) -> float:
+    """A number from 0 to 1 (an accuracy, a fraction)."""
+    value = _number(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a number from 0 to 1")
+    return value
+
+
+def file_word(text: str) -> str:
+    """A word that becomes part of a file name: letters, digits, ``.``, ``_`` and ``-``."""
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", text) or text.strip(".") == "":
+        raise argparse.ArgumentTypeError(
+            f"{text!r} must be letters, digits, '.', '_' or '-' (part of a file name)"
+        )
+    return text
+
+
+def _unwritable(path: Path, folder: bool) -> str | None:
+    """Why nothing could be written at ``path`` (a ``folder``, or a file), or ``None``."""
+    if path.exists() and path.is_dir() != folder:
+        return "is a folder, not a file" if path.is_dir() else "is a file, not a folder"
+    ancestor = next(p for p in [path, *path.parents] if p.exists() or p == p.parent)
+    if not ancestor.is_dir():
+        return f"cannot be written: {ancestor} is a file"
+    if not os.access(ancestor, os.W_OK):
+        return f"cannot be written: this user cannot write in {ancestor}"
+    return None
+
+
+def output_file(text: str) -> Path:
+    """A file the command writes when it ends: not a folder, under one that can be written."""
+    problem = _unwritable(Path(text), folder=False)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{text!r} {problem}")
+    return Path(text)
+
+
+def folder(text: str) -> Path:
+    """A folder (or a path where one can be made), not a file."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a file, not a folder")
+    return path
+
+
+def check_writable(path: Path, option: str = "--results") -> None:
+    """Refuse, before any work, a folder (``--results``) the command could not write into."""
+    problem = _unwritable(path, folder=True)
+    if problem:
+        raise UsageError(f"{option} {path} {problem}")
+
+
+def warn(lines: list[str]) -> None:
+    """Print each of ``lines`` on stderr as ``warning: ...``."""
+    for line in lines:
+        print(f"warning: {line}", file=sys.stderr)
+
+
+def machine_warnings(threads: int | None, devices: list[str] | None, what: str = "the runs") -> list[str]:
+    """A warning for ``--threads`` above this machine's cores and for a ``--device`` it lacks
+    (``what``: what gets the threads or the device)."""
+    out = []
+    cores = os.cpu_count() or 1
+    if threads is not None and threads > cores:
+        out.append(
+            f"--threads {threads} is more than this machine's {cores} cores: {what} will share them, and "
+            "their times measure the sharing"
+        )
+    if devices and "gpu" in devices:
+        from harness.run import machine  # nvidia-smi, only when a gpu is asked for
+
+        reason = machine.gpu_reason()
+        if reason is not None:
+            out.append(
+                f"--device gpu: this machine has no usable GPU: {reason}; {what} on gpu will be unavailable"
+            )
+    return out
+
+
+SET_HELP = (
+    "spec overrides, each checked by its field's type and range: "
+    f"{', '.join(SETTABLE)}; e.g. --set epochs=5 learning_rate=0.01 optimizer=sgd hidden=[64,32] "
+    "(hidden=[] no hidden layer, hidden=64 one of 64). Where --epochs is given too, it wins"
+)
+
+
 def add_results(parser: argparse.ArgumentParser, what: str = "") -> None:
     """``--results DIR``: the results folder (``what``: what this command reads or writes there)."""
     extra = f"; {what}" if what else ""
     parser.add_argument(
         "--results",
-        type=Path,
+        type=folder,
         default=DEFAULT_RESULTS,
         metavar="DIR",
         help=f"results folder (default: {DEFAULT_RESULTS}){extra}",
@@ -79,7 +195,11 @@ def add_selection(parser: argparse.ArgumentParser, narrow: str = "") -> None:
         "what each is)",
     )
     parser.add_argument(
-        "--mode", nargs="+", metavar="MODE", help=f"{verb}execution mode(s): {_names(modes())}"
+        "--mode",
+        nargs="+",
+        metavar="MODE",
+        help=f"{verb}execution mode(s): {_names(modes())}; each implementation named with --impl must "
+        "have it, else it narrows to the implementations that do ('*': each one's every mode)",
     )
     parser.add_argument("--device", nargs="+", metavar="DEVICE", help=f"{verb}device(s): {_names(DEVICES)}")
 

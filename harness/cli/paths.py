@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.run.machine import REPO_ROOT
+from harness.plugins.registry import PROJECT_ROOT
 
-DEFAULT_RESULTS = REPO_ROOT / "results"
-DEFAULT_REPORT = REPO_ROOT / "reports" / "index.html"
+DEFAULT_RESULTS = PROJECT_ROOT / "results"
+DEFAULT_REPORT = PROJECT_ROOT / "reports" / "index.html"

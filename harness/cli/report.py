@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from harness.cli import options
 from harness.cli.exits import Exit
 from harness.cli.paths import DEFAULT_REPORT
-from harness.report.build import build_report
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="build the HTML report from stored records")
     options.add_results(p)
     p.add_argument(
-        "--out", type=Path, default=DEFAULT_REPORT, help=f"HTML file to write (default: {DEFAULT_REPORT})"
+        "--out",
+        type=options.output_file,
+        default=DEFAULT_REPORT,
+        help=f"HTML file to write (default: {DEFAULT_REPORT})",
     )
     which = p.add_mutually_exclusive_group()
     which.add_argument(
@@ -27,5 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from harness.report.build import build_report  # matplotlib and seaborn: not for --help
+
     print(build_report(args.results, args.out, args.commit, args.run))
     return Exit.OK

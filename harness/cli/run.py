@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from harness.cli import options
 from harness.cli.exits import Exit
 from harness.cli.paths import DEFAULT_REPORT
 from harness.cli.progress import Progress
+from harness.plan.overrides import conflicts
 from harness.plan.requests import parse_shard
 from harness.plan.suites import Selection, plan_for
 from harness.run.runner import EXECUTORS, run_plan
@@ -19,14 +19,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run a suite and/or an explicit selection, storing records")
     p.add_argument("--suite", help=options.suite_help())
     options.add_selection(p)
-    p.add_argument("--seeds", nargs="+", type=int, help="seed(s), e.g. --seeds 0 1 2")
-    p.add_argument("--epochs", type=int, help="override the number of epochs")
-    p.add_argument("--set", nargs="+", default=[], metavar="FIELD=VALUE", help="spec overrides")
+    p.add_argument("--seeds", nargs="+", type=options.whole, help="seed(s) >= 0, e.g. --seeds 0 1 2")
+    p.add_argument("--epochs", type=options.whole, help="override the number of epochs (a positive integer)")
+    p.add_argument("--set", nargs="+", default=[], metavar="FIELD=VALUE", help=options.SET_HELP)
     options.add_threads(p)
-    p.add_argument("--timeout", type=float, help="seconds before a run is killed")
+    p.add_argument("--timeout", type=options.seconds, help="seconds before a run is killed")
     options.add_results(p, "records go to runs/ there")
     p.add_argument("--dry-run", action="store_true", help="print the runs, run nothing")
-    p.add_argument("--report", type=Path, nargs="?", const=DEFAULT_REPORT, help="then build the report")
+    p.add_argument(
+        "--report", type=options.output_file, nargs="?", const=DEFAULT_REPORT, help="then build the report"
+    )
     p.add_argument(
         "--schedule",
         choices=SCHEDULES,
@@ -42,7 +44,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--epochs-per-round",
-        type=int,
+        type=options.whole,
         help="interleaved: epochs each run trains back to back per round (default: the suite's, else 1); "
         "2 or more also measures the schedule's effect (an epoch after the pause over one after an epoch)",
     )
@@ -90,10 +92,32 @@ def selection_of(args: argparse.Namespace) -> Selection:
     )
 
 
+def warnings(args: argparse.Namespace) -> list[str]:
+    """Options that are valid but conflict or will not do what they say, each saying what wins."""
+    out = conflicts(args.set, args.epochs) + options.machine_warnings(args.threads, args.device)
+    sequential, local = args.schedule == "sequential", args.executor != "ray"
+    ignored = [
+        (
+            sequential and args.twin is not None,
+            f"--twin {args.twin}",
+            "--schedule sequential has no A/A twins",
+        ),
+        (sequential and args.no_warm_up, "--no-warm-up", "it applies to --schedule interleaved"),
+        (local and args.address is not None, "--address", "it applies to --executor ray"),
+        (local and args.accelerator_type is not None, "--accelerator-type", "it applies to --executor ray"),
+        (args.dry_run and args.report is not None, "--report", "--dry-run runs nothing to report"),
+    ]
+    return out + [f"{option} is ignored: {why}" for applies, option, why in ignored if applies]
+
+
 def main(args: argparse.Namespace) -> int:
+    shard = parse_shard(args.shard) if args.shard is not None else None
     plan = plan_for(selection_of(args))
-    if args.shard is not None:
-        plan = plan.sharded(*parse_shard(args.shard))
+    options.warn(warnings(args))
+    if shard is not None:
+        plan = plan.sharded(*shard)
+    if not args.dry_run:
+        options.check_writable(args.results)
     if args.dry_run:
         for request in plan.requests:
             print(request.label())

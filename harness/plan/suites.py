@@ -18,49 +18,29 @@ product of tasks x impls x modes x devices x seeds with spec overrides::
 
 Command-line selections narrow a suite (``--task``, ``--impl``, ``--device``, ``--mode``),
 replace its seeds (``--seeds``) or override the spec (``--epochs``, ``--set field=value``).
-Every name and value is checked before anything runs.
+Every key, name and value is checked, against its type and range, before anything runs
+(:data:`KEYS`, :func:`check_selection`, :mod:`harness.plan.overrides`), each error naming the file
+or the option, the value and what is valid. A mode asked for by name must exist: each
+implementation named beside it (in the same ``[[runs]]`` table, or with ``--impl`` for
+``--mode``) has it, and otherwise some implementation does; a ``--mode`` narrows a suite's
+implementations to those that have it.
 """
 
 from __future__ import annotations
 
 import itertools
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import SpecError, SuiteError, UnknownName, check_names
+from harness.errors import FieldError, SpecError, SuiteError, UnknownName, check_names
+from harness.plan import overrides
 from harness.plan.requests import TWIN_DEFAULT, Plan, RunRequest, with_twins
 from harness.plugins import registry
-from harness.problem.train_spec import DEVICES
+from harness.problem.train_spec import DEVICES, MAX_SEED, SEED_RULE, field_value, finite, typed_value
 
-TOP_KEYS = {
-    "description",
-    "devices",
-    "seeds",
-    "modes",
-    "timeout_s",
-    "step_samples",
-    "eval_repeats",
-    "threads",
-    "track_test",
-    "epochs_per_round",
-    "twin",
-    "runs",
-}
-RUN_KEYS = {
-    "tasks",
-    "impls",
-    "modes",
-    "devices",
-    "seeds",
-    "spec",
-    "timeout_s",
-    "step_samples",
-    "eval_repeats",
-    "track_test",
-    "epochs_per_round",
-}
 DEFAULTS: dict[str, Any] = {
     "devices": ["cpu"],
     "seeds": [0],
@@ -71,6 +51,51 @@ DEFAULTS: dict[str, Any] = {
     "track_test": False,
     "epochs_per_round": 1,
 }
+
+
+def _whole(low: int) -> Callable[[Any], bool]:
+    return lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= low
+
+
+def _seed(v: Any) -> bool:
+    return typed_value(int, v) is not None and SEED_RULE.accepts(v)
+
+
+def _strings(v: Any) -> bool:
+    return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+
+def _seconds(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and finite(v) and v > 0
+
+
+# Every key a suite file may have: a test of its value, and what is valid in words.
+KEYS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "description": (lambda v: isinstance(v, str), "a string"),
+    "tasks": (_strings, 'a list of task names, e.g. ["iris", "digits"]'),
+    "impls": (_strings, 'a list of implementation names, or ["*"] for every one'),
+    "modes": (
+        _strings,
+        'a list of mode names, e.g. ["default"]; "*": every mode of each implementation, '
+        '"-name": leave name out',
+    ),  # fmt: skip
+    "devices": (_strings, f"a list of devices: {', '.join(DEVICES)}"),
+    "seeds": (
+        lambda v: isinstance(v, list) and all(map(_seed, v)),
+        f"a list of whole numbers from 0 to {MAX_SEED}",
+    ),
+    "spec": (lambda v: isinstance(v, dict), "a table of spec fields, e.g. { epochs = 5 }"),
+    "timeout_s": (_seconds, "a number of seconds > 0"),
+    "step_samples": (_whole(0), "a whole number >= 0"),
+    "eval_repeats": (_whole(0), "a whole number >= 0"),
+    "threads": (_whole(1), "a positive integer"),
+    "track_test": (lambda v: isinstance(v, bool), "true or false"),
+    "epochs_per_round": (_whole(1), "a positive integer"),
+    "twin": (lambda v: isinstance(v, str), 'an implementation name, or "" for no A/A twins'),
+    "runs": (lambda v: isinstance(v, list) and all(isinstance(r, dict) for r in v), "[[runs]] tables"),
+}
+TOP_KEYS = set(KEYS) - {"tasks", "impls", "spec"}
+RUN_KEYS = set(KEYS) - {"description", "threads", "twin", "runs"}
 
 
 @dataclass(frozen=True)
@@ -100,9 +125,12 @@ def shipped_suites() -> list[str]:
 def suite_path(name_or_path: str) -> Path:
     """A shipped suite's file, or ``name_or_path`` itself if it is a file."""
     candidate = Path(name_or_path)
-    if candidate.suffix == ".toml" or candidate.exists():
+    if name_or_path and (candidate.suffix == ".toml" or candidate.exists()):
         if not candidate.is_file():
-            raise SuiteError(f"suite file {candidate} does not exist")
+            what = "is not a file" if candidate.exists() else "does not exist"
+            raise SuiteError(
+                f"suite file {candidate} {what}; valid: {', '.join(shipped_suites())} or a .toml file"
+            )
         return candidate
     if name_or_path not in shipped_suites():
         raise UnknownName(
@@ -115,84 +143,159 @@ def suite_path(name_or_path: str) -> Path:
 
 
 def load_suite(path: Path) -> dict[str, Any]:
-    """Parse and check a suite file; errors name the file and, for bad TOML, the line."""
+    """Parse and check a suite file: every key known, every value of its type and range, every
+    name one the plug-ins offer; errors name the file, the table and the key (for bad TOML, the
+    line). A ``spec`` table's values come back typed (:func:`overrides.spec_table`)."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise SuiteError(f"{path}: malformed TOML: {exc}") from exc
-    _check_keys(f"{path}", data, TOP_KEYS)
+    except UnicodeDecodeError as exc:
+        raise SuiteError(f"{path}: not a UTF-8 text file ({exc})") from exc
+    _check_table(f"{path}", data, TOP_KEYS)
     runs = data.get("runs")
-    if not isinstance(runs, list) or not runs:
+    if not runs:
         raise SuiteError(f"{path}: a suite needs at least one [[runs]] table")
+    if data.get("twin"):
+        _check_names(f"{path}: twin", "implementation", [data["twin"]], list(registry.implementations()))
     for i, run in enumerate(runs, start=1):
-        _check_keys(f"{path} [[runs]] #{i}", run, RUN_KEYS)
+        where = f"{path} [[runs]] #{i}"
+        _check_table(where, run, RUN_KEYS)
+        run["spec"] = overrides.spec_table(where, run.get("spec", {}))
+        _check_modes(where, run.get("impls", ["*"]), run.get("modes", data.get("modes", DEFAULTS["modes"])))
     return data
 
 
-def _check_keys(where: str, table: dict[str, Any], valid: set[str]) -> None:
+_HINT_KEYS = {"run": RUN_KEYS, "top": TOP_KEYS, "spec": set(overrides.SETTABLE)}
+_HINTS = {
+    "run": "tasks, impls and spec belong in a [[runs]] table",
+    "top": "description, threads and twin are the whole suite's, at the top of the file",
+    "spec": "a spec field belongs in a [[runs]] table's spec, e.g. spec = { epochs = 5 }",
+}
+
+
+def _check_table(where: str, table: dict[str, Any], valid: set[str]) -> None:
+    """Every key of ``table`` in ``valid`` and its value as :data:`KEYS` says; names known."""
     unknown = set(table) - valid
     if unknown:
-        raise SuiteError(f"{where}: unknown key(s) {sorted(unknown)}; valid: {', '.join(sorted(valid))}")
+        hints = [_HINTS[k] for k in ("run", "top", "spec") if unknown & _HINT_KEYS[k] - valid]
+        raise SuiteError(
+            f"{where}: unknown key(s) {sorted(unknown)}; valid: {', '.join(sorted(valid))}"
+            + "".join(f" ({hint})" for hint in hints)
+        )
+    for key, value in table.items():
+        test, expected = KEYS[key]
+        if not test(value):
+            raise SuiteError(f"{where}: {key} = {value!r}: expected {expected}")
+    known = {
+        "tasks": ("task", list(registry.tasks())),
+        "impls": ("implementation", ["*", *registry.implementations()]),
+        "devices": ("device", list(DEVICES)),
+    }
+    for key, (kind, valid_names) in known.items():
+        if key in table:
+            _check_names(f"{where}: {key}", kind, table[key], valid_names)
 
 
-def _expand_impls(names: list[str]) -> list[str]:
-    impls = list(registry.implementations())
-    if "*" in names:
-        return impls
-    check_names("implementation", names, impls)
-    return names
+def _check_names(where: str, kind: str, names: list[str], valid: list[str]) -> None:
+    try:
+        check_names(kind, names, valid)
+    except UnknownName as exc:
+        raise UnknownName(f"{where}: {exc}") from None
+
+
+def _declared(impls: list[str]) -> dict[str, tuple[str, ...]]:
+    """Each of ``impls`` (``"*"``: every one) with the modes it declares."""
+    known = registry.implementations()
+    return {name: known[name].declared_modes for name in (list(known) if "*" in impls else impls)}
+
+
+def _check_modes(where: str, impls: list[str], modes: list[str]) -> None:
+    """Every mode named in ``modes`` exists: each implementation named in ``impls`` has it, or,
+    where ``impls`` is ``"*"``, some implementation has it (as some named one must have a mode
+    that ``"-name"`` leaves out). ``"*"`` is each implementation's own modes."""
+    declared = _declared(impls)
+    for mode in modes:
+        name = mode.removeprefix("-")
+        lacking = [impl for impl, modes_of in declared.items() if name not in modes_of]
+        if mode == "*" or not lacking:
+            continue
+        if "*" not in impls and not mode.startswith("-"):
+            impl = lacking[0]
+            raise SuiteError(f"{where}: {impl} has no mode {name!r}; its modes: {', '.join(declared[impl])}")
+        if len(lacking) == len(declared):
+            every = sorted({m for modes_of in declared.values() for m in modes_of})
+            of = "" if "*" in impls else f" of {', '.join(impls)}"
+            raise SuiteError(f"{where}: no implementation{of} has mode {name!r}; valid: {', '.join(every)}")
 
 
 def _expand_modes(impl: str, modes: list[str]) -> list[str]:
-    """``"*"`` is every mode ``impl`` declares (one it cannot run here is recorded as unavailable);
-    ``"-name"`` leaves ``name`` out, e.g. ``["*", "-default"]`` is every fast path."""
+    """The modes of ``modes`` that ``impl`` declares (one it cannot run here is kept, to be
+    recorded as unavailable): ``"*"`` is every one, ``"-name"`` leaves ``name`` out, e.g.
+    ``["*", "-default"]`` is every fast path; a mode asked for by name that ``impl`` does not
+    have narrows it out (where it was named for ``impl``, it was refused before)."""
     declared = registry.get(impl).declared_modes
     chosen = [m for name in modes if not name.startswith("-") for m in (declared if name == "*" else [name])]
     excluded = {name[1:] for name in modes if name.startswith("-")}
-    return [m for m in dict.fromkeys(chosen) if m not in excluded]
+    return [m for m in dict.fromkeys(chosen) if m in declared and m not in excluded]
 
 
-def _parse_set(items: list[str]) -> dict[str, Any]:
-    """``["epochs=3", "hidden=[64,64]"]`` -> overrides, values parsed as TOML."""
-    out: dict[str, Any] = {}
-    for item in items:
-        field, sep, value = item.partition("=")
-        if not sep or not field:
-            raise SuiteError(f"--set expects FIELD=VALUE, got {item!r}")
-        try:
-            out[field.strip()] = tomllib.loads(f"v = {value}")["v"]
-        except tomllib.TOMLDecodeError:
-            out[field.strip()] = value
-    return out
+def _narrow(values: list[Any], selection: list[Any] | None) -> list[Any]:
+    return values if selection is None else [v for v in values if v in selection]
 
 
-def _narrow(kind: str, values: list[Any], selection: list[Any] | None, valid: Any) -> list[Any]:
-    if selection is None:
-        return values
-    check_names(kind, selection, valid)
-    return [v for v in values if v in selection]
+def check_selection(selection: Selection) -> None:
+    """Every value of ``selection`` (what a command line asked for) of its type and range and
+    every name known, each error naming its option, the value and what is valid."""
+    for option, kind, names, valid in (
+        ("--task", "task", selection.tasks, list(registry.tasks())),
+        ("--impl", "implementation", selection.impls, list(registry.implementations())),
+        ("--device", "device", selection.devices, list(DEVICES)),
+    ):
+        if names is not None:
+            _check_names(f"{option} {' '.join(names)}", kind, names, valid)
+    if selection.modes is not None:
+        impls = selection.impls if selection.impls is not None else ["*"]
+        _check_modes(f"--mode {' '.join(selection.modes)}", impls, selection.modes)
+    _check_number("--epochs", "epochs", selection.epochs)
+    for seed in selection.seeds or []:
+        if not _seed(seed):
+            raise SuiteError(f"--seeds {seed}: seeds must be >= 0 and <= {MAX_SEED} (whole numbers)")
+    if selection.timeout_s is not None and not _seconds(selection.timeout_s):
+        raise SuiteError(f"--timeout {selection.timeout_s}: the timeout must be a number of seconds > 0")
+    if selection.epochs_per_round is not None and not _whole(1)(selection.epochs_per_round):
+        raise SuiteError(f"--epochs-per-round {selection.epochs_per_round}: must be a positive integer")
+    if selection.threads is not None and not _whole(1)(selection.threads):
+        raise SuiteError(f"--threads {selection.threads}: threads must be >= 1 (a whole number)")
+    if selection.twin:
+        _check_names(
+            f"--twin {selection.twin}", "implementation", [selection.twin], list(registry.implementations())
+        )
+
+
+def _check_number(option: str, name: str, value: Any) -> None:
+    if value is None:
+        return
+    try:
+        field_value(name, value)
+    except FieldError as exc:
+        raise SuiteError(f"{option} {value}: {overrides.why(exc)}") from exc
 
 
 def expand(name: str, data: dict[str, Any], selection: Selection) -> list[RunRequest]:
     """Every run of the suite ``data`` as narrowed and overridden by ``selection``."""
-    cli_spec = _parse_set(selection.overrides)
+    cli_spec = overrides.parse_set(selection.overrides)
     if selection.epochs is not None:
         cli_spec["epochs"] = selection.epochs
     requests = []
     for run in data["runs"]:
         merged = {**DEFAULTS, **{k: v for k, v in data.items() if k in DEFAULTS}, **run}
-        known = registry.tasks()
-        tasks = _narrow("task", merged.get("tasks", list(known)), selection.tasks, known)
-        impls = _narrow(
-            "implementation",
-            _expand_impls(merged.get("impls", ["*"])),
-            selection.impls,
-            list(registry.implementations()),
-        )
-        devices = _narrow("device", merged["devices"], selection.devices, DEVICES)
+        tasks = _narrow(merged.get("tasks", list(registry.tasks())), selection.tasks)
+        impls = _narrow(list(_declared(merged.get("impls", ["*"]))), selection.impls)
+        devices = _narrow(merged["devices"], selection.devices)
         modes = merged["modes"] if selection.modes is None else selection.modes
         seeds = merged["seeds"] if selection.seeds is None else selection.seeds
-        overrides = {**run.get("spec", {}), **cli_spec}
+        spec = {**run.get("spec", {}), **cli_spec}
         combos = [(impl, mode) for impl in impls for mode in _expand_modes(impl, modes)]
         for task, (impl, mode), device, seed in itertools.product(tasks, combos, devices, seeds):
             requests.append(
@@ -202,26 +305,16 @@ def expand(name: str, data: dict[str, Any], selection: Selection) -> list[RunReq
                     device=device,
                     mode=mode,
                     seed=int(seed),
-                    overrides=overrides,
+                    overrides=spec,
                     suite=name,
                     timeout_s=float(selection.timeout_s or merged["timeout_s"]),
                     step_samples=int(merged["step_samples"]),
                     eval_repeats=int(merged["eval_repeats"]),
                     track_test=bool(merged["track_test"]),
-                    epochs_per_round=_block(
-                        merged["epochs_per_round"]
-                        if selection.epochs_per_round is None
-                        else selection.epochs_per_round
-                    ),
+                    epochs_per_round=int(selection.epochs_per_round or merged["epochs_per_round"]),
                 )
             )
     return requests
-
-
-def _block(value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise SuiteError(f"epochs_per_round must be a whole number >= 1, got {value!r}")
-    return value
 
 
 def validate(requests: list[RunRequest]) -> None:
@@ -262,9 +355,24 @@ def steady_epochs(epochs: int, epochs_per_round: int) -> int:
     return epochs - -(-epochs // block)
 
 
+def _offers(data: dict[str, Any]) -> str:
+    """What a suite runs, for the error that a selection matches none of it."""
+    found: dict[str, set[str]] = {"tasks": set(), "impls": set(), "devices": set(), "modes": set()}
+    for run in data["runs"]:
+        merged = {**DEFAULTS, **{k: v for k, v in data.items() if k in DEFAULTS}, **run}
+        impls = list(_declared(merged.get("impls", ["*"])))
+        found["tasks"].update(merged.get("tasks", registry.tasks()))
+        found["impls"].update(impls)
+        found["devices"].update(merged["devices"])
+        found["modes"].update(m for impl in impls for m in _expand_modes(impl, merged["modes"]))
+    return "; ".join(f"{key} {', '.join(sorted(values))}" for key, values in found.items())
+
+
 def plan_for(selection: Selection) -> Plan:
     """The plan for ``harness run``: a suite (default: ``default``) narrowed by the selections,
-    or, with selections and no suite, exactly the selection (all tasks/impls, cpu, seed 0)."""
+    or, with selections and no suite, exactly the selection (all tasks/impls, cpu, seed 0).
+    Every value is checked (:func:`check_selection`, :func:`load_suite`) before any is used."""
+    check_selection(selection)
     selections = [selection.tasks, selection.impls, selection.devices, selection.modes, selection.seeds]
     if selection.suite is None and any(s is not None for s in selections):
         run = {
@@ -274,19 +382,16 @@ def plan_for(selection: Selection) -> Plan:
         }
         name, data = "adhoc", {"runs": [run]}
     else:
-        path = suite_path(selection.suite or "default")
+        path = suite_path("default" if selection.suite is None else selection.suite)
         name, data = path.stem, load_suite(path)
     requests = expand(name, data, selection)
     if not requests:
-        raise SuiteError(f"the selection matches no run of suite {name!r}")
+        raise SuiteError(f"the selection matches no run of suite {name!r}, which runs {_offers(data)}")
     validate(requests)
     twin = data.get("twin", TWIN_DEFAULT) if selection.twin is None else selection.twin
     if twin:
-        check_names("implementation", [twin], list(registry.implementations()))
         requests = with_twins(requests, twin)
     threads = selection.threads if selection.threads is not None else data.get("threads")
-    if threads is not None and int(threads) < 1:
-        raise SuiteError(f"threads must be >= 1, got {threads}")
     plan = Plan(name, requests)
     if threads is not None:
         plan.threads = int(threads)

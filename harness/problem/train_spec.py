@@ -9,11 +9,13 @@ implementation trains the same network on the same batches.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import math
+import numbers
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from harness.errors import SpecError
+from harness.errors import FieldError, SpecError
 
 ACTIVATIONS = ("relu", "tanh")
 OPTIMIZERS = ("sgd", "adam")
@@ -55,32 +57,18 @@ class TrainSpec:
     target_val_accuracy: float = 0.9
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
+        hidden = typed_value(tuple, self.hidden)
+        object.__setattr__(self, "hidden", self.hidden if hidden is None else hidden)
         self.validate()
 
     def validate(self) -> None:
-        """Raise :class:`SpecError` for any value no implementation could honour."""
-        _choice("activation", self.activation, ACTIVATIONS)
-        _choice("optimizer", self.optimizer, OPTIMIZERS)
-        _choice("init", self.init, INITS)
-        _choice("loss", self.loss, ("cross_entropy",))
-        _choice("dtype", self.dtype, ("float32",))
-        for name in ("epochs", "batch_size", "n_features", "n_classes"):
-            if int(getattr(self, name)) < 1:
-                raise SpecError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
-        if any(h < 1 for h in self.hidden):
-            raise SpecError(f"hidden layer sizes must be positive, got {list(self.hidden)}")
-        if not self.learning_rate > 0:
-            raise SpecError(f"learning_rate must be > 0, got {self.learning_rate!r}")
-        for name in ("dropout", "label_noise", "momentum"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                raise SpecError(f"{name} must be in [0, 1), got {getattr(self, name)!r}")
-        if not 0.0 < self.train_fraction <= 1.0:
-            raise SpecError(f"train_fraction must be in (0, 1], got {self.train_fraction!r}")
-        if self.weight_decay < 0:
-            raise SpecError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
-        if self.seed < 0 or self.split_seed < 0:
-            raise SpecError(f"seeds must be >= 0, got seed={self.seed}, split_seed={self.split_seed}")
+        """Raise :class:`SpecError` for any value no implementation could honour: a field of the
+        wrong type or out of its range (:class:`FieldError`, from :data:`FIELDS`), or two fields
+        that contradict each other."""
+        for name, rule in FIELDS.items():
+            value = getattr(self, name)
+            if typed_value(rule.kind, value) is None or not rule.accepts(value):
+                raise FieldError(name, value, rule.valid)
         if self.momentum and self.optimizer != "sgd":
             raise SpecError("momentum applies to optimizer='sgd' only (adam has its own betas)")
         if self.weight_decay and self.momentum:
@@ -113,6 +101,97 @@ class TrainSpec:
         return cls(**{**data, "hidden": tuple(data.get("hidden", ()))})
 
 
-def _choice(name: str, value: object, valid: tuple[str, ...]) -> None:
-    if value not in valid:
-        raise SpecError(f"{name}={value!r} is not supported; valid: {', '.join(valid)}")
+@dataclass(frozen=True)
+class FieldRule:
+    """What one spec field takes: its type (``int``, ``float``, ``str``, or ``tuple`` of ints),
+    its valid values in words (``valid``, as an error message says them) and as a test."""
+
+    kind: type
+    valid: str
+    accepts: Callable[[Any], bool] = lambda value: True
+
+
+def _whole(low: int) -> FieldRule:
+    return FieldRule(
+        int, "a positive integer" if low == 1 else f"a whole number >= {low}", lambda v: v >= low
+    )
+
+
+def _number(bounds: str, test: Callable[[float], bool]) -> FieldRule:
+    return FieldRule(float, f"a number {bounds}", test)
+
+
+def _one_of(values: tuple[str, ...]) -> FieldRule:
+    return FieldRule(str, f"one of {', '.join(values)}", lambda v: v in values)
+
+
+MAX_SEED = 2**32 - 1  # numpy's global seed (Keras' set_random_seed, MNIST-1D) takes no more
+SEED_RULE = FieldRule(int, f"a whole number from 0 to {MAX_SEED}", lambda v: 0 <= v <= MAX_SEED)
+HIDDEN_FORMS = "[64, 32] (two layers), [] (none: softmax regression); 64 alone is [64]"
+
+# Every field of TrainSpec, checked by TrainSpec.validate and by whatever reads a spec value from a
+# person (``--set``, a suite's ``spec`` table) through :func:`field_value`.
+FIELDS: dict[str, FieldRule] = {
+    "task": FieldRule(str, "a task name"),
+    "n_features": _whole(1),
+    "n_classes": _whole(1),
+    "hidden": FieldRule(
+        tuple,
+        f"a list of positive integers, one width per hidden layer: {HIDDEN_FORMS}",
+        lambda v: min(v, default=1) >= 1,
+    ),
+    "activation": _one_of(ACTIVATIONS),
+    "init": _one_of(INITS),
+    "loss": _one_of(("cross_entropy",)),
+    "optimizer": _one_of(OPTIMIZERS),
+    "learning_rate": _number("> 0", lambda v: v > 0),
+    "momentum": _number("in [0, 1)", lambda v: 0 <= v < 1),
+    "batch_size": _whole(1),
+    "epochs": _whole(1),
+    "weight_decay": _number(">= 0", lambda v: v >= 0),
+    "dropout": _number("in [0, 1)", lambda v: 0 <= v < 1),
+    "seed": SEED_RULE,
+    "split_seed": SEED_RULE,
+    "train_fraction": _number("in (0, 1]", lambda v: 0 < v <= 1),
+    "label_noise": _number("in [0, 1)", lambda v: 0 <= v < 1),
+    "dtype": _one_of(("float32",)),
+    "target_val_accuracy": _number("in [0, 1]", lambda v: 0 <= v <= 1),
+}
+
+
+def finite(value: numbers.Real) -> bool:
+    """Whether ``value`` is a finite float, or an int that converts to one (not 10**400)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def typed_value(kind: type, value: Any) -> Any:
+    """``value`` as a field of ``kind`` holds it, or ``None`` when it is of another type: a whole
+    number for an int, a finite number for a float (never a bool), a tuple of ints for ``hidden``
+    from a list or tuple of them (one int: one layer)."""
+    whole = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if kind is int:
+        return int(value) if whole else None
+    if kind is float:
+        number = whole or isinstance(value, numbers.Real) and not isinstance(value, bool)
+        return float(value) if number and finite(value) else None
+    if kind is tuple:
+        items = [value] if whole else value if isinstance(value, list | tuple) else None
+        if items is None or any(typed_value(int, h) is None for h in items):
+            return None
+        return tuple(int(h) for h in items)
+    return value if isinstance(value, kind) else None
+
+
+def field_value(name: str, value: Any) -> Any:
+    """``value`` checked for field ``name`` and given its type (``1`` for a float field is
+    ``1.0``; ``64`` for ``hidden`` is ``(64,)``); :class:`FieldError` says what is valid."""
+    rule = FIELDS.get(name)
+    if rule is None:
+        raise SpecError(f"unknown spec field {name!r}; valid: {', '.join(FIELDS)}")
+    typed = typed_value(rule.kind, value)
+    if typed is None or not rule.accepts(typed):
+        raise FieldError(name, value, rule.valid)
+    return typed

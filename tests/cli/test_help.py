@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -36,3 +39,33 @@ def test_shared_options_are_declared_once() -> None:
     sources = "\n".join(p.read_text() for p in CLI.glob("*.py") if p.name != "options.py")
     assert '"--results"' not in sources and '"--threads"' not in sources  # options.py's alone
     assert sources.count('"--task"') == 1  # noise's single task; run and ab share options.add_selection
+
+
+HEAVY = (
+    "torch",
+    "tensorflow",
+    "jax",
+    "keras",
+    "flax",
+    "lightning",
+    "pandas",
+    "matplotlib",
+    "seaborn",
+    "scipy",
+)
+
+
+def test_building_the_parser_imports_no_framework_nor_the_analysis_stack() -> None:
+    """`--help` within a second: the parser is built from the plug-ins' class constants alone; a
+    framework, pandas or matplotlib is imported only by the command that runs it (in a fresh
+    process, so what other tests imported does not count)."""
+    probe = (
+        "import sys; from harness.cli import build_parser; build_parser(); "
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))"
+    )
+    root = Path(cli.__file__).parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    assert done.stdout.strip() == "[]", done.stdout

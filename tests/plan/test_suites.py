@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from harness import cli
-from harness.plan import suites
+from harness.errors import UsageError
+from harness.plan import overrides, suites
 from harness.plugins import registry
 
 NAMES = {"task": "tasks", "impl": "impls", "device": "devices", "mode": "modes", "set": "overrides"}
@@ -180,3 +181,146 @@ def test_an_ab_gate_that_cannot_decide_is_refused(capsys: pytest.CaptureFixture[
     assert "needs 2 rounds or more" in capsys.readouterr().err
     assert cli.main(["ab", "--pairs", "1", "--max-pairs", "1"]) == 2
     assert "the smallest: --max-pairs 2" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("seeds = [-1]\n[[runs]]", r"seeds = \[-1\]: expected a list of whole numbers from 0 to 4294967295"),
+        ('seeds = "0"\n[[runs]]', r"seeds = '0': expected a list of whole numbers from 0 to"),
+        ('timeout_s = "fast"\n[[runs]]', r"timeout_s = 'fast': expected a number of seconds > 0"),
+        ("threads = 0\n[[runs]]", "threads = 0: expected a positive integer"),
+        ("track_test = 1\n[[runs]]", "track_test = 1: expected true or false"),
+        ('twin = "mxnet"\n[[runs]]', "twin: unknown implementation 'mxnet'; valid:"),
+        ("runs = 3", "runs = 3: expected \\[\\[runs\\]\\] tables"),
+        ('[[runs]]\ntasks = "iris"', "#1: tasks = 'iris': expected a list of task names"),
+        ('[[runs]]\nimpls = ["mxnet"]', r"#1: impls: unknown implementation 'mxnet'; valid: \*, "),
+        ('[[runs]]\ndevices = ["tpu"]', "#1: devices: unknown device 'tpu'; valid: cpu, gpu"),
+        (
+            '[[runs]]\nspec = { learning_rate = "fast" }',
+            "spec.learning_rate = 'fast': learning_rate must be a number > 0",
+        ),
+        ("[[runs]]\nspec = { epochs = 2.5 }", "spec.epochs = 2.5: epochs must be a positive integer"),
+        (
+            "[[runs]]\nspec = { seed = 3 }",
+            "spec.seed = 3: seed cannot be overridden: seeds are chosen with --seeds",
+        ),
+        ("[[runs]]\nspec = { lr = 3 }", "spec.lr = 3: unknown spec field 'lr'; valid: hidden, "),
+        ("[[runs]]\nspec = 3", "spec = 3: expected a table of spec fields"),
+        (
+            '[[runs]]\nimpls = ["keras"]\nmodes = ["scan"]',
+            "#1: keras has no mode 'scan'; its modes: default, ",
+        ),
+        ('[[runs]]\nmodes = ["turbo"]', "#1: no implementation has mode 'turbo'; valid: "),
+        (
+            '[[runs]]\nimpls = ["keras"]\nmodes = ["*", "-scan"]',
+            "#1: no implementation of keras has mode 'scan'",
+        ),
+    ],
+)
+def test_every_suite_key_is_checked_against_its_type_naming_the_file_and_key(
+    tmp_path: Path, toml: str, message: str
+) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(toml + "\n")
+    with pytest.raises(UsageError, match=message) as info:
+        suites.plan_for(_args(suite=str(path)))
+    assert str(info.value).startswith(str(path))
+
+
+def test_a_suite_spec_is_given_its_fields_types(tmp_path: Path) -> None:
+    path = tmp_path / "typed.toml"
+    path.write_text(
+        '[[runs]]\ntasks = ["iris"]\nimpls = ["numpy"]\nspec = { hidden = 16, learning_rate = 1 }\n'
+    )
+    request = suites.plan_for(_args(suite=str(path))).requests[0]
+    assert request.overrides == {"hidden": [16], "learning_rate": 1.0}
+    assert request.spec().hidden == (16,)
+
+
+@pytest.mark.parametrize(
+    ("items", "expected"),
+    [
+        (["epochs=5", "learning_rate=1e-2"], {"epochs": 5, "learning_rate": 0.01}),
+        (["optimizer=sgd", "momentum=0.5"], {"optimizer": "sgd", "momentum": 0.5}),
+        (["hidden=[]", "activation='tanh'"], {"hidden": [], "activation": "tanh"}),
+        (["hidden=[64, 32]", "dropout=0"], {"hidden": [64, 32], "dropout": 0.0}),
+        (["hidden=64"], {"hidden": [64]}),
+        ([" epochs = 4 "], {"epochs": 4}),
+    ],
+)  # fmt: skip
+def test_set_values_are_read_by_their_fields_type(items: list[str], expected: dict) -> None:
+    assert overrides.parse_set(items) == expected
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ("learning_rate=fast", "--set learning_rate=fast: learning_rate must be a number > 0$"),
+        ("learning_rate=0", "--set learning_rate=0: learning_rate must be a number > 0$"),
+        ("learning_rate=inf", "--set learning_rate=inf: learning_rate must be a number > 0$"),
+        ("epochs=true", "--set epochs=true: epochs must be a positive integer$"),
+        ("epochs=3.0", "--set epochs=3.0: epochs must be a positive integer$"),
+        ("epochs=3\nbatch_size=1", "epochs must be a positive integer$"),
+        ("hidden=64,32", r"hidden must be a list of positive integers, .*\[64, 32\] .*64 alone is \[64\]$"),
+        ("hidden=[0]", "hidden must be a list of positive integers"),
+        ("optimizer=1", "--set optimizer=1: optimizer must be one of sgd, adam$"),
+        ("train_fraction=0", r"train_fraction must be a number in \(0, 1\]$"),
+        ("task=mnist", "task cannot be overridden: the task is chosen with --task"),
+        ("n_features=3", "n_features cannot be overridden: the task sets it"),
+        ("lr=0.1", "--set lr=0.1: unknown spec field 'lr'; valid: hidden, activation"),
+        ("=3", "--set expects FIELD=VALUE, got '=3'"),
+    ],
+)
+def test_a_bad_set_names_the_field_the_value_and_what_is_valid(item: str, message: str) -> None:
+    with pytest.raises(suites.SuiteError, match=message):
+        overrides.parse_set([item])
+
+
+def test_conflicting_overrides_say_which_wins() -> None:
+    assert overrides.conflicts(["epochs=5"], 7) == [
+        "--epochs 7 and --set epochs=5 both set the epochs: --epochs 7 wins"
+    ]
+    assert overrides.conflicts(["epochs=5", "hidden=[]", "epochs=6"], None) == [
+        "--set epochs is given 2 times (5, 6): the last, epochs=6, wins"
+    ]
+    assert overrides.conflicts(["epochs=5"], None) == [] and overrides.conflicts([], 7) == []
+    plan = suites.plan_for(_args(task=["iris"], impl=["numpy"], set=["epochs=5"], epochs=7))
+    assert plan.requests[0].spec().epochs == 7
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        (dict(mode=["turbo"]), "--mode turbo: no implementation has mode 'turbo'; valid: compile, default, "),
+        (dict(impl=["keras"], mode=["scan"]), "--mode scan: keras has no mode 'scan'; its modes: default, "),
+        (dict(impl=["jax", "torch"], mode=["scan"]), "--mode scan: torch has no mode 'scan'"),
+        (dict(suite="ab", mode=["turbo"]), "--mode turbo: no implementation has mode 'turbo'"),
+        (
+            dict(task=["iris"], timeout=float("nan")),
+            "--timeout nan: the timeout must be a number of seconds > 0",
+        ),
+        (dict(task=["iris"], epochs_per_round=0), "--epochs-per-round 0: must be a positive integer"),
+        (dict(task=["iris"], twin="mxnet"), "--twin mxnet: unknown implementation 'mxnet'"),
+        (dict(task=["iris"], seeds=[2**32]), "--seeds 4294967296: seeds must be >= 0 and <= 4294967295"),
+        (
+            dict(suite="smoke", device=["gpu"]),
+            "matches no run of suite 'smoke', which runs tasks digits, iris; ",
+        ),
+    ],
+)
+def test_a_selection_is_checked_naming_the_option(kw: dict, message: str) -> None:
+    with pytest.raises(UsageError) as info:
+        suites.plan_for(_args(**kw))
+    assert message in str(info.value)
+
+
+def test_a_mode_asked_for_without_implementations_narrows_to_those_that_have_it() -> None:
+    """`--mode scan` alone is jax's scan; a `*` in a suite still expands to each implementation's
+    own modes, and a declared mode a backend cannot run is kept (recorded unavailable)."""
+    requests = suites.plan_for(_args(task=["iris"], mode=["scan"])).requests
+    assert {(r.impl, r.mode) for r in requests} == {("jax", "scan")}
+    ab = suites.plan_for(_args(suite="ab", mode=["same-batches"])).requests
+    assert {(r.impl, r.mode) for r in ab} == {("keras", "same-batches")}
+    fast = suites.plan_for(_args(task=["iris"], impl=["keras-torch"], mode=["fast"])).requests
+    assert [r.mode for r in fast] == ["fast"]

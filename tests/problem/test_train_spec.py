@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from harness.errors import SpecError
-from harness.problem.train_spec import TrainSpec
+from harness.errors import FieldError, SpecError
+from harness.problem.train_spec import FIELDS, TrainSpec, field_value
 from tasks.mlp import problem
 
 
@@ -21,11 +23,18 @@ def test_defaults_for_every_task() -> None:
     [
         ({"epochs": 0}, "epochs must be a positive integer"),
         ({"batch_size": -1}, "batch_size must be a positive integer"),
-        ({"optimizer": "rmsprop"}, "valid: sgd, adam"),
-        ({"activation": "gelu"}, "valid: relu, tanh"),
-        ({"dropout": 1.0}, r"dropout must be in \[0, 1\)"),
-        ({"learning_rate": 0.0}, "learning_rate must be > 0"),
-        ({"hidden": (0,)}, "hidden layer sizes must be positive"),
+        ({"optimizer": "rmsprop"}, "optimizer must be one of sgd, adam, got 'rmsprop'"),
+        ({"activation": "gelu"}, "one of relu, tanh"),
+        ({"dropout": 1.0}, r"dropout must be a number in \[0, 1\), got 1.0"),
+        ({"learning_rate": 0.0}, "learning_rate must be a number > 0"),
+        ({"hidden": (0,)}, r"hidden must be a list of positive integers, .*got \(0,\)"),
+        ({"learning_rate": "fast"}, "learning_rate must be a number > 0, got 'fast'"),
+        ({"weight_decay": float("nan")}, "weight_decay must be a number >= 0, got nan"),
+        ({"epochs": True}, "epochs must be a positive integer, got True"),
+        ({"epochs": 2.5}, "epochs must be a positive integer, got 2.5"),
+        ({"hidden": "64"}, "hidden must be a list of positive integers"),
+        ({"optimizer": 1}, "optimizer must be one of sgd, adam, got 1"),
+        ({"split_seed": 2**32}, "split_seed must be a whole number from 0 to 4294967295"),
         ({"optimizer": "sgd", "momentum": 0.9, "weight_decay": 1e-4}, "coupled"),
         ({"bogus": 1}, "unknown spec field"),
     ],
@@ -33,6 +42,19 @@ def test_defaults_for_every_task() -> None:
 def test_invalid_specs_are_refused(overrides: dict, message: str) -> None:
     with pytest.raises(SpecError, match=message):
         problem.make_spec("iris", **overrides)
+
+
+def test_every_field_has_a_rule_and_a_value_is_given_its_type() -> None:
+    """One rule per field, checked by validate and by every reader of a value a person typed."""
+    assert list(FIELDS) == [f.name for f in dataclasses.fields(TrainSpec)]
+    assert field_value("learning_rate", 1) == 1.0 and isinstance(field_value("learning_rate", 1), float)
+    assert field_value("hidden", 64) == (64,) and field_value("hidden", []) == ()
+    assert field_value("hidden", [64, 32]) == (64, 32)
+    with pytest.raises(FieldError) as info:
+        field_value("hidden", [64, "x"])
+    assert info.value.name == "hidden" and "64 alone is [64]" in info.value.valid
+    with pytest.raises(SpecError, match="unknown spec field 'lr'; valid: task, "):
+        field_value("lr", 0.1)
 
 
 def test_unknown_task_lists_valid() -> None:

@@ -117,13 +117,13 @@ def test_gpu_visible_but_framework_cannot_use_it(tmp_path: Path, monkeypatch: py
     assert "jax" in records[0].reason and "GPU" in records[0].reason
 
 
-def test_unknown_mode_is_unavailable(tmp_path: Path) -> None:
-    status, records = _run(tmp_path, "--task", "iris", "--impl", "jax", "--mode", "turbo")
-    assert (
-        status == 0
-        and records[0].status == "unavailable"
-        and "jax has no mode 'turbo'; its modes: default, scan" in records[0].reason
+def test_unknown_mode_is_refused_before_anything_runs(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    results = tmp_path / "results"
+    status = cli.main(
+        ["run", "--results", str(results), "--task", "iris", "--impl", "jax", "--mode", "turbo"]
     )
+    assert status == 2 and not results.exists()
+    assert "--mode turbo: jax has no mode 'turbo'; its modes: default, scan" in capsys.readouterr().err
 
 
 def test_mode_a_backend_cannot_do_is_unavailable(tmp_path: Path) -> None:
