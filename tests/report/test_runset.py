@@ -91,7 +91,8 @@ def test_a_run_set_is_dated_from_its_first_start_to_its_last_end(tmp_path: Path)
     not at its last start; records from before ``finished_at`` was kept end at their start."""
     writer = RecordWriter(tmp_path, "box-1", COMMITS[0], "one")
     first, last = _record(0, "torch", 2e-3, 0), _record(0, "jax", 2e-3, 13)
-    last.finished_at = (datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=18)).isoformat(timespec="seconds")
+    ended = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=18)
+    last.finished_at = ended.isoformat(timespec="seconds")
     for record in (first, last):
         writer.append(record)
     (line,) = gather(tmp_path).run_set.lines
