@@ -294,8 +294,15 @@ LOADERS: dict[str, Callable[[int], Splits]] = {
 }
 
 
-# Training-split sizes, so a spec can be checked without loading (or downloading) the data.
-TRAIN_SIZES = {"iris": 90, "digits": 1077, "mnist1d": 3500, "mnist": 50000}
+# Split sizes (train, validation, test), so a spec can be checked and its cost predicted without
+# loading (or downloading) the data.
+SPLIT_SIZES = {
+    "iris": (90, 30, 30),
+    "digits": (1077, 360, 360),
+    "mnist1d": (3500, 500, 1000),
+    "mnist": (50000, 10000, 10000),
+}
+TRAIN_SIZES = {name: sizes[0] for name, sizes in SPLIT_SIZES.items()}
 
 
 def train_size(name: str, train_fraction: float = 1.0) -> int:
@@ -304,6 +311,13 @@ def train_size(name: str, train_fraction: float = 1.0) -> int:
         raise KeyError(f"unknown dataset {name!r}; valid: {', '.join(TRAIN_SIZES)}")
     full = TRAIN_SIZES[name]
     return full if train_fraction >= 1.0 else max(10, int(round(train_fraction * full)))
+
+
+def cached(name: str) -> bool:
+    """Whether ``name``'s data is on this machine already: scikit-learn ships iris and digits;
+    MNIST-1D and MNIST are in the cache once generated or fetched."""
+    files = {"mnist1d": MNIST1D_CACHE, "mnist": "mnist.npz"}
+    return name not in files or (data_dir() / files[name]).exists()
 
 
 def load(name: str, split_seed: int = 0) -> Splits:

@@ -4,9 +4,11 @@ and a summary table at the end. Output only; never part of a measurement. An
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from rich import box
@@ -16,6 +18,7 @@ from rich.progress import Progress as _RichProgress
 from rich.table import Table
 from rich.text import Text
 
+from harness.plan.budget import Estimate, Tracker
 from harness.record.derived import beside_other_work, is_number, is_twin, record_name, unstable
 from harness.record.schema import RunRecord
 from harness.record.tally import Tally, short_reason, tally
@@ -25,7 +28,9 @@ DEFAULT_INTERVAL_S = 30.0
 
 
 def duration(seconds: float) -> str:
-    """``1h02m``, ``3m05s``, ``42s``."""
+    """``1h02m``, ``3m05s``, ``42s``; ``unknown`` for a time that is not a number."""
+    if not math.isfinite(seconds):
+        return "unknown"
     seconds = max(0, int(round(seconds)))
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
@@ -42,19 +47,25 @@ def time_left_s(elapsed_s: float, done: int, total: int, ran: int | None = None)
     return elapsed_s / ran * max(0, total - done)
 
 
-def status_line(label: str, elapsed_s: float, done: int, total: int, ran: int | None = None) -> str:
-    """``[12/40 runs] 3m05s elapsed, about 7m12s left: running mnist1d round 3``."""
-    left = time_left_s(elapsed_s, done, total, ran)
+def status_line(
+    label: str, elapsed_s: float, done: int, total: int, ran: int | None = None, left_s: float | None = None
+) -> str:
+    """``[12/40 runs] 3m05s elapsed, about 7m12s left: running mnist1d round 3``; ``left_s``: the
+    plan's own estimate (:class:`harness.plan.budget.Tracker`), else one from the runs done."""
+    left = left_s if left_s is not None else time_left_s(elapsed_s, done, total, ran)
     eta = f"about {duration(left)} left" if left is not None else "time left unknown until a run ends"
     return f"[{done}/{total} runs] {duration(elapsed_s)} elapsed, {eta}: {label}"
 
 
 class _Eta(ProgressColumn):
-    """The rich bar's time left: :func:`time_left_s`, the estimate the plain lines print."""
+    """The rich bar's time left: the estimate the plain lines print (:meth:`Progress.left_s`)."""
+
+    def __init__(self, left: Callable[[], float | None]) -> None:
+        super().__init__()
+        self.left = left
 
     def render(self, task: Task) -> Text:
-        ran = int(task.fields.get("ran", task.completed))
-        left = time_left_s(task.elapsed or 0.0, int(task.completed), int(task.total or 0), ran)
+        left = self.left()
         return Text(f"eta {duration(left)}" if left is not None else "eta -")
 
 
@@ -64,7 +75,13 @@ class Progress:
     ``$MLPBENCH_PROGRESS_INTERVAL`` seconds (30) while one goes on. Then a summary table on stdout.
     """
 
-    def __init__(self, total: int, console: Console | None = None, interval_s: float | None = None) -> None:
+    def __init__(
+        self,
+        total: int,
+        console: Console | None = None,
+        interval_s: float | None = None,
+        estimate: Estimate | None = None,
+    ) -> None:
         self.console = console or Console(stderr=True)
         self.out = Console()
         self.total = total
@@ -79,6 +96,8 @@ class Progress:
             interval_s if interval_s is not None else float(os.environ.get(INTERVAL_ENV, DEFAULT_INTERVAL_S))
         )
         self._started = time.monotonic()
+        self.estimate = estimate
+        self.tracker: Tracker | None = None
         self._last_line = 0.0
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -88,7 +107,7 @@ class Progress:
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
-            _Eta(),
+            _Eta(self.left_s),
             console=self.console,
             disable=self.plain,
         )
@@ -96,6 +115,8 @@ class Progress:
 
     def __enter__(self) -> Progress:
         self._started = time.monotonic()
+        if self.estimate is not None:
+            self.tracker = Tracker(self.estimate, self._started)
         if self.plain:
             self._line()
             self._beat = threading.Thread(target=self._heartbeat, name="progress", daemon=True)
@@ -114,13 +135,28 @@ class Progress:
     def _line(self) -> None:
         with self._lock:
             self._last_line = time.monotonic()
-            line = status_line(self.label, self._elapsed(), self.done_count, self.total, self.ran)
+            line = status_line(
+                self.label, self._elapsed(), self.done_count, self.total, self.ran, self.left_s()
+            )
             self.console.print(line, highlight=False, soft_wrap=True)
 
     def _heartbeat(self) -> None:
         while not self._stop.wait(min(1.0, self.interval_s / 4)):
             if time.monotonic() - self._last_line >= self.interval_s:
                 self._line()
+
+    def left_s(self) -> float | None:
+        """Seconds left: the plan's phases as predicted and corrected so far (with an estimate),
+        else the mean of the runs done times the runs left (``None`` before one ends)."""
+        if self.tracker is not None:
+            return self.tracker.left_s(time.monotonic())
+        return time_left_s(self._elapsed(), self.done_count, self.total, self.ran)
+
+    def phase(self, name: str) -> None:
+        """A phase of the plan begins (the one before is over): what the time left is corrected by."""
+        if self.tracker is not None:
+            with self._lock:
+                self.tracker.begin(name, time.monotonic())
 
     def log(self, message: str) -> None:
         self.console.print(message, highlight=False, soft_wrap=True)

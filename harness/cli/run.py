@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import time
 
 from harness.cli import options
 from harness.cli.exits import Exit
 from harness.cli.paths import DEFAULT_REPORT
-from harness.cli.progress import Progress
+from harness.cli.progress import Progress, duration
+from harness.plan.budget import MARGIN, Fitted
 from harness.plan.overrides import conflicts
 from harness.plan.requests import parse_shard
 from harness.plan.suites import Selection, plan_for
+from harness.run.planning import Planned, plan_to_budget
 from harness.run.runner import EXECUTORS, run_plan
 from harness.run.schedule import SCHEDULES
 
@@ -71,6 +75,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--no-calibrate", action="store_true", help="skip the machine calibration (no efficiency in records)"
     )
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument(
+        "--budget",
+        type=options.seconds,
+        metavar="SECONDS",
+        help="what the whole command may take, calibration, data and report included (default: the suite's; "
+        "the default suite's keeps `tox -e bench` within 10 minutes on a slow 2-core machine): the suite's "
+        "tables of priority 1 and up are added, lowest first, while the plan's predicted cost fits; what is "
+        "left out is named, with the command that runs it",
+    )
+    budget.add_argument(
+        "--no-budget", action="store_true", help="run every table of the suite, whatever it costs"
+    )
     p.set_defaults(func=main)
 
 
@@ -110,7 +127,43 @@ def warnings(args: argparse.Namespace) -> list[str]:
     return out + [f"{option} is ignored: {why}" for applies, option, why in ignored if applies]
 
 
+def _log(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _budget_s(args: argparse.Namespace, suite_budget_s: float | None) -> float | None:
+    """The budget to fit: ``--budget``, else the suite's; none with ``--no-budget``, a shard (each
+    machine of a matrix runs a part) or another executor."""
+    if args.no_budget or args.shard is not None or args.executor != "local":
+        return None
+    return args.budget if args.budget is not None else suite_budget_s
+
+
+def _say_plan(planned: Planned, suite: str) -> None:
+    """The plan's predicted phases, and what the budget left out with the command that runs it."""
+    fitted = planned.fitted
+    total = fitted.estimate.total_s
+    within = f" of the {duration(fitted.budget_s)} budget" if fitted.budget_s != float("inf") else ""
+    print(f"plan: {len(fitted.plan.requests)} runs, predicted {duration(total)}{within} on this machine "
+          f"(rates: {planned.model.source})", file=sys.stderr)  # fmt: skip
+    for phase in fitted.estimate.phases:
+        print(f"  {duration(phase.seconds):>7}  {phase.name}", file=sys.stderr)
+    for line in left_out_lines(fitted, suite):
+        print(f"left out to fit the budget: {line}", file=sys.stderr)
+
+
+def left_out_lines(fitted: Fitted, suite: str) -> list[str]:
+    """Each table the budget left out: what it is, what it would add, and the command that runs it."""
+    out = []
+    for tier, extra_s in fitted.left_out:
+        need = (fitted.estimate.total_s + extra_s) / MARGIN
+        command = f"python -m harness run --suite {suite} --budget {need:.0f}"
+        out.append(f"{tier.label()} (+{duration(extra_s)}): {command}")
+    return out
+
+
 def main(args: argparse.Namespace) -> int:
+    started = time.monotonic()
     shard = parse_shard(args.shard) if args.shard is not None else None
     plan = plan_for(selection_of(args))
     options.warn(warnings(args))
@@ -118,16 +171,25 @@ def main(args: argparse.Namespace) -> int:
         plan = plan.sharded(*shard)
     if not args.dry_run:
         options.check_writable(args.results)
+    plan.calibrate = not args.no_calibrate and not args.dry_run
+    plan.schedule = args.schedule
+    plan.warm_up = not args.no_warm_up
+    plan.executor, plan.address, plan.accelerator_type = args.executor, args.address, args.accelerator_type
+    budget_s = _budget_s(args, plan.budget_s)
+    planned = None
+    if args.executor == "local":
+        planned = plan_to_budget(plan, args.results, budget_s, lambda: time.monotonic() - started, _log)
+        plan = planned.fitted.plan
+        plan.budget_s = budget_s
+        plan.notes = left_out_lines(planned.fitted, plan.name)
+        _say_plan(planned, plan.name)
     if args.dry_run:
         for request in plan.requests:
             print(request.label())
         print(f"{len(plan.requests)} runs")
         return Exit.OK
-    plan.calibrate = not args.no_calibrate
-    plan.schedule = args.schedule
-    plan.warm_up = not args.no_warm_up
-    plan.executor, plan.address, plan.accelerator_type = args.executor, args.address, args.accelerator_type
-    with Progress(len(plan.requests)) as progress:
+    estimate = planned.fitted.estimate if planned is not None else None
+    with Progress(len(plan.requests), estimate=estimate) as progress:
         outcome = run_plan(plan, args.results, progress)
         progress.summary(outcome.records, outcome.path)
     if args.report:

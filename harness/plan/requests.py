@@ -125,6 +125,26 @@ def with_twins(requests: list[RunRequest], preferred: str = TWIN_DEFAULT) -> lis
     return out
 
 
+@dataclass(frozen=True)
+class Tier:
+    """One ``[[runs]]`` table of a suite: its priority (0 always runs; 1 and up are added, lowest
+    first, while a budget allows), its words, and its runs (A/A twins are added to the plan)."""
+
+    priority: int
+    description: str
+    requests: list[RunRequest]
+
+    def label(self) -> str:
+        """The table in words: its description, or what it runs."""
+        if self.description:
+            return self.description
+        tasks = ", ".join(dict.fromkeys(r.task for r in self.requests))
+        modes = sorted({r.mode for r in self.requests})
+        seeds = ", ".join(map(str, sorted({r.seed for r in self.requests})))
+        what = "every mode" if len(modes) > 1 else f"mode {modes[0]}"
+        return f"{tasks}: {len({r.impl for r in self.requests})} implementations, {what}, seed(s) {seeds}"
+
+
 SHARD_FORM = re.compile(r"^(\d+)/(\d+)$")
 
 
@@ -153,9 +173,24 @@ class Plan:
     address: str | None = None  # the Ray cluster to join (None: a one-node cluster here)
     accelerator_type: str | None = None  # the GPU kind a Ray gpu group asks for
     whole: list[RunRequest] = field(default_factory=list)
+    tiers: list[Tier] = field(default_factory=list)  # the suite's tables (empty: one table of everything)
+    twin: str = TWIN_DEFAULT  # the implementation each group's A/A twin copies ("": none)
+    budget_s: float | None = None  # what the whole command may take (the suite's; --budget overrides)
+    left_out: list[Tier] = field(default_factory=list)  # tables a budget left out
+    notes: list[str] = field(default_factory=list)  # the left-out tables in words, with their commands
 
     def __post_init__(self) -> None:
         self.whole = self.whole or list(self.requests)
+
+    def keeping(self, tiers: list[Tier]) -> Plan:
+        """This plan with only ``tiers`` (in their order) and their A/A twins; the others are
+        ``left_out``."""
+        requests = [r for tier in tiers for r in tier.requests]
+        if self.twin:
+            requests = with_twins(requests, self.twin)
+        kept = {id(t) for t in tiers}
+        left = [t for t in self.tiers if id(t) not in kept]
+        return replace(self, requests=requests, whole=list(requests), tiers=list(tiers), left_out=left)
 
     @property
     def plan_id(self) -> str:

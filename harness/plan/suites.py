@@ -37,7 +37,7 @@ from typing import Any
 
 from harness.errors import FieldError, SpecError, SuiteError, UnknownName, check_names
 from harness.plan import overrides
-from harness.plan.requests import TWIN_DEFAULT, Plan, RunRequest, with_twins
+from harness.plan.requests import TWIN_DEFAULT, Plan, RunRequest, Tier, with_twins
 from harness.plugins import registry
 from harness.problem.train_spec import DEVICES, MAX_SEED, SEED_RULE, field_value, finite, typed_value
 
@@ -93,9 +93,18 @@ KEYS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "epochs_per_round": (_whole(1), "a positive integer"),
     "twin": (lambda v: isinstance(v, str), 'an implementation name, or "" for no A/A twins'),
     "runs": (lambda v: isinstance(v, list) and all(isinstance(r, dict) for r in v), "[[runs]] tables"),
+    "priority": (
+        _whole(0),
+        "a whole number >= 0: 0 always runs; tables of 1 and up are added, lowest first, while the "
+        "budget allows",
+    ),
+    "budget_s": (
+        _seconds,
+        "a number of seconds > 0: what the whole command may take (--budget overrides it)",
+    ),
 }
-TOP_KEYS = set(KEYS) - {"tasks", "impls", "spec"}
-RUN_KEYS = set(KEYS) - {"description", "threads", "twin", "runs"}
+TOP_KEYS = set(KEYS) - {"tasks", "impls", "spec", "priority"}
+RUN_KEYS = set(KEYS) - {"threads", "twin", "runs", "budget_s"}  # a table's description names it
 
 
 @dataclass(frozen=True)
@@ -284,11 +293,17 @@ def _check_number(option: str, name: str, value: Any) -> None:
 
 def expand(name: str, data: dict[str, Any], selection: Selection) -> list[RunRequest]:
     """Every run of the suite ``data`` as narrowed and overridden by ``selection``."""
+    return [request for tier in expand_tiers(name, data, selection) for request in tier.requests]
+
+
+def expand_tiers(name: str, data: dict[str, Any], selection: Selection) -> list[Tier]:
+    """Each ``[[runs]]`` table of ``data`` as a :class:`Tier`: its priority, its words, its runs."""
     cli_spec = overrides.parse_set(selection.overrides)
     if selection.epochs is not None:
         cli_spec["epochs"] = selection.epochs
-    requests = []
+    tiers = []
     for run in data["runs"]:
+        requests: list[RunRequest] = []
         merged = {**DEFAULTS, **{k: v for k, v in data.items() if k in DEFAULTS}, **run}
         tasks = _narrow(merged.get("tasks", list(registry.tasks())), selection.tasks)
         impls = _narrow(list(_declared(merged.get("impls", ["*"]))), selection.impls)
@@ -314,7 +329,9 @@ def expand(name: str, data: dict[str, Any], selection: Selection) -> list[RunReq
                     epochs_per_round=int(selection.epochs_per_round or merged["epochs_per_round"]),
                 )
             )
-    return requests
+        if requests:
+            tiers.append(Tier(int(run.get("priority", 0)), str(run.get("description", "")), requests))
+    return tiers
 
 
 def validate(requests: list[RunRequest]) -> None:
@@ -384,7 +401,8 @@ def plan_for(selection: Selection) -> Plan:
     else:
         path = suite_path("default" if selection.suite is None else selection.suite)
         name, data = path.stem, load_suite(path)
-    requests = expand(name, data, selection)
+    tiers = expand_tiers(name, data, selection)
+    requests = [request for tier in tiers for request in tier.requests]
     if not requests:
         raise SuiteError(f"the selection matches no run of suite {name!r}, which runs {_offers(data)}")
     validate(requests)
@@ -392,7 +410,7 @@ def plan_for(selection: Selection) -> Plan:
     if twin:
         requests = with_twins(requests, twin)
     threads = selection.threads if selection.threads is not None else data.get("threads")
-    plan = Plan(name, requests)
+    plan = Plan(name, requests, tiers=tiers, twin=twin, budget_s=data.get("budget_s"))
     if threads is not None:
         plan.threads = int(threads)
     return plan

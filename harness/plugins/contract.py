@@ -104,6 +104,23 @@ class TaskFamily(ABC):
         """Optimizer steps in one epoch (the short last batch counts)."""
         return -(-n_train // spec.batch_size)
 
+    @classmethod
+    def split_sizes(cls, spec: TrainSpec) -> tuple[int, int, int] | None:
+        """Samples in the training, validation and test splits, known without loading the data
+        (what a plan's cost is predicted from); ``None``: not known until loaded."""
+        return None
+
+    @classmethod
+    def data_ready(cls, spec: TrainSpec) -> bool:
+        """Whether the spec's data is at hand already (cached), so a run needs no fetch first."""
+        return True
+
+    @classmethod
+    def prepare(cls, spec: TrainSpec) -> None:
+        """Have the spec's data at hand (downloaded, generated, cached) before any run needs it:
+        a step of its own, before the runs start. Raises the same clear error as :meth:`load_data`."""
+        cls.load_data(spec)
+
 
 BATCHES_HARNESS = "the harness's per-epoch permutation (the same batches in every implementation)"
 BATCHES_OWN = "the framework's own seeded shuffling (other batches than the other implementations)"

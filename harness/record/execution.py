@@ -40,6 +40,7 @@ FACTS: dict[str, Fact] = {
         tf32=bool,
         blas=str,
         import_s=NUMBER,
+        worker_start_s=NUMBER,
         requested_threads=int,
         code_lines=int,
     ),
@@ -78,8 +79,9 @@ FACTS: dict[str, Fact] = {
         twin=bool,
         twin_of=str,
         side=str,
+        group_s=NUMBER,
     ),
-    **_facts("plan", plan_id=str, shard=str, order_seed=int),
+    **_facts("plan", plan_id=str, shard=str, order_seed=int, budget_s=NUMBER, left_out=list),
     **_facts("A/B gate", ab_pair=int, ab_source=str, ab_first_side=str),
 }
 PLUGIN_PREFIX = "plugin_"

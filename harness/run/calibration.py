@@ -70,8 +70,10 @@ def _measure_engine(
 ) -> Entry | None:
     n = MATMUL_N[device]
     log(f"calibrating {engine} on {device} ({threads} threads): {n}x{n} float32 matmul, empty dispatch")
+    import_s = None
     try:
         worker = Worker(engine, None, device, threads)
+        import_s = (worker.ready.facts or {}).get("import_s")
         try:
             answer = worker.calibrate(device, n) if worker.ready.error is None else None
             error = worker.ready.error if answer is None else answer.error
@@ -88,5 +90,6 @@ def _measure_engine(
         threads=threads,
         fingerprint=fingerprint,
         version=version,
+        import_s=import_s,
         **answer.result,
     )

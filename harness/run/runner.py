@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Protocol
 
 from harness.errors import UsageError
+from harness.plan import budget
 from harness.plan.requests import Plan, RunRequest, groups, unfinished
 from harness.plugins import registry
 from harness.record import derived
@@ -41,6 +42,8 @@ class Observer(Protocol):
 
     def skip(self) -> None: ...
 
+    def phase(self, name: str) -> None: ...
+
 
 class Silent:
     """An :class:`Observer` that shows nothing."""
@@ -55,6 +58,9 @@ class Silent:
         pass
 
     def skip(self) -> None:
+        pass
+
+    def phase(self, name: str) -> None:
         pass
 
 
@@ -103,14 +109,50 @@ def _task(plan: Plan, requests: list[RunRequest]) -> cluster.GroupTask:
     )
 
 
+def worker_keys(requests: list[RunRequest]) -> list[schedule.WorkerKey]:
+    """The worker processes ``requests`` need, one per implementation, mode and device (an A/A
+    twin one of its own), in the order they are first needed."""
+    keys = [(schedule.TWIN_SIDE if r.twin else "", r.impl, r.mode, r.device) for r in requests]
+    return list(dict.fromkeys(keys))
+
+
+def prepare_data(requests: list[RunRequest], observer: Observer) -> None:
+    """Fetch (download, generate, cache) the data of every task the runs need and that is not at
+    hand yet, before the first run: a step of its own, while the workers import. A dataset that
+    cannot be had is said here and costs only the runs that need it (they record the error)."""
+    missing = {}
+    for request in requests:
+        spec = request.spec()
+        if (spec.task, spec.split_seed) not in missing and not registry.family(spec.task).data_ready(spec):
+            missing[(spec.task, spec.split_seed)] = spec
+    if missing:
+        observer.phase(budget.fetch_phase(sorted({task for task, _ in missing})))
+    for spec in missing.values():
+        family = registry.family(spec.task)
+        observer.start(f"fetch data: {spec.task}")
+        try:
+            family.prepare(spec)
+        except Exception as exc:  # its runs record the same error; the others go on
+            observer.log(f"data for {spec.task} could not be had: {exc}")
+
+
 def _run_local(
     plan: Plan, plan_groups: list[list[RunRequest]], observer: Observer, store: Callable[[RunRecord], None]
 ) -> None:
-    """Every group through this machine's workers; on Ctrl-C every worker is killed."""
+    """Every group through this machine's workers, every worker started at once before the first
+    group (their imports overlap each other and the data's fetch); on Ctrl-C every worker is killed."""
     pool = schedule.Pool(plan.threads)
     rng = random.Random(plan.order_seed)
     try:
+        runs = [r for g in plan_groups for r in g]
+        keys = worker_keys(runs)
+        observer.phase(budget.workers_phase(len(keys)))
+        observer.start(f"start {len(keys)} worker processes")
+        pool.start(keys)
+        prepare_data(runs, observer)
+        pool.wait_ready(keys)  # nothing is timed while a framework still imports beside it
         for requests in plan_groups:
+            observer.phase(budget.group_name(requests))
             observer.start(f"{requests[0].label()} and {len(requests) - 1} more")
             block = max(r.epochs_per_round for r in requests)
             group = schedule.Group(requests, pool, plan.schedule, rng, observer.start, plan.warm_up, block)
@@ -141,6 +183,8 @@ def run_plan(plan: Plan, results_dir: Path, observer: Observer | None = None) ->
 
     def store(record: RunRecord, finished: bool = False) -> None:
         record.execution |= {"plan_id": plan.plan_id, "shard": plan.shard, "order_seed": plan.order_seed}
+        if plan.budget_s is not None:
+            record.execution |= {"budget_s": plan.budget_s, "left_out": list(plan.notes)}
         if not finished:
             finish(record, plan.threads, entries)
         machine_id = derived.machine_id(record)

@@ -65,6 +65,17 @@ class Pool:
             if key not in self.workers:
                 self._spawn(key, wait=False)
 
+    def wait_ready(self, keys: list[WorkerKey]) -> None:
+        """Wait until every worker of ``keys`` has said ``ready`` (or died: its runs will say so)."""
+        for key in keys:
+            worker = self.workers.get(key)
+            if worker is None:
+                continue
+            try:
+                _ = worker.ready
+            except WorkerDied:
+                self.workers.pop(key, None)
+
     def drop(self, key: WorkerKey) -> None:
         worker = self.workers.pop(key, None)
         if worker is not None:
@@ -131,6 +142,7 @@ class Group:
 
     def run(self) -> list[RunRecord]:
         """Every run of the group to its end; one record each, in the order of the requests."""
+        self.started = clock()
         if self.schedule == "sequential":
             for live in self.lives:
                 self._start(live)
@@ -164,6 +176,7 @@ class Group:
             "group": self.group_id,
             "group_size": len(self.lives),
             "epochs_per_round": self.epochs_per_round,
+            "group_s": round(clock() - self.started, 3),  # the whole group's wall time, starts included
         }
         if live.side == TWIN_SIDE:
             original = self._original(live).record

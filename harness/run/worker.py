@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import traceback
 from dataclasses import dataclass
 from typing import Any, TextIO
+
+import psutil
 
 from harness.plan.requests import RunRequest
 from harness.plugins import registry
@@ -82,6 +85,8 @@ def prepare(unit_name: str, threads: int) -> tuple[Unit, dict[str, Any]]:
 
     facts, import_s = timed(both)
     facts |= {"import_s": import_s, "requested_threads": threads, "engine": unit.engine.NAME}
+    # the process's start to here: the interpreter, the harness, the framework (what a plan pays)
+    facts["worker_start_s"] = max(import_s, time.time() - psutil.Process().create_time())
     if unit.info is not None:
         facts["code_lines"] = unit.info.code_lines()
     return unit, facts

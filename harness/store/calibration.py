@@ -36,6 +36,7 @@ class Entry:
     dispatch_s: list[float]  # seconds per dispatch, one sample per round of many
     dispatch_kind: str
     loadavg_1m: float | None = None
+    import_s: float | None = None  # the engine's import and setup in a worker alone (None: older entries)
     measured_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     @property

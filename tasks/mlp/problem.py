@@ -74,6 +74,17 @@ def load_data(spec: TrainSpec) -> datasets.Splits:
     return splits
 
 
+def split_sizes(spec: TrainSpec) -> tuple[int, int, int]:
+    """Training (after ``train_fraction``), validation and test samples, without loading."""
+    _, n_val, n_test = datasets.SPLIT_SIZES[spec.task]
+    return datasets.train_size(spec.task, spec.train_fraction), n_val, n_test
+
+
+def prepare(spec: TrainSpec) -> None:
+    """Download or generate the spec's dataset into the cache (what a run then reads)."""
+    datasets.load(spec.task, spec.split_seed)
+
+
 def check_batch_size(spec: TrainSpec, n_train: int | None = None) -> None:
     """Raise :class:`SpecError` when a batch is larger than the training split (``n_train``,
     computed from the spec when not given, without loading the data)."""

@@ -10,6 +10,7 @@ import numpy as np
 
 from harness.plugins.contract import Splits, TaskFamily
 from harness.problem.train_spec import TrainSpec
+from tasks import datasets
 from tasks.mlp import problem
 
 
@@ -42,3 +43,15 @@ class MlpTasks(TaskFamily):
     @classmethod
     def train_flops_per_sample(cls, train_spec: TrainSpec) -> int:
         return problem.train_flops_per_sample(train_spec)
+
+    @classmethod
+    def split_sizes(cls, train_spec: TrainSpec) -> tuple[int, int, int]:
+        return problem.split_sizes(train_spec)
+
+    @classmethod
+    def data_ready(cls, train_spec: TrainSpec) -> bool:
+        return datasets.cached(train_spec.task)
+
+    @classmethod
+    def prepare(cls, train_spec: TrainSpec) -> None:
+        problem.prepare(train_spec)

@@ -36,7 +36,17 @@ def test_default_suite_covers_every_task_impl_and_device() -> None:
     requests = suites.plan_for(_args()).requests
     assert {r.task for r in requests} == {"iris", "digits", "mnist1d", "mnist"}
     assert {r.impl for r in requests} == set(registry.implementations())
-    assert {r.device for r in requests} == {"cpu", "gpu"} and {r.seed for r in requests} == {0, 1, 2}
+    assert {r.device for r in requests} == {"cpu", "gpu"} and {r.seed for r in requests} == {0, 1, 2, 3, 4}
+    plan = suites.plan_for(_args())
+    always = [r for t in plan.tiers if t.priority == 0 for r in t.requests]  # what no budget cuts
+    assert {(r.task, r.impl, r.device) for r in always} == {
+        (t, i, d) for t in ("iris", "digits", "mnist1d", "mnist") for i in registry.implementations()
+        for d in ("cpu", "gpu")
+    }  # fmt: skip
+    assert {r.mode for r in always} == {"default"} and {r.seed for r in always} == {0}
+    assert plan.budget_s == 470 and [t.priority for t in plan.tiers if t.priority] == sorted(
+        t.priority for t in plan.tiers if t.priority
+    )
 
 
 def test_selection_narrows_and_overrides() -> None:
@@ -129,20 +139,21 @@ def test_cli_list_and_env(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_default_suite_runs_every_framework_as_written_and_in_every_fast_path() -> None:
-    """The small tasks: every implementation as written, three seeds; every fast path (one seed) on
-    iris and mnist1d; MNIST as written, one seed, four epochs (a steady median over three epochs)."""
+    """Before a budget cuts it: the small tasks every implementation as written, five seeds; every
+    fast path (one seed) on iris and mnist1d; MNIST as written, three seeds, three epochs (a steady
+    median over two epochs: the fewest a step time takes)."""
     requests = suites.plan_for(_args()).requests
     fast_tasks = ("iris", "mnist1d")
     for info in registry.implementations().values():
         for task in ("iris", "digits", "mnist1d", "mnist"):
             mine = [r for r in requests if (r.impl, r.task, r.device) == (info.name, task, "cpu")]
-            seeds = [0] if task == "mnist" else [0, 1, 2]
+            seeds = [0, 1, 2] if task == "mnist" else [0, 1, 2, 3, 4]  # every table, before a budget cuts
             assert sorted(r.seed for r in mine if r.mode == "default") == seeds
             fast = sorted(r.mode for r in mine if r.mode != "default")
             expected = sorted(m for m in info.declared_modes if m != "default") if task in fast_tasks else []
             assert fast == expected, (info.name, task)
             assert all(r.seed == 0 for r in mine if r.mode != "default")
-    assert {r.overrides.get("epochs") for r in requests if r.task == "mnist"} == {4}
+    assert {r.overrides.get("epochs") for r in requests if r.task == "mnist"} == {3}  # the target at epoch 2
 
 
 def test_mode_star_expands_per_implementation_and_minus_leaves_out(tmp_path: Path) -> None:

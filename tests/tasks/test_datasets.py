@@ -31,6 +31,7 @@ def test_shapes_labels_and_dtypes(name: str) -> None:
         assert y.shape == (size,) and y.dtype == np.int64
         assert y.min() >= 0 and y.max() < n_classes
     assert datasets.train_size(name) == sizes[0]
+    assert datasets.SPLIT_SIZES[name] == sizes  # what a plan's cost is predicted from, unloaded
 
 
 @pytest.mark.parametrize("name", list(SMALL))

@@ -1,0 +1,109 @@
+"""A plan fitted to this machine before it runs: the machine calibrated (cached), a cost model
+learnt from this machine's own newest records where it has them and otherwise from the reference
+rates scaled by the calibration (:mod:`harness.plan.costs`), and the suite's tables chosen to fit
+the budget (:mod:`harness.plan.budget`)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.plan import budget, costs
+from harness.plan.requests import Plan, RunRequest
+from harness.plugins import registry
+from harness.run import calibration, machine
+from harness.run.runner import preflight_reason
+from harness.store.calibration import Entry
+from harness.store.runs import RUNS_DIR, iter_records, record_files
+
+LEARN_FROM_FILES = 4  # this machine's newest record files the cost model learns from
+FETCH_S = 30.0  # fetching a task's data that is not cached yet (MNIST: a download and a conversion)
+
+
+@dataclass
+class Planned:
+    """What was planned: the plan to run, its predicted phases, the tables left out, where the
+    cost model came from, and the calibration entries it was scaled by."""
+
+    fitted: budget.Fitted
+    model: costs.CostModel
+    entries: list[Entry]
+
+
+def _own_records(results_dir: Path, machine_id: str) -> list:
+    folder = Path(results_dir) / RUNS_DIR / machine_id
+    if not folder.is_dir():
+        return []
+    files = [f for f in record_files(folder) if f.stat().st_size][-LEARN_FROM_FILES:]
+    return [r for r in iter_records(files) if not isinstance(r, Exception) and hasattr(r, "impl")]
+
+
+def cost_model(results_dir: Path, entries: list[Entry]) -> costs.CostModel:
+    """This machine's rates: learnt from its own newest records, falling back to the reference
+    rates scaled by ``entries`` (this machine's calibration)."""
+    reference = costs.Reference.load()
+    engines = {name: info.engine for name, info in registry.implementations().items()}
+    here = costs.Machine.from_entries(entries) if entries else reference.machine
+    fallback = costs.scaled(reference.model, reference.machine, here, engines)
+    info = machine.machine_info()
+    records = _own_records(results_dir, info["machine_id"])
+    own = costs.fit(records, f"this machine's newest records ({info['machine_id']})")
+    if own.rates_by_key:
+        own.fallback = fallback
+        return own
+    return fallback
+
+
+def _runnable(request: RunRequest) -> bool:
+    return preflight_reason(request, registry.get(request.impl)) is None
+
+
+def _fetch(plan: Plan) -> list[budget.Phase]:
+    """Fetching the data of the plan's tasks that is not cached yet (a step of its own)."""
+    missing = sorted({r.task for r in plan.requests if not registry.family(r.task).data_ready(r.spec())})
+    return [budget.Phase(f"fetch data: {', '.join(missing)}", FETCH_S * len(missing))] if missing else []
+
+
+def _fixed_scale(model: costs.CostModel) -> float:
+    """How much slower fixed costs are here than on the reference machine (torch's dispatch)."""
+    reference = costs.Reference.load().model
+    key = ("torch", "default", "cpu")
+    if key in reference.rates_by_key and reference.rates_by_key[key].dispatch_s > 0:
+        return max(0.25, model.rates(key).dispatch_s / reference.rates_by_key[key].dispatch_s)
+    return 1.0
+
+
+def plan_to_budget(
+    plan: Plan,
+    results_dir: Path,
+    budget_s: float | None,
+    spent_s: Callable[[], float],
+    log: Callable[[str], None] = lambda m: None,
+) -> Planned:
+    """Calibrate (cached), learn the cost model, and fit ``plan`` to what is left of ``budget_s``
+    once ``spent_s()`` (the seconds the command has taken so far) is paid (``None``: keep every
+    table, predict only). Raises :class:`~harness.plan.budget.BudgetTooSmall`."""
+    devices = sorted({r.device for r in plan.requests if r.device == "cpu" or machine.gpu_reason() is None})
+    path = calibration.cache_file(results_dir)
+    if plan.calibrate:
+        entries = calibration.calibrate(devices, plan.threads, path, log=log)
+    else:  # what is cached, if anything: nothing is measured
+        fingerprint = machine.machine_info()["fingerprint"]
+        entries = [
+            e for e in calibration.load(path) if e.fingerprint == fingerprint and e.threads == plan.threads
+        ]
+    model = cost_model(results_dir, entries)
+    cores = os.cpu_count() or 1
+    report_s = budget.REPORT_S * _fixed_scale(model)
+    done = [budget.Phase("calibration and planning (done)", spent_s())]
+
+    def predict(candidate: Plan) -> budget.Estimate:
+        return budget.estimate(candidate, model, cores, _runnable, done + _fetch(candidate), report_s)
+
+    if budget_s is None:
+        fitted = budget.Fitted(plan, predict(plan), float("inf"))
+    else:
+        fitted = budget.fit(plan, budget_s, predict)
+    return Planned(fitted, model, entries)

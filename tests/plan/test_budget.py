@@ -1,0 +1,59 @@
+"""A plan fitted to its budget: the tables that always run, then the others lowest priority first
+while the predicted cost fits; a budget too small for the first is refused naming the budget that
+would do; the time left follows the phases as they really take."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.plan import budget
+from harness.plan.budget import BudgetTooSmall, Estimate, Phase, Tracker
+from harness.plan.requests import Plan, RunRequest, Tier
+
+
+def _tier(priority: int, task: str, seeds: list[int]) -> Tier:
+    return Tier(
+        priority,
+        f"{task} {seeds}",
+        [RunRequest(task, impl, seed=s) for impl in ("torch", "jax") for s in seeds],
+    )
+
+
+def _plan() -> Plan:
+    tiers = [_tier(0, "iris", [0]), _tier(0, "digits", [0]), _tier(2, "iris", [3]), _tier(1, "iris", [1, 2])]
+    return Plan("unit", [r for t in tiers for r in t.requests], tiers=tiers, twin="torch")
+
+
+def _predict(plan: Plan) -> Estimate:
+    """Ten seconds a run, twins included."""
+    return Estimate([Phase("runs", 10.0 * len(plan.requests))])
+
+
+def test_the_tables_that_fit_are_added_lowest_priority_first() -> None:
+    plan = _plan()
+    # priority 0: 2 groups of 2 runs + a twin each = 60 s; seeds 1-2 add 60 s; seed 3 adds 30 s
+    fitted = budget.fit(plan, 140 / budget.MARGIN, _predict)
+    assert [t.description for t in fitted.plan.tiers] == ["iris [0]", "digits [0]", "iris [1, 2]"]
+    assert [(t.description, extra) for t, extra in fitted.left_out] == [("iris [3]", 30.0)]
+    assert sum(r.twin for r in fitted.plan.requests) == 4  # a twin in each group kept
+    everything = budget.fit(plan, 1000, _predict)
+    assert not everything.left_out and len(everything.plan.tiers) == 4
+
+
+def test_a_budget_too_small_for_what_always_runs_names_the_one_that_would_do() -> None:
+    with pytest.raises(BudgetTooSmall, match=r"give --budget 60 or more"):
+        budget.fit(_plan(), 50, _predict)  # priority 0 alone: 60 s
+
+
+def test_the_time_left_follows_the_phases_as_they_really_take() -> None:
+    estimate = Estimate(
+        [Phase("calibration (done)", 5.0), Phase("a", 100.0), Phase("b", 100.0), Phase("c", 100.0)]
+    )
+    tracker = Tracker(estimate, started=0.0, prior_s=0.0)
+    tracker.begin("a", 0.0)
+    assert tracker.left_s(40.0) == pytest.approx(260.0)  # as predicted, 60 s of "a" to go
+    tracker.begin("b", 200.0)  # "a" took twice its prediction: what is left is read twice as long
+    assert tracker.ratio == pytest.approx(205 / 105)
+    assert tracker.left_s(200.0) == pytest.approx(2 * 205 / 105 * 100.0)
+    tracker.begin("unplanned", 250.0)  # a phase nobody predicted adds nothing of its own
+    assert tracker.left_s(260.0) == pytest.approx(tracker.ratio * 100.0)
