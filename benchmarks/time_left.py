@@ -59,8 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     good, scored, bad = score(args.log.read_text().splitlines(), args.total, args.after)
     print(
-        f"{good} of {scored} progress lines after {args.after:.0f} s within 25% or 30 s of the real time left "
-        f"({good / max(1, scored):.0%})"
+        f"{good} of {scored} progress lines after {args.after:.0f} s within 25% or 30 s of the real time "
+        f"left ({good / max(1, scored):.0%})"
     )
     for line in bad:
         print(f"  {line}")

@@ -161,8 +161,8 @@ def fit(plan: Plan, budget_s: float, predict: Callable[[Plan], Estimate]) -> Fit
     if current.total_s > budget_s:
         raise BudgetTooSmall(
             f"a budget of {budget_s:.0f} s cannot hold even the runs this suite always makes (priority 0: "
-            f"predicted {current.total_s:.0f} s on this machine): give --budget {math.ceil(current.total_s)} or "
-            "more, or narrow the runs (--task, --impl)"
+            f"predicted {current.total_s:.0f} s on this machine): give --budget {math.ceil(current.total_s)} "
+            "or more, or narrow the runs (--task, --impl)"
         )
     left: list[tuple[Tier, float]] = []
     for tier in optional:
