@@ -30,6 +30,8 @@ class RunSet:
     left_out: int = 0  # records of other commits or files: in history only
     left_out_commits: int = 0
     not_run: list[str] = field(default_factory=list)  # what the full suite runs that this set does not
+    budget_s: float | None = None  # the budget the run's plan was fitted to, if any
+    left_out: list[str] = field(default_factory=list)  # what that budget left out, with its command
 
 
 def span(records: list[Digest]) -> tuple[str, str]:
@@ -93,7 +95,11 @@ def select(
     picked = {(f, i) for f, i, _ in chosen}
     others = {d.git_commit for f, i, d in everything if (f, i) not in picked}
     left_out = len(everything) - len(chosen)
-    return RunSet(records, lines, left_out, len(others), not_run(records))
+    found = RunSet(records, lines, left_out, len(others), not_run(records))
+    budgets = [r.execution["budget_s"] for r in records if (r.execution or {}).get("budget_s")]
+    found.budget_s = max(budgets) if budgets else None
+    found.left_out = list(dict.fromkeys(x for r in records for x in (r.execution or {}).get("left_out", [])))
+    return found
 
 
 def _as_set(overrides: dict) -> str:

@@ -27,6 +27,7 @@ def render(context: dict[str, Any]) -> str:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["truncate_at"] = lambda text, mark: str(text).split(mark)[0]
     return link_terms(env.get_template("report.html.j2").render(**context), context.get("glossary", []))
 
 

@@ -210,7 +210,7 @@ def _first_line(data: ReportData, views: list[VerdictView]) -> str:
     stats = data.stats[data.stats["n_ok"] > 0]
     impls = stats.loc[stats["mode"] == "default", "impl"].nunique()
     devices = " and ".join(sorted({v.device for v in views}))
-    tasks = sorted({v.task for v in views})
+    tasks = list(dict.fromkeys(v.task for v in views))  # the page's order: smallest network first
     fast = stats.loc[stats["mode"] != "default", "label"].nunique()
     what = f"{impls} implementations as their users write them" + (f" and {fast} fast paths" if fast else "")
     where = f"on {devices} of {', '.join(machines)}"
