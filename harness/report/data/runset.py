@@ -31,7 +31,7 @@ class RunSet:
     left_out_commits: int = 0
     not_run: list[str] = field(default_factory=list)  # what the full suite runs that this set does not
     budget_s: float | None = None  # the budget the run's plan was fitted to, if any
-    left_out: list[str] = field(default_factory=list)  # what that budget left out, with its command
+    budget_left_out: list[str] = field(default_factory=list)  # what that budget left out, with its command
 
 
 def span(records: list[Digest]) -> tuple[str, str]:
@@ -98,7 +98,9 @@ def select(
     found = RunSet(records, lines, left_out, len(others), not_run(records))
     budgets = [r.execution["budget_s"] for r in records if (r.execution or {}).get("budget_s")]
     found.budget_s = max(budgets) if budgets else None
-    found.left_out = list(dict.fromkeys(x for r in records for x in (r.execution or {}).get("left_out", [])))
+    found.budget_left_out = list(
+        dict.fromkeys(x for r in records for x in (r.execution or {}).get("left_out", []))
+    )
     return found
 
 
