@@ -111,7 +111,9 @@ def estimate(
         workers[key] = model.rates((key[0], key[1], key[2])).start_s
     if workers:  # started together: they share the cores, and none is ready before the slowest
         start = max(max(workers.values()), CONTENTION * sum(workers.values()) / max(1, cores))
-        found.phases.append(Phase(workers_phase(len(workers)), start))
+        fetch = sum(p.seconds for p in found.phases if p.name.startswith(fetch_phase([])))
+        # they import while the data is fetched: what is left of their start once it is
+        found.phases.append(Phase(workers_phase(len(workers)), max(start - fetch, 0.1 * start)))
     used: set[tuple[str, str, str, bool]] = set()  # workers that ran something: their first run pays more
     for group in groups(requests):
         total, run_epochs = 0.0, 0.0

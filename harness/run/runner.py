@@ -146,10 +146,10 @@ def _run_local(
     try:
         runs = [r for g in plan_groups for r in g]
         keys = worker_keys(runs)
+        pool.start(keys)  # they import while the data is fetched
+        prepare_data(runs, observer)
         observer.phase(budget.workers_phase(len(keys)))
         observer.start(f"start {len(keys)} worker processes")
-        pool.start(keys)
-        prepare_data(runs, observer)
         pool.wait_ready(keys)  # nothing is timed while a framework still imports beside it
         for requests in plan_groups:
             observer.phase(budget.group_name(requests))
