@@ -9,6 +9,7 @@ import argparse
 import contextlib
 import os
 import sys
+import time
 
 from harness.cli import options
 from harness.cli.exits import for_verdict
@@ -17,7 +18,7 @@ from harness.compare import render
 from harness.compare.gate import GateRule, decide
 from harness.errors import UsageError
 from harness.plan.suites import Selection, plan_for
-from harness.run import ab, machine
+from harness.run import ab, machine, planning
 from harness.store.atomic import write_atomic
 from harness.store.runs import AB_DIR, RecordWriter
 
@@ -63,9 +64,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--budget",
         type=options.seconds,
-        default=570.0,
-        help="seconds: add no pair that would end beyond this since the first began (default 570: the "
-        "default gate within 10 minutes on a 2-core machine)",
+        default=600.0,
+        help="seconds the whole gate may take, its first pairs included (default 600): the first pairs' "
+        "rounds are cut, from --rounds down to 4, to fit 70%% of it as predicted on this machine, and a pair "
+        "is added while undecided only if it is predicted to end within it",
     )
     p.add_argument("--rounds", type=options.positive, default=25, help="rounds per process pair (default 25)")
     p.add_argument(
@@ -156,9 +158,21 @@ def warnings(args: argparse.Namespace) -> list[str]:
 
 
 def main(args: argparse.Namespace) -> int:
+    started = time.monotonic()
     margin, specs = check(args)
     plan = _plan(args)
     options.warn(warnings(args))
+    model = planning.cost_model(args.results, planning.cached_entries(args.results, plan.threads))
+    asked = (plan.pairs, plan.rounds)
+    plan, each_s = ab.fit_gate(plan, model, os.cpu_count() or 1, time.monotonic() - started)
+    cut = (
+        f" (cut from {asked[0]} of {asked[1]} to fit the budget)"
+        if (plan.pairs, plan.rounds) != asked
+        else ""
+    )
+    print(f"gate plan: {plan.pairs} process pairs of {plan.rounds} rounds{cut}, predicted {each_s:.0f} s "
+          f"each; up to {plan.most_pairs - plan.pairs} more while undecided, each only if it ends within "
+          f"the {plan.budget_s:.0f} s budget (rates: {model.source})", file=sys.stderr)  # fmt: skip
     looks = 1 + plan.most_pairs - plan.pairs
     rule = GateRule(args.threshold, margin, args.accuracy_drop, looks=looks)
     info = machine.machine_info()
@@ -177,7 +191,7 @@ def main(args: argparse.Namespace) -> int:
             def undecided(records: list) -> set:
                 return decide(records, rule).undecided_runs
 
-            records = ab.measure(plan, sides, store, progress.start, undecided, progress.grow)
+            records = ab.measure(plan, sides, store, progress.start, undecided, progress.grow, started)
     result = decide(records, rule)
     result.sides = {name: side.describe() for name, side in sides.items()}
     pairs = len({r.execution.get("ab_pair") for r in records})

@@ -19,6 +19,7 @@ Temporary worktrees and every worker are removed on the way out, Ctrl-C included
 from __future__ import annotations
 
 import contextlib
+import math
 import random
 import shutil
 import statistics
@@ -30,6 +31,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from harness.errors import UsageError
+from harness.plan.budget import BudgetTooSmall, shape_of
+from harness.plan.costs import CONTENTION, CostModel, run_cost
 from harness.plan.requests import RunRequest
 from harness.record.derived import RunKey, run_key
 from harness.record.schema import RunRecord
@@ -157,7 +160,7 @@ class GatePlan:
     threads: int = 1
     order_seed: int = 0
     max_pairs: int = 0  # while it cannot tell, the gate adds pairs up to this many (0: pairs)
-    budget_s: float = 570.0  # ... and stops adding them when another would end beyond this
+    budget_s: float = 600.0  # the whole gate, its first pairs included: no pair that would end beyond it
 
     @property
     def most_pairs(self) -> int:
@@ -173,6 +176,50 @@ class GatePlan:
             for r in self.requests
             if only is None or run_key(r) in only
         ]
+
+
+FIRST_SHARE = 0.7  # of the budget, for the first pairs; the rest for pairs added while undecided
+MIN_ROUNDS = 4  # below this a pair's interval rests on too few rounds to be worth its process start
+
+
+def pair_cost_s(plan: GatePlan, model: CostModel, cores: int, rounds: int) -> float:
+    """One process pair's predicted seconds with ``rounds`` rounds: both sides' workers starting
+    together, then the one interleaved group of both sides' runs."""
+    requests = plan.for_pair(0)
+    starts = [model.rates((r.impl, r.mode, r.device)).start_s for r in requests] * len(SIDES)
+    start = max(max(starts), CONTENTION * sum(starts) / max(1, cores)) if starts else 0.0
+    total, epochs = 0.0, 0.0
+    for request in replace(plan, rounds=rounds).for_pair(0):
+        shape = shape_of(request)
+        if shape is None:
+            continue
+        cost = run_cost(model.rates((request.impl, request.mode, request.device)), shape,
+                        request.eval_repeats, request.step_samples)  # fmt: skip
+        total += len(SIDES) * cost.total_s
+        epochs += len(SIDES) * shape.epochs
+    return start + model.group_s(total, epochs)
+
+
+def fit_gate(plan: GatePlan, model: CostModel, cores: int, spent_s: float = 0.0) -> tuple[GatePlan, float]:
+    """``plan`` with its first pairs fitted to :data:`FIRST_SHARE` of what is left of the budget:
+    as many rounds per pair as fit (at most its own, at least :data:`MIN_ROUNDS`), and where even
+    those do not fit, one pair fewer (at least 2); with each pair's predicted seconds.
+    :class:`~harness.plan.budget.BudgetTooSmall`, naming the budget that would do, when 2 pairs of
+    :data:`MIN_ROUNDS` rounds do not fit."""
+    share = FIRST_SHARE * (plan.budget_s - spent_s)
+    for pairs in range(plan.pairs, 1, -1):
+        for rounds in range(plan.rounds, MIN_ROUNDS - 1, -1):
+            each = pair_cost_s(plan, model, cores, rounds)
+            if pairs * each <= share:
+                return replace(plan, pairs=pairs, rounds=rounds), each
+    each = pair_cost_s(plan, model, cores, MIN_ROUNDS)
+    need = math.ceil(spent_s + 2 * each / FIRST_SHARE)
+    raise BudgetTooSmall(
+        f"--budget {plan.budget_s:.0f}: 2 process pairs of {MIN_ROUNDS} rounds (the fewest that decide) are "
+        f"predicted to take {2 * each:.0f} s on this machine, more than the {FIRST_SHARE:.0%} of the "
+        f"budget the first pairs may use: give --budget {need} or more, or narrow the gated runs "
+        "(--task, --impl)"
+    )
 
 
 class PairCosts:
@@ -251,17 +298,19 @@ def measure(
     on_round: Callable[[str], None] = lambda label: None,
     undecided: Callable[[list[RunRecord]], Collection[RunKey]] = lambda records: (),
     on_added: Callable[[int], None] = lambda runs: None,
+    started: float | None = None,
 ) -> list[RunRecord]:
     """Run the gate: ``plan.pairs`` process pairs of every gated run; then, while
     ``undecided(records so far)`` names runs the data cannot decide yet, one more pair of just
     those runs (the decided ones are not measured again), up to ``plan.most_pairs``, and only
-    while that pair's estimated time (:class:`PairCosts`) ends within ``plan.budget_s`` of the
-    first pair's start. ``on_added(runs)`` is told each added pair's number of runs (both sides);
-    each pair's records go to ``on_pair`` as it ends; returns every record."""
+    while that pair's estimated time (:class:`PairCosts`) ends within ``plan.budget_s`` of
+    ``started`` (the command's start: the first pairs count). ``on_added(runs)`` is told each added
+    pair's number of runs (both sides); each pair's records go to ``on_pair`` as it ends; returns
+    every record."""
     rng = random.Random(plan.order_seed)
     out: list[RunRecord] = []
     costs = PairCosts()
-    start = time.monotonic()
+    start = time.monotonic() if started is None else started
     for k in range(plan.most_pairs):
         only: list[RunKey] | None = None
         if k >= plan.pairs:

@@ -56,6 +56,13 @@ def cost_model(results_dir: Path, entries: list[Entry]) -> costs.CostModel:
     return fallback
 
 
+def cached_entries(results_dir: Path, threads: int) -> list[Entry]:
+    """This machine's cached calibration for ``threads``, if any (nothing is measured)."""
+    fingerprint = machine.machine_info()["fingerprint"]
+    found = calibration.load(calibration.cache_file(results_dir))
+    return [e for e in found if e.fingerprint == fingerprint and e.threads == threads]
+
+
 def _runnable(request: RunRequest) -> bool:
     return preflight_reason(request, registry.get(request.impl)) is None
 
@@ -90,10 +97,7 @@ def plan_to_budget(
     if plan.calibrate:
         entries = calibration.calibrate(devices, plan.threads, path, log=log)
     else:  # what is cached, if anything: nothing is measured
-        fingerprint = machine.machine_info()["fingerprint"]
-        entries = [
-            e for e in calibration.load(path) if e.fingerprint == fingerprint and e.threads == plan.threads
-        ]
+        entries = cached_entries(results_dir, plan.threads)
     model = cost_model(results_dir, entries)
     cores = os.cpu_count() or 1
     report_s = budget.REPORT_S * _fixed_scale(model)
