@@ -17,6 +17,7 @@ from harness.cli.progress import Progress
 from harness.compare import render
 from harness.compare.gate import GateRule, decide
 from harness.errors import UsageError
+from harness.plan.budget import Estimate, Phase
 from harness.plan.suites import Selection, plan_for
 from harness.run import ab, machine, planning
 from harness.store.atomic import write_atomic
@@ -181,7 +182,8 @@ def main(args: argparse.Namespace) -> int:
         label = f"{sides['baseline'].commit[:8] or 'base'}-vs-{sides['candidate'].commit[:8] or 'cand'}"
         writer = RecordWriter(args.results, info["machine_id"], sides["candidate"].commit, label, kind=AB_DIR)
         total = plan.pairs * len(plan.requests) * 2
-        with Progress(total) as progress:
+        estimate = Estimate([Phase(ab.pair_phase(k), each_s) for k in range(plan.pairs)])
+        with Progress(total, estimate=estimate) as progress:
 
             def store(k: int, records: list) -> None:
                 for record in records:
@@ -191,7 +193,9 @@ def main(args: argparse.Namespace) -> int:
             def undecided(records: list) -> set:
                 return decide(records, rule).undecided_runs
 
-            records = ab.measure(plan, sides, store, progress.start, undecided, progress.grow, started)
+            records = ab.measure(
+                plan, sides, store, progress.start, undecided, progress.grow, started, progress.phase
+            )
     result = decide(records, rule)
     result.sides = {name: side.describe() for name, side in sides.items()}
     pairs = len({r.execution.get("ab_pair") for r in records})

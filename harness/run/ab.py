@@ -222,6 +222,11 @@ def fit_gate(plan: GatePlan, model: CostModel, cores: int, spent_s: float = 0.0)
     )
 
 
+def pair_phase(k: int) -> str:
+    """Pair ``k`` as a phase of the gate (what its time left follows)."""
+    return f"process pair {k + 1}"
+
+
 class PairCosts:
     """What each gated run costs a process pair, in wall seconds, from the pairs measured so far:
     a pair's wall time shared among its runs by the seconds each run's records account for (its
@@ -299,6 +304,7 @@ def measure(
     undecided: Callable[[list[RunRecord]], Collection[RunKey]] = lambda records: (),
     on_added: Callable[[int], None] = lambda runs: None,
     started: float | None = None,
+    on_start: Callable[[str], None] = lambda name: None,
 ) -> list[RunRecord]:
     """Run the gate: ``plan.pairs`` process pairs of every gated run; then, while
     ``undecided(records so far)`` names runs the data cannot decide yet, one more pair of just
@@ -319,6 +325,7 @@ def measure(
                 break
             on_added(len(plan.for_pair(k, only)) * len(SIDES))
         began = time.monotonic()
+        on_start(pair_phase(k))
         records = measure_pair(plan, sides, k, rng, on_round, only)
         costs.add(records, time.monotonic() - began)
         on_pair(k, records)
