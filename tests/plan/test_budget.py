@@ -57,3 +57,28 @@ def test_the_time_left_follows_the_phases_as_they_really_take() -> None:
     assert tracker.left_s(200.0) == pytest.approx(2 * 205 / 105 * 100.0)
     tracker.begin("unplanned", 250.0)  # a phase nobody predicted adds nothing of its own
     assert tracker.left_s(260.0) == pytest.approx(tracker.ratio * 100.0)
+
+
+def test_the_gate_cuts_its_rounds_then_its_pairs_to_fit_and_refuses_below_two_of_four() -> None:
+    """A pair costs 20 s of process start plus 4 s a round (a fake cost model). 600 s leave 420 s
+    for the first pairs: 4 pairs of 21 rounds. 200 s leave 140 s: 4 pairs of 4 rounds (144 s) no
+    longer fit, 3 pairs of 6 rounds do. 80 s leave 56 s, less than 2 pairs of 4 rounds (72 s)."""
+    from harness.run import ab
+
+    plan = ab.GatePlan(
+        [RunRequest("mnist1d", "torch")], pairs=4, rounds=25, epochs_per_round=4, budget_s=600.0
+    )
+
+    def cost(gate: ab.GatePlan, model: object, cores: int, rounds: int) -> float:
+        return 20.0 + 4.0 * rounds
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ab, "pair_cost_s", cost)
+        fitted, each = ab.fit_gate(plan, None, 2)
+        assert (fitted.pairs, fitted.rounds, each) == (4, 21, 104.0)
+        from dataclasses import replace
+
+        fitted, _ = ab.fit_gate(replace(plan, budget_s=200.0), None, 2)  # 140 s for the first pairs
+        assert (fitted.pairs, fitted.rounds) == (3, 6)
+        with pytest.raises(BudgetTooSmall, match=r"give --budget 103 or more"):
+            ab.fit_gate(replace(plan, budget_s=80.0), None, 2)

@@ -22,7 +22,20 @@ from harness.run.machine import REPO_ROOT
 
 # Small and lenient on purpose: this proves the machinery; the gate's statistical power on this
 # machine is measured by tests/benchmarks/gate_validation.py and stated in the README.
-FAST = ["--task", "digits", "--impl", "jax", "--pairs", "2", "--rounds", "6", "--epochs-per-round", "3"]
+FAST = [
+    "--suite",
+    "smoke",
+    "--task",
+    "digits",
+    "--impl",
+    "jax",
+    "--pairs",
+    "2",
+    "--rounds",
+    "6",
+    "--epochs-per-round",
+    "3",
+]
 LENIENT = ["--threshold", "25%", "--margin", "10%"]
 
 
