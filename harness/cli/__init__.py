@@ -11,12 +11,25 @@ from __future__ import annotations
 import argparse
 import sys
 
-from harness.cli import ab, baseline, calibrate, compare, env, history, listing, merge, noise, report, run
+from harness.cli import (
+    ab,
+    baseline,
+    calibrate,
+    compare,
+    env,
+    history,
+    listing,
+    merge,
+    noise,
+    predict,
+    report,
+    run,
+)
 from harness.cli.exits import Exit
 from harness.errors import UsageError
 from harness.plugins import registry
 
-SUBCOMMANDS = (listing, env, run, calibrate, report, compare, baseline, ab, noise, history, merge)
+SUBCOMMANDS = (listing, env, run, calibrate, report, compare, baseline, ab, noise, history, merge, predict)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,100 @@
+"""``harness predict``: each implementation's time per step for a network the bench never ran,
+from the cost model fitted to a run set (:mod:`harness.plan.step_model`).
+
+Exit status: 0 every implementation asked for predicted; 2 a task, field or value that does not
+exist; 3 some implementation has too few network sizes in the run set to fit (the line says what
+to run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from harness.cli import options
+from harness.cli.exits import Exit
+from harness.errors import SpecError, UsageError, check_names
+from harness.plan import overrides
+from harness.plan.budget import shape_of
+from harness.plan.requests import RunRequest
+from harness.plugins import registry
+from harness.problem.train_spec import DEVICES
+from harness.record.derived import fmt_seconds, is_number
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "predict",
+        help="predict each implementation's time per step for a network the bench never ran, from a run set",
+    )
+    options.add_results(p, "the model is fitted to each machine's newest commit there")
+    p.add_argument("--task", required=True, help="the task whose data and defaults the network starts from")
+    p.add_argument("--set", nargs="+", default=[], metavar="FIELD=VALUE", help=options.SET_HELP)
+    p.add_argument("--impl", nargs="+", metavar="IMPL", help="implementations (default: every one)")
+    p.add_argument("--mode", default="default", help="the execution mode (default: default)")
+    p.add_argument("--device", default="cpu", help=f"the device: {', '.join(DEVICES)} (default cpu)")
+    p.add_argument(
+        "--machine", help="the machine id whose records to fit (default: this one, else the only one)"
+    )
+    p.set_defaults(func=main)
+
+
+def _records(args: argparse.Namespace) -> tuple[str, list]:
+    from harness.record.derived import machine_id
+    from harness.report.data import gather
+    from harness.run.machine import machine_info
+
+    data = gather(args.results)
+    machines = sorted({machine_id(r) for r in data.run_set.records})
+    if not machines:
+        raise UsageError(f"no run records in {args.results}: run `python -m harness run` first")
+    here = machine_info()["machine_id"]
+    chosen = args.machine or (here if here in machines else machines[0] if len(machines) == 1 else None)
+    if chosen not in machines:
+        raise UsageError(f"--machine: {chosen or 'none given'}; the run set has {', '.join(machines)}")
+    return chosen, [r for r in data.run_set.records if machine_id(r) == chosen]
+
+
+def main(args: argparse.Namespace) -> int:
+    from harness.plan import step_model
+
+    check_names("task", [args.task], list(registry.tasks()))
+    check_names("device", [args.device], list(DEVICES))
+    impls = args.impl or list(registry.implementations())
+    check_names("implementation", impls, list(registry.implementations()))
+    spec_overrides = overrides.parse_set(args.set)
+    try:
+        spec = registry.family(args.task).make_spec(args.task, **spec_overrides)
+        registry.family(args.task).check_spec(spec)
+    except SpecError as exc:
+        raise UsageError(f"--set: {exc}") from exc
+    machine, records = _records(args)
+    fits = step_model.fit(records)
+    shape = shape_of(RunRequest(args.task, impls[0], args.device, args.mode, overrides=spec_overrides))
+    if shape is None:
+        raise UsageError(
+            f"{args.task}: its plug-in cannot say its split sizes, so no FLOP count to predict at"
+        )
+    flops = shape.flops_per_step
+    sizes = [spec.n_features, *spec.hidden, spec.n_classes]
+    network = f"{args.task} {'-'.join(map(str, sizes))}, batch {spec.batch_size}"
+    print(f"{network}: {flops / 1e6:.3g} MFLOP per step, {shape.steps_per_epoch} steps per epoch; fitted to "
+          f"{machine}'s newest run set ({len(records)} records), {args.mode} mode on {args.device}")  # fmt: skip
+    missing = []
+    for impl in impls:
+        fit = fits.get((impl, args.mode, args.device))
+        if fit is None or not fit.fitted:
+            have = ", ".join(p.label for p in fit.points) if fit is not None else "none"
+            command = f"python -m harness run --task iris mnist1d --impl {impl} --mode {args.mode}"
+            missing.append(
+                f"{impl}: too few network sizes to fit (has {have}); run two tasks or more, e.g. {command}"
+            )
+            continue
+        low, high = fit.interval(flops)
+        overhead = f", + {fmt_seconds(fit.overhead_s)} per epoch" if is_number(fit.overhead_s) else ""
+        step = f"{fmt_seconds(fit.step_s(flops)):>9} per step [{fmt_seconds(low)}, {fmt_seconds(high)}]"
+        parts = f"fixed {fmt_seconds(fit.dispatch_s)} + {fit.rate_flops_per_s / 1e9:.3g} GFLOP/s"
+        print(f"{impl:<12} {step}{overhead}  ({parts}; from {', '.join(p.label for p in fit.points)})")
+    for line in missing:
+        print(line, file=sys.stderr)
+    return Exit.CANNOT_TELL if missing else Exit.OK
