@@ -78,8 +78,8 @@ def main(args: argparse.Namespace) -> int:
     flops = shape.flops_per_step
     sizes = [spec.n_features, *spec.hidden, spec.n_classes]
     network = f"{args.task} {'-'.join(map(str, sizes))}, batch {spec.batch_size}"
-    print(f"{network}: {flops / 1e6:.3g} MFLOP per step, {shape.steps_per_epoch} steps per epoch; fitted to "
-          f"{machine}'s newest run set ({len(records)} records), {args.mode} mode on {args.device}")  # fmt: skip
+    source = f"{machine}'s newest run set ({len(records)} records), {args.mode} mode on {args.device}"
+    print(f"{network}: {flops / 1e6:.3g} MFLOP per step, {shape.steps_per_epoch} steps per epoch; fitted to {source}")
     missing = []
     for impl in impls:
         fit = fits.get((impl, args.mode, args.device))
