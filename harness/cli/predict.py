@@ -79,7 +79,8 @@ def main(args: argparse.Namespace) -> int:
     sizes = [spec.n_features, *spec.hidden, spec.n_classes]
     network = f"{args.task} {'-'.join(map(str, sizes))}, batch {spec.batch_size}"
     source = f"{machine}'s newest run set ({len(records)} records), {args.mode} mode on {args.device}"
-    print(f"{network}: {flops / 1e6:.3g} MFLOP per step, {shape.steps_per_epoch} steps per epoch; fitted to {source}")
+    per_step = f"{flops / 1e6:.3g} MFLOP per step, {shape.steps_per_epoch} steps per epoch"
+    print(f"{network}: {per_step}; fitted to {source}")
     missing = []
     for impl in impls:
         fit = fits.get((impl, args.mode, args.device))
