@@ -22,6 +22,7 @@ from harness.report.data import gather, policy
 from harness.report.render import figures, page
 from harness.report.sections import (
     answer,
+    costs,
     environment,
     glossary,
     history,
@@ -39,6 +40,7 @@ SECTIONS = (
     tasks,
     machines,
     styles,
+    costs,
     modes,
     scaling,
     history,
