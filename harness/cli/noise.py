@@ -21,7 +21,7 @@ MIN_COUNT = 3  # runs, and epochs per run: fewer give no spread between runs of 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("noise", help="measure this machine's noise floor between back-to-back runs")
-    p.add_argument("--task", default="mnist1d", help=f"task (default mnist1d): {', '.join(registry.tasks())}")
+    options.add_one_task(p, "mnist1d")
     p.add_argument(
         "--impl",
         default="torch",

@@ -93,7 +93,10 @@ def _unwritable(path: Path, folder: bool) -> str | None:
 
 def output_file(text: str) -> Path:
     """A file the command writes when it ends: not a folder, under one that can be written."""
-    problem = _unwritable(Path(text), folder=False)
+    try:
+        problem = _unwritable(Path(text), folder=False)
+    except OSError as exc:  # a name the file system refuses (too long, ...)
+        raise argparse.ArgumentTypeError(f"{text[:60]!r} is not a usable path: {exc.strerror}") from exc
     if problem:
         raise argparse.ArgumentTypeError(f"{text!r} {problem}")
     return Path(text)
@@ -102,7 +105,11 @@ def output_file(text: str) -> Path:
 def folder(text: str) -> Path:
     """A folder (or a path where one can be made), not a file."""
     path = Path(text)
-    if path.exists() and not path.is_dir():
+    try:
+        is_file = path.exists() and not path.is_dir()
+    except OSError as exc:  # a name the file system refuses (too long, ...)
+        raise argparse.ArgumentTypeError(f"{text[:60]!r} is not a usable path: {exc.strerror}") from exc
+    if is_file:
         raise argparse.ArgumentTypeError(f"{text!r} is a file, not a folder")
     return path
 
@@ -202,6 +209,14 @@ def add_selection(parser: argparse.ArgumentParser, narrow: str = "") -> None:
         "have it, else it narrows to the implementations that do ('*': each one's every mode)",
     )
     parser.add_argument("--device", nargs="+", metavar="DEVICE", help=f"{verb}device(s): {_names(DEVICES)}")
+
+
+def add_one_task(parser: argparse.ArgumentParser, default: str | None = None, what: str = "task") -> None:
+    """``--task TASK``: one task (``default``: required when ``None``), the valid ones in its help."""
+    tail = f" (default {default})" if default else ""
+    parser.add_argument(
+        "--task", default=default, required=default is None, help=f"{what}{tail}: {_names(registry.tasks())}"
+    )
 
 
 def suite_help(default: str = "") -> str:

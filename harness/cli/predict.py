@@ -28,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="predict each implementation's time per step for a network the bench never ran, from a run set",
     )
     options.add_results(p, "the model is fitted to each machine's newest commit there")
-    p.add_argument("--task", required=True, help="the task whose data and defaults the network starts from")
+    options.add_one_task(p, None, "the task whose data and defaults the network starts from")
     p.add_argument("--set", nargs="+", default=[], metavar="FIELD=VALUE", help=options.SET_HELP)
     p.add_argument("--impl", nargs="+", metavar="IMPL", help="implementations (default: every one)")
     p.add_argument("--mode", default="default", help="the execution mode (default: default)")

@@ -342,6 +342,8 @@ BAD_VALUES = [
     ),
     (["run", "--timeout", "nan"], "argument --timeout: 'nan' must be a number of seconds > 0"),
     (["run", "--epochs", "x"], "argument --epochs: 'x' is not a whole number"),
+    (["report", "--results", "1" * 400], "is not a usable path: File name too long"),  # hypothesis found it
+    (["predict", "--task", "iris", "--set", "hidden=[64,x]"], "hidden must be a list of positive integers"),
     (["noise", "--mode", "turbo"], "error: --mode turbo: torch has no mode 'turbo'; its modes: "),
     (
         ["noise", "--impl", "keras-torch", "--mode", "fast"],
