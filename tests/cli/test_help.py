@@ -38,7 +38,7 @@ def test_run_help_lists_every_valid_name_and_the_defaults(capsys: pytest.Capture
 def test_shared_options_are_declared_once() -> None:
     sources = "\n".join(p.read_text() for p in CLI.glob("*.py") if p.name != "options.py")
     assert '"--results"' not in sources and '"--threads"' not in sources  # options.py's alone
-    assert sources.count('"--task"') == 1  # noise's single task; run and ab share options.add_selection
+    assert sources.count('"--task"') == 0  # one task: options.add_one_task; several: options.add_selection
 
 
 HEAVY = (
