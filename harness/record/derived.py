@@ -121,6 +121,23 @@ def epoch_overheads_s(record: RunRecord) -> list[float]:
     return [setup for _, setup in _steady(record)]
 
 
+STALL_FACTOR = 2.0  # an epoch setup beyond this many times the run's median setup ...
+STALL_MARGIN_S = 0.02  # ... plus this many seconds is a stall
+
+
+def setup_stalls(record: RunRecord) -> list[int]:
+    """The steady epochs (0-based, within ``epoch_s``) whose own setup took more than
+    :data:`STALL_FACTOR` times the run's median setup plus :data:`STALL_MARGIN_S`: a loop that
+    waited before its first step (Keras joining a data iterator's thread, say)."""
+    setups = epoch_overheads_s(record)
+    if len(setups) < 3:
+        return []
+    limit = STALL_FACTOR * median(setups) + STALL_MARGIN_S
+    kept = [i for i, (e, f) in enumerate(zip(record.timings.epoch_s, follows_an_epoch(record), strict=True))
+            if f and e is not None and e > 0]  # fmt: skip
+    return [i for i, s in zip(kept, setups, strict=True) if s > limit]
+
+
 def epoch_overhead_s(record: RunRecord) -> float:
     """The run's median :func:`epoch_overheads_s` (NaN when not kept)."""
     return median(epoch_overheads_s(record))

@@ -8,7 +8,9 @@ every training step's timed region) and ``slow:FRACTION`` (a proportional slowdo
 epoch and single step busy-waits ``FRACTION`` of its own duration before its timer stops, e.g.
 ``slow:0.10`` is 10% slower, whatever the loop style) and ``paused:FRACTION`` (the same, only for
 the epochs that begin a round of the schedule: in an interleaved block, the one after the pause;
-what the schedule-sensitivity check must catch). ``$MLPBENCH_FAULT_ONLY=IMPL`` limits the
+what the schedule-sensitivity check must catch) and ``stall:SECONDS`` (every third epoch's own
+setup, before its first step, lasts that much longer: what the stall check must catch).
+``$MLPBENCH_FAULT_ONLY=IMPL`` limits the
 fault to the runs of one implementation (``IMPL#twin``: to its A/A twins only). An unknown kind is
 an error, not silently no fault.
 """
@@ -28,7 +30,7 @@ FAULT_ENV = "MLPBENCH_FAULT"
 ONLY_ENV = "MLPBENCH_FAULT_ONLY"
 RAY_KILL_ENV = "MLPBENCH_RAY_KILL"  # a task name: the Ray task running that task's group dies
 TWIN_MARK = "#twin"  # how a fault names an implementation's A/A twin
-KINDS = ("crash", "hang", "raise", "delay", "slow", "paused")
+KINDS = ("crash", "hang", "raise", "delay", "slow", "paused", "stall")
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,10 @@ class Fault:
         """``crash:N``: the process dies at the end of epoch ``N``."""
         if self.kind == "crash" and self.arg is not None and epoch == int(self.arg):
             os._exit(3)
+
+    def setup_stall_s(self, epoch: int) -> float:
+        """``stall:SECONDS``: how much longer epoch ``epoch``'s setup must last (every third epoch)."""
+        return (self.arg or 0.0) if self.kind == "stall" and epoch % 3 == 2 else 0.0
 
     def extra_s(self, elapsed_s: float, steps: int, begins_round: bool = True) -> float:
         """How much longer a timed region of ``elapsed_s`` over ``steps`` steps must last;
@@ -64,7 +70,7 @@ def current(impl: str = "") -> Fault:
     kind, sep, arg = text.partition(":")
     if kind not in KINDS:
         raise UsageError(f"{FAULT_ENV}={text!r}: unknown kind {kind!r}; valid: {', '.join(KINDS)}")
-    if kind in ("delay", "slow", "paused") and not sep:
+    if kind in ("delay", "slow", "paused", "stall") and not sep:
         raise UsageError(f"{FAULT_ENV}={text!r}: {kind} needs a number, e.g. {kind}:0.1")
     try:
         return Fault(kind, float(arg) if sep else None)

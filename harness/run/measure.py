@@ -100,6 +100,7 @@ class EpochTimer:
         self.setup.start()
 
     def steps_start(self, epoch: int) -> None:
+        busy_wait(self.fault.setup_stall_s(epoch))  # test-only: a stalled setup
         self.setup_s = self.setup.stop(self.trainer.sync)
         previous, self.round = self.round, self.control.before_epoch(epoch)
         self.begins_round = epoch == 0 or self.round != previous

@@ -130,7 +130,25 @@ def _run_row(record: RunRecord, variant: str) -> dict[str, Any]:
         "overfitting": derived.overfitting_of(record),
         "left_out": left_out_reason(record) if record.status == "ok" else "",
         "steady_steps_s": derived.step_samples_s(record),
+        "setup_stalls": _stalls(record) if record.status == "ok" else [],
     }
+
+
+def _stalls(record: RunRecord) -> list[float]:
+    """The seconds of each epoch setup that stalled (:func:`~harness.record.derived.setup_stalls`),
+    then, last, the run's median setup."""
+    stalls = derived.setup_stalls(record)
+    if not stalls:
+        return []
+    setups = dict(zip(_steady_indices(record), derived.epoch_overheads_s(record), strict=True))
+    return [setups[i] for i in stalls] + [derived.epoch_overhead_s(record)]
+
+
+def _steady_indices(record: RunRecord) -> list[int]:
+    follows = derived.follows_an_epoch(record)
+    return [
+        i for i, (e, f) in enumerate(zip(record.timings.epoch_s, follows, strict=True)) if f and e and e > 0
+    ]
 
 
 def left_out_reason(record: RunRecord) -> str:

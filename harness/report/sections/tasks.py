@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from harness.record.derived import is_number
+from harness.record.derived import fmt_seconds, is_number
 from harness.report.data import ReportData
 from harness.report.data.frame import Frames
 from harness.report.data.paired import AAFigure, PairedIndex, SectionDevice
@@ -168,6 +168,26 @@ def _left_out(runs: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
+def stall_sentence(runs: pd.DataFrame) -> str:
+    """One sentence naming the runs whose epoch setups stalled ("" when none did); a time per step
+    leaves setups out, so a stall moves the epoch overhead's tail, never the headline."""
+    if runs.empty or "setup_stalls" not in runs:
+        return ""
+    found = runs[runs["setup_stalls"].map(bool)]
+    if found.empty:
+        return ""
+    named = []
+    for _, r in found.iterrows():
+        *stalls, usual = r["setup_stalls"]
+        worst = fmt_seconds(max(stalls))
+        named.append(f"{r['label']} seed {r['seed']} ({len(stalls)} epoch(s), up to {worst} "
+                     f"against its median {fmt_seconds(usual)})")  # fmt: skip
+    return (
+        "Epoch setups that stalled (more than twice the run's median setup plus 20 ms, before the "
+        f"first step; the time per step leaves setups out): {'; '.join(named)}."
+    )
+
+
 def build_sections(
     frames: Frames,
     stats: pd.DataFrame,
@@ -195,7 +215,8 @@ def build_sections(
                 variant=variant,
                 verdicts=[v for v in views if (v.machine_id, v.task, v.variant) == key],
                 table=headline_table(shown, paired),
-                table_sentences=narrative.accuracy_sentences(shown),
+                table_sentences=narrative.accuracy_sentences(shown)
+                + [x for x in (stall_sentence(_part(frames.runs, key)),) if x],
                 aa_sentences=[f.sentence(d) for d, f in sorted(mine.items())],
                 left_out=_left_out(_part(frames.runs, key)),
                 figures=_figures(frames, key, shown, colours),
