@@ -1,6 +1,6 @@
 """``harness ab``: the A/B gate between two checkouts or environments, measured interleaved.
 
-Exit status: 0 pass, 1 regression, 2 unusable input (nothing run), 3 inconclusive.
+Exit status: 0 pass, 1 regression, 2 unusable input (nothing run), 3 cannot tell.
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
 """The exit status of every subcommand, mapped here and nowhere else. The library says what it
-found (a verdict: ``pass``, ``regression``, ``inconclusive``); the CLI turns it into a status."""
+found in one vocabulary (:class:`harness.compare.verdicts.Verdict`: pass, regression, cannot tell,
+acknowledged); the CLI turns it into a status."""
 
 from __future__ import annotations
 
 from enum import IntEnum
+
+from harness.compare.verdicts import Verdict
 
 
 class Exit(IntEnum):
@@ -14,9 +17,14 @@ class Exit(IntEnum):
     INTERRUPTED = 130  # Ctrl-C; the records written so far are kept
 
 
-VERDICTS = {"pass": Exit.OK, "regression": Exit.FAILED, "inconclusive": Exit.CANNOT_TELL}
+VERDICTS = {
+    Verdict.PASS: Exit.OK,
+    Verdict.ACKNOWLEDGED: Exit.OK,  # accepted by a person: said, and not failing
+    Verdict.REGRESSION: Exit.FAILED,
+    Verdict.CANNOT_TELL: Exit.CANNOT_TELL,
+}
 
 
-def for_verdict(verdict: str) -> Exit:
+def for_verdict(verdict: Verdict) -> Exit:
     """The status of a check's verdict (:data:`VERDICTS`)."""
-    return VERDICTS[verdict]
+    return VERDICTS[Verdict(verdict)]

@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 from harness.cli import options
-from harness.cli.exits import Exit
+from harness.cli.exits import Exit, for_verdict
 from harness.errors import UsageError
 from harness.store import acknowledged, index
 from harness.store.runs import RUNS_DIR
@@ -55,8 +55,9 @@ def main(args: argparse.Namespace) -> int:
     # pandas, for the analysis only: `--help` stays fast
     from harness.compare.changes import DRIFT, SERIES, detect, dropped_points
     from harness.compare.history import history_frame
-    from harness.compare.nightly import ACKNOWLEDGED, REGRESSION, SHORT, series_verdicts
     from harness.compare.nightly import MIN_POINTS as NIGHTLY_MIN
+    from harness.compare.nightly import series_verdicts
+    from harness.compare.verdicts import ACKNOWLEDGED, CANNOT_TELL, REGRESSION, worst
 
     folder = Path(args.results) / RUNS_DIR
     if not folder.is_dir():
@@ -93,17 +94,17 @@ def main(args: argparse.Namespace) -> int:
                 f"{verdict.after * 1e3:.3g} ms, "
                 f"{verdict.z:.1f} sigma)"
             )
+    overall = worst((v.status for _, v in verdicts), empty=CANNOT_TELL)
     failing = [v for _, v in verdicts if v.failing]
+    short = [v for _, v in verdicts if v.status == CANNOT_TELL]
     if failing:
         print(f"regression in {len(failing)} of {len(verdicts)} series: acknowledge one in "
               f"{Path(args.results) / acknowledged.FILE} if it is accepted")  # fmt: skip
-        return Exit.FAILED
-    short = [v for _, v in verdicts if v.status == SHORT]
-    if short:
+    elif short:
         print(
             f"cannot tell: {len(short)} of {len(verdicts)} series have fewer than the {NIGHTLY_MIN} commits "
             "the check needs; no regression can be ruled out there (exit 3, never a pass)"
         )
-        return Exit.CANNOT_TELL
-    print(f"no regression in {len(verdicts)} series")
-    return Exit.OK
+    else:
+        print(f"pass: no regression in {len(verdicts)} series")
+    return for_verdict(overall)

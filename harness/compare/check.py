@@ -66,6 +66,7 @@ import numpy as np
 
 from harness.compare.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, difference_interval, ratio_interval
 from harness.compare.thresholds import METRICS, Metric, Threshold, parse_thresholds
+from harness.compare.verdicts import CANNOT_TELL, PASS, REGRESSION, Verdict
 from harness.errors import CompareInputError
 from harness.record.derived import PairKey, metric_samples, pair_key, pooled
 from harness.record.schema import RunRecord
@@ -294,12 +295,12 @@ class CheckResult:
         return any(row.status == REGRESSED for row in self.rows)
 
     @property
-    def verdict(self) -> str:
-        """``regression`` when a row regressed; else ``inconclusive`` when a checked metric could
-        not be told (``unclear``: "cannot tell" is never a pass); else ``pass``."""
+    def verdict(self) -> Verdict:
+        """Regression when a row regressed; else cannot tell when a checked metric could not be
+        told (``unclear``: "cannot tell" is never a pass); else pass."""
         if self.regressed:
-            return "regression"
-        return "inconclusive" if any(row.status == UNCLEAR for row in self.rows) else "pass"
+            return REGRESSION
+        return CANNOT_TELL if any(row.status == UNCLEAR for row in self.rows) else PASS
 
 
 def check(

@@ -14,15 +14,15 @@ significance rule of asv and pyperf):
   and same code is called a regression at most ``alpha`` of the time (1%), however many looks;
 - **pass** when the 95% interval's upper end is below ``1 + T``: a regression beyond the limit is
   ruled out (a clear improvement is a pass too);
-- **inconclusive** otherwise: the data cannot tell, and that is said, never passed.
+- **cannot tell** otherwise: the data cannot tell, and that is said, never passed.
 
 *Test accuracy* is candidate minus baseline per pair (the same seed on both sides), with a paired t
 interval: regression when the mean drops by more than ``D`` and the interval's upper end is
-below ``-D/2``; pass when the lower end is above ``-D``; inconclusive otherwise.
+below ``-D/2``; pass when the lower end is above ``-D``; cannot tell otherwise.
 
-A run that did not end ``ok`` on a side makes its rows inconclusive, with the reason. The gate's
-verdict is the worst of its rows: regression, then inconclusive, then pass. Exit codes: 0 pass,
-1 regression, 3 inconclusive (2 is unusable input, raised before anything runs).
+A run that did not end ``ok`` on a side makes its rows "cannot tell", with the reason. The gate's
+verdict is the worst of its rows: regression, then cannot tell, then pass. Exit codes: 0 pass,
+1 regression, 3 cannot tell (2 is unusable input, raised before anything runs).
 """
 
 from __future__ import annotations
@@ -34,11 +34,9 @@ from dataclasses import dataclass, field, replace
 
 from harness.compare.paired import PairedRatio, paired_between
 from harness.compare.stats import difference_interval
+from harness.compare.verdicts import CANNOT_TELL, PASS, REGRESSION, Verdict, worst
 from harness.record.derived import RunKey, interleaved_group, round_steps_s, run_key
 from harness.record.schema import RunRecord
-
-PASS, REGRESSION, INCONCLUSIVE = "pass", "regression", "inconclusive"
-WORST_FIRST = (REGRESSION, INCONCLUSIVE, PASS)
 
 
 @dataclass(frozen=True)
@@ -59,20 +57,20 @@ class GateRule:
         """The confidence of the interval a regression must clear at each look."""
         return 1.0 - 2.0 * self.alpha / max(1, self.looks)
 
-    def step_verdict(self, ratio: PairedRatio, strict: PairedRatio | None = None) -> str:
+    def step_verdict(self, ratio: PairedRatio, strict: PairedRatio | None = None) -> Verdict:
         """``ratio`` the 95% paired ratio, ``strict`` the same at :attr:`strict_confidence`."""
         if ratio.estimate > 1 + self.threshold and (strict or ratio).low > 1 + self.margin:
             return REGRESSION
         if ratio.high < 1 + self.threshold:
             return PASS
-        return INCONCLUSIVE
+        return CANNOT_TELL
 
-    def accuracy_verdict(self, estimate: float, low: float, high: float) -> str:
+    def accuracy_verdict(self, estimate: float, low: float, high: float) -> Verdict:
         if estimate < -self.accuracy_drop and high < -self.accuracy_drop / 2:
             return REGRESSION
         if low > -self.accuracy_drop:
             return PASS
-        return INCONCLUSIVE
+        return CANNOT_TELL
 
     def describe(self) -> str:
         return (
@@ -93,7 +91,7 @@ class GateRow:
     estimate: float
     low: float
     high: float
-    verdict: str
+    verdict: Verdict
     detail: str
     key: RunKey = ("", "", "", "")
 
@@ -108,18 +106,17 @@ class GateResult:
 
     @property
     def undecided_runs(self) -> set[RunKey]:
-        """The gated runs whose step-time row is inconclusive from its data (not from a failed
+        """The gated runs whose step-time row cannot tell from its data (not from a failed
         run): more process pairs could decide them."""
         return {
             r.key
             for r in self.rows
-            if r.metric == "step_time" and r.verdict == INCONCLUSIVE and "paired over" in r.detail
+            if r.metric == "step_time" and r.verdict == CANNOT_TELL and "paired over" in r.detail
         }
 
     @property
-    def verdict(self) -> str:
-        found = {row.verdict for row in self.rows}
-        return next((v for v in WORST_FIRST if v in found), INCONCLUSIVE)
+    def verdict(self) -> Verdict:
+        return worst(row.verdict for row in self.rows)
 
 
 def _failed(records: list[RunRecord]) -> str:
@@ -136,7 +133,7 @@ def _step_row(name: str, base: list[RunRecord], cand: list[RunRecord], rule: Gat
     by_cand = {interleaved_group(r): round_steps_s(r) for r in cand}
     ratio = paired_between(by_base, by_cand)
     if ratio is None:
-        return GateRow(name, "step_time", math.nan, math.nan, math.nan, INCONCLUSIVE, "no paired rounds")
+        return GateRow(name, "step_time", math.nan, math.nan, math.nan, CANNOT_TELL, "no paired rounds")
     strict = paired_between(by_base, by_cand, rule.strict_confidence)
     detail = (
         f"paired over {ratio.n_rounds} rounds of {ratio.n_groups} process pair(s); "
@@ -153,7 +150,7 @@ def _accuracy_row(name: str, base: list[RunRecord], cand: list[RunRecord], rule:
     by_seed_cand = {r.seed: r.test_accuracy for r in cand if r.test_accuracy is not None}
     estimate, low, high, method = difference_interval(by_seed_base, by_seed_cand)
     if not all(math.isfinite(v) for v in (estimate, low, high)):
-        return GateRow(name, "test_accuracy", estimate, low, high, INCONCLUSIVE, method)
+        return GateRow(name, "test_accuracy", estimate, low, high, CANNOT_TELL, method)
     return GateRow(
         name, "test_accuracy", estimate, low, high, rule.accuracy_verdict(estimate, low, high), method
     )
@@ -171,7 +168,7 @@ def decide(records: Iterable[RunRecord], rule: GateRule = GateRule()) -> GateRes
         failed = _failed(base + cand) or ("" if base and cand else "a side has no runs")
         if failed:
             found = [
-                GateRow(name, m, math.nan, math.nan, math.nan, INCONCLUSIVE, failed)
+                GateRow(name, m, math.nan, math.nan, math.nan, CANNOT_TELL, failed)
                 for m in ("step_time", "test_accuracy")
             ]
         else:

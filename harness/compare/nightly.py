@@ -23,7 +23,7 @@ order, log values):
 - a regression whose first commit is listed in the acknowledgement file kept with the results
   (:mod:`harness.store.acknowledged`) is reported, not failed; a later, further slowdown is new;
 - points that are not positive and finite are dropped, counted and named; a series with fewer
-  than :data:`MIN_POINTS` usable points cannot be judged (``short``: "cannot tell").
+  than :data:`MIN_POINTS` usable points cannot be judged ("cannot tell").
 
 Measured on synthetic nights (40 nights, 3% noise, a 15% step, threshold 10%): one series alone,
 its noise night-wide (``tests/compare/test_nightly.py``, 1,000 histories each): red on the step's
@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from harness.compare.changes import SERIES, usable
+from harness.compare.verdicts import ACKNOWLEDGED, CANNOT_TELL, PASS, REGRESSION, Verdict
 from harness.store.acknowledged import Acknowledged
 
 MIN_SIGMA = 0.01  # 1% of the level: below it a noise estimate from a handful of nights is luck
@@ -69,15 +70,13 @@ def level_of(log_values: np.ndarray) -> float:
     return float(np.median((x[i] + x[j]) / 2))
 
 
-PASS, REGRESSION, ACKNOWLEDGED, SHORT = "pass", "regression", "acknowledged", "short"
-
-
 @dataclass(frozen=True)
-class Verdict:
-    """One series, tonight: ``status`` (:data:`PASS`, :data:`REGRESSION`, :data:`ACKNOWLEDGED`,
-    :data:`SHORT`) and, when a trailing level was scored, where it starts and how much slower."""
+class SeriesCheck:
+    """One series, tonight: ``status`` (pass, regression, acknowledged, or cannot tell when the
+    series has fewer than :data:`MIN_POINTS` usable points) and, when a trailing level was scored,
+    where it starts and how much slower."""
 
-    status: str
+    status: Verdict
     points: int
     dropped: list[str] = field(default_factory=list)  # commits whose point was not usable
     commit: str = ""  # the first commit of the slower level
@@ -109,7 +108,7 @@ def judge(
     commits: Sequence[str],
     threshold: float = 0.10,
     acknowledged: Callable[[str], bool] = lambda commit: False,
-) -> Verdict:
+) -> SeriesCheck:
     """The verdict on one series (``values`` in time order, one per commit)."""
     raw = np.asarray(values, dtype=float)
     good = usable(raw)
@@ -176,10 +175,12 @@ def _score(x: np.ndarray, start: int, limit: float) -> tuple[bool, float, float,
     return slower, z, level, after
 
 
-def _judge(x: np.ndarray, commits: list[str], limit: float, acknowledged: Callable[[str], bool]) -> Verdict:
+def _judge(
+    x: np.ndarray, commits: list[str], limit: float, acknowledged: Callable[[str], bool]
+) -> SeriesCheck:
     n = x.size
     if n < MIN_POINTS:
-        return Verdict(SHORT, n)
+        return SeriesCheck(CANNOT_TELL, n)
     candidates = []
     start = _l1_start(x)
     if start is not None:
@@ -187,7 +188,7 @@ def _judge(x: np.ndarray, commits: list[str], limit: float, acknowledged: Callab
     candidates.extend(_older_starts(x))
     scored = [(s, *_score(x, s, limit)) for s in candidates]
     start, slower, z, level, after = next((c for c in scored if c[1]), scored[0])
-    found = Verdict(PASS, n, [], commits[start], n - start, math.exp(level), math.exp(after), z)
+    found = SeriesCheck(PASS, n, [], commits[start], n - start, math.exp(level), math.exp(after), z)
     if not slower:
         return found
     if not acknowledged(commits[start]):
@@ -199,7 +200,7 @@ def _judge(x: np.ndarray, commits: list[str], limit: float, acknowledged: Callab
 
 def series_verdicts(
     history: pd.DataFrame, threshold: float, acks: Sequence[Acknowledged]
-) -> list[tuple[tuple[str, ...], Verdict]]:
+) -> list[tuple[tuple[str, ...], SeriesCheck]]:
     """The nightly verdict of every step-time series of ``history``, in series order."""
     steps = history[history["metric"] == "step_time"]
     out = []

@@ -21,8 +21,9 @@ from harness.compare.check import (
     Unmatched,
     worst_status,
 )
-from harness.compare.gate import INCONCLUSIVE, PASS, REGRESSION, GateResult, GateRow
+from harness.compare.gate import GateResult, GateRow
 from harness.compare.thresholds import METRICS
+from harness.compare.verdicts import CANNOT_TELL, PASS, REGRESSION
 from harness.record.derived import PairKey, fmt_value
 
 _STYLE = {REGRESSED: "bold red", UNCLEAR: "yellow", IMPROVED: "green"}
@@ -167,7 +168,7 @@ def _footnote(confidence: float) -> str:
     )
 
 
-_GATE_MARK = {PASS: "✅", REGRESSION: "❌", INCONCLUSIVE: "⚠️"}
+_GATE_MARK = {PASS: "✅", REGRESSION: "❌", CANNOT_TELL: "⚠️"}
 
 
 def _gate_estimate(row: GateRow) -> str:
@@ -208,6 +209,6 @@ def gate_markdown(result: GateResult, pairs: int, rounds: int) -> str:
         "",
         "<sub>Step time: candidate/baseline, the median of per-round ratios (both sides trained the same "
         "round back to back), with a bootstrap interval over process pairs, then rounds. Exit codes: 0 pass, "
-        "1 regression, 2 unusable input, 3 inconclusive.</sub>",
+        "1 regression, 2 unusable input, 3 cannot tell.</sub>",
     ]
     return "\n".join(lines) + "\n"

@@ -43,9 +43,10 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from harness.compare.check import REGRESSED, compare_records  # noqa: E402
-from harness.compare.gate import INCONCLUSIVE, PASS, REGRESSION, GateRule  # noqa: E402
+from harness.compare.gate import GateRule  # noqa: E402
 from harness.compare.paired import describe, paired_ratio  # noqa: E402
 from harness.compare.thresholds import parse_thresholds  # noqa: E402
+from harness.compare.verdicts import CANNOT_TELL, PASS, REGRESSION  # noqa: E402
 from harness.record.derived import round_steps_s  # noqa: E402
 from harness.record.schema import RunRecord  # noqa: E402
 from harness.run.ab import SIDES  # noqa: E402
@@ -149,7 +150,7 @@ def gate_verdicts(
         order = rng.sample(series, len(series))
         n = GATE_PAIRS
         verdict = _verdict([_log_ratios(p) for p in order[:n]], rule, rng)
-        while verdict == INCONCLUSIVE and n < most:
+        while verdict == CANNOT_TELL and n < most:
             n += 1
             verdict = _verdict([_log_ratios(p) for p in order[:n]], rule, rng)
         verdicts[verdict] += 1
@@ -225,14 +226,14 @@ def main() -> None:
         print(f"\n{name} ({len(series)} process pairs recorded): {side_bias(series)}")
         for sequential in (False, True):
             verdicts, pairs = gate_verdicts(series, args.decisions, rng, sequential)
-            shares = {v: verdicts[v] / args.decisions for v in (PASS, INCONCLUSIVE, REGRESSION)}
+            shares = {v: verdicts[v] / args.decisions for v in (PASS, CANNOT_TELL, REGRESSION)}
             how = (
                 f"sequential ({GATE_PAIRS} to {GATE_MAX_PAIRS} pairs)"
                 if sequential
                 else f"fixed ({GATE_PAIRS} pairs)"
             )
             print(
-                f"  {how:<26} pass {shares[PASS]:6.1%}  inconclusive {shares[INCONCLUSIVE]:6.1%}  "
+                f"  {how:<26} pass {shares[PASS]:6.1%}  cannot tell {shares[CANNOT_TELL]:6.1%}  "
                 f"regression {shares[REGRESSION]:6.1%}  mean pairs {pairs:.1f}"
             )
         slowdown = str(CONDITIONS.get(name, (None,))[0])

@@ -1,4 +1,4 @@
-"""The A/B gate's decision rule on records made by hand: pass, regression, inconclusive, and a
+"""The A/B gate's decision rule on records made by hand: pass, regression, cannot tell, and a
 crashed side never passing."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from harness.cli.exits import for_verdict
-from harness.compare.gate import INCONCLUSIVE, PASS, REGRESSION, GateRule, decide
+from harness.compare.gate import GateRule, decide
+from harness.compare.verdicts import CANNOT_TELL, PASS, REGRESSION
 from harness.record.schema import RunRecord, Timings
 
 ROUNDS = 20
@@ -49,9 +50,9 @@ def test_same_code_passes_and_a_clear_slowdown_is_a_regression() -> None:
     assert next(r for r in slow.rows if r.metric == "step_time").low > 1.02
 
 
-def test_noise_too_large_to_tell_is_inconclusive_not_a_pass() -> None:
+def test_noise_too_large_to_tell_cannot_tell_not_a_pass() -> None:
     result = decide(_records(1.0, 0.30, seed=0))  # same code, but rounds too noisy to rule out 5%
-    assert result.verdict == INCONCLUSIVE and for_verdict(result.verdict) == 3
+    assert result.verdict == CANNOT_TELL and for_verdict(result.verdict) == 3
 
 
 def test_an_accuracy_drop_is_a_regression() -> None:
@@ -60,11 +61,11 @@ def test_an_accuracy_drop_is_a_regression() -> None:
     assert row.verdict == REGRESSION and row.estimate == pytest.approx(-0.03)
 
 
-def test_a_crashed_side_is_inconclusive_with_the_reason() -> None:
+def test_a_crashed_side_cannot_tell_with_the_reason() -> None:
     records = _records(1.0, 0.01)
     records[1] = _record("candidate", 0, np.ones(ROUNDS) * 0.002, status="crashed")
     result = decide(records)
-    assert result.verdict == INCONCLUSIVE
+    assert result.verdict == CANNOT_TELL
     assert all(
         "candidate crashed in 1 run(s): RuntimeError: injected failure" in r.detail for r in result.rows
     )

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from harness import cli
-from harness.compare.nightly import ACKNOWLEDGED, PASS, REGRESSION, SHORT, judge
+from harness.compare.nightly import judge
+from harness.compare.verdicts import ACKNOWLEDGED, CANNOT_TELL, PASS, REGRESSION
 from harness.errors import UsageError
 from harness.record.schema import RunRecord, Timings
 from harness.store import acknowledged
@@ -91,7 +92,7 @@ def test_unusable_points_are_dropped_counted_and_named() -> None:
     verdict = judge(values, COMMITS[:16])
     assert verdict.status == PASS and verdict.points == 13
     assert verdict.dropped == COMMITS[10:13]
-    assert judge([2e-3, 0.0, 2e-3], COMMITS[:3]).status == SHORT
+    assert judge([2e-3, 0.0, 2e-3], COMMITS[:3]).status == CANNOT_TELL
 
 
 def test_an_acknowledged_slowdown_passes_and_a_further_one_fails_again() -> None:

@@ -1,5 +1,5 @@
 """The A/B gate end to end with real workers: same code passes, a slowed candidate fails, a dying
-candidate is inconclusive (never a pass), bad input stops before anything runs, and no worktree
+candidate cannot tell (never a pass), bad input stops before anything runs, and no worktree
 or worker is left behind, Ctrl-C included."""
 
 from __future__ import annotations
@@ -62,13 +62,11 @@ def test_same_code_passes_and_a_slowed_candidate_fails(tmp_path: Path, capsys: p
     assert len(records) == 2 and all(len(p.read_text().splitlines()) == 4 for p in records)
 
 
-def test_a_dying_candidate_is_inconclusive_never_a_pass(
-    tmp_path: Path, capsys: pytest.CaptureFixture
-) -> None:
+def test_a_dying_candidate_cannot_tell_never_a_pass(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     argv = ["--baseline", ".", "--candidate", ".", "--candidate-env", f"{FAULT_ENV}=crash:1"]
     assert _ab(tmp_path, *argv) == 3
     out = capsys.readouterr().out
-    assert "A/B gate: INCONCLUSIVE" in out and "candidate crashed" in out
+    assert "A/B gate: CANNOT TELL" in out and "candidate crashed" in out
 
 
 def test_bad_input_exits_2_and_runs_nothing(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
