@@ -72,6 +72,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     print_result(result)
     print(f"noise floor of this machine: {floor.describe() if floor else 'not measured (run harness noise)'}")
+    print(render.verdict_line(result))
     if args.markdown is not None:
         markdown = render.render_markdown(result.rows, result.unmatched, result.sources)
         write_atomic(args.markdown, markdown.encode("utf-8"))

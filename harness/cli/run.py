@@ -148,6 +148,10 @@ def _say_plan(planned: Planned, suite: str) -> None:
           f"(rates: {planned.model.source})", file=sys.stderr)  # fmt: skip
     for phase in fitted.estimate.phases:
         print(f"  {duration(phase.seconds):>7}  {phase.name}", file=sys.stderr)
+    if fitted.over_budget:
+        print(f"this machine is slower than the suite's {duration(fitted.budget_s)} budget was sized for: "
+              f"running only the runs it always makes (predicted {duration(total)}); --budget N sets a "
+              "limit to hold", file=sys.stderr)  # fmt: skip
     for line in left_out_lines(fitted, suite):
         print(f"left out to fit the budget: {line}", file=sys.stderr)
 
@@ -178,7 +182,10 @@ def main(args: argparse.Namespace) -> int:
     budget_s = _budget_s(args, plan.budget_s)
     planned = None
     if args.executor == "local":
-        planned = plan_to_budget(plan, args.results, budget_s, lambda: time.monotonic() - started, _log)
+        asked = args.budget is not None  # the suite's own budget is a target, not the user's limit
+        planned = plan_to_budget(
+            plan, args.results, budget_s, lambda: time.monotonic() - started, _log, asked
+        )
         plan = planned.fitted.plan
         plan.budget_s = budget_s
         plan.notes = left_out_lines(planned.fitted, plan.name)

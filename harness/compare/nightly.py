@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from harness.compare.changes import SERIES, usable
+from harness.compare.stats import HL_VARIANCE, hodges_lehmann
 from harness.compare.verdicts import ACKNOWLEDGED, CANNOT_TELL, PASS, REGRESSION, Verdict
 from harness.store.acknowledged import Acknowledged
 
@@ -54,20 +55,10 @@ HISTORY = 180  # newest nights in which an older change point still counts
 MIN_REFERENCE = 3
 MIN_TAIL = 2
 MIN_POINTS = MIN_REFERENCE + MIN_TAIL
-# A level is the Hodges-Lehmann estimate of its log values (the median of their pairwise means):
-# robust like a median (a lone 2x night moves it little) and nearly as efficient as a mean, whose
-# variance is 3/pi of the median's: its standard deviation over m normal samples is about
-# sqrt(pi / 3 / m) sigma. With medians a 15% step over 3% noise read below a 10% threshold on its
-# fourth night in 1.2-1.4% of series; with these, 0.5% (benchmarks/nightly_rates.py).
-_LEVEL_VARIANCE = math.pi / 3
-
-
-def level_of(log_values: np.ndarray) -> float:
-    """The Hodges-Lehmann estimate of a level: the median of every pairwise mean (each value
-    with itself included)."""
-    x = np.asarray(log_values, dtype=float)
-    i, j = np.triu_indices(x.size)
-    return float(np.median((x[i] + x[j]) / 2))
+# A level is the Hodges-Lehmann estimate of its log values (stats.hodges_lehmann): robust like a
+# median (a lone 2x night moves it little) and nearly as efficient as a mean. With medians a 15%
+# step over 3% noise read below a 10% threshold on its fourth night in 1.2-1.4% of series; with
+# these, 0.5% (benchmarks/nightly_rates.py).
 
 
 @dataclass(frozen=True)
@@ -161,10 +152,10 @@ def _older_starts(x: np.ndarray) -> list[int]:
 
 def _score(x: np.ndarray, start: int, limit: float) -> tuple[bool, float, float, float]:
     """Whether the level from ``start`` on is a regression against the reference before it; its
-    z score, and the two levels (log Hodges-Lehmann estimates, :func:`level_of`)."""
+    z score, and the two levels (log Hodges-Lehmann estimates: ``stats.hodges_lehmann``)."""
     reference, tail = x[max(0, start - REFERENCE) : start], x[start:]
-    level, after = level_of(reference), level_of(tail)
-    spread = robust_sigma(reference) * math.sqrt(_LEVEL_VARIANCE * (1 / tail.size + 1 / reference.size))
+    level, after = hodges_lehmann(reference), hodges_lehmann(tail)
+    spread = robust_sigma(reference) * math.sqrt(HL_VARIANCE * (1 / tail.size + 1 / reference.size))
     z = (after - level) / spread
     slower = (
         after - level > limit

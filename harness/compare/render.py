@@ -12,22 +12,14 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from harness.compare.check import (
-    IMPROVED,
-    REGRESSED,
-    UNCLEAR,
-    CheckResult,
-    Comparison,
-    Unmatched,
-    worst_status,
-)
+from harness.compare.check import ALL_PAIRS, CheckResult, Comparison, Unmatched
 from harness.compare.gate import GateResult, GateRow
 from harness.compare.thresholds import METRICS
-from harness.compare.verdicts import CANNOT_TELL, PASS, REGRESSION
+from harness.compare.verdicts import CANNOT_TELL, PASS, REGRESSION, worst
 from harness.record.derived import PairKey, fmt_value
 
-_STYLE = {REGRESSED: "bold red", UNCLEAR: "yellow", IMPROVED: "green"}
-_MARK = {REGRESSED: "❌", UNCLEAR: "⚠️", IMPROVED: "🟢"}
+_STYLE = {REGRESSION: "bold red", CANNOT_TELL: "yellow"}
+_MARK = {REGRESSION: "❌", CANNOT_TELL: "⚠️"}
 _HEADERS = {"test_accuracy": "Δ test accuracy"}
 
 
@@ -50,7 +42,8 @@ def _labels(keys: Iterable[PairKey]) -> dict[PairKey, str]:
         counts[key[:4]] += 1
     # several configs of the same task/impl/mode/device: tell them apart by a short config hash
     return {
-        k: k.label + (f" cfg {hashlib.sha1(k.config.encode()).hexdigest()[:6]}" if counts[k[:4]] > 1 else "")
+        k: k.label.strip()
+        + (f" cfg {hashlib.sha1(k.config.encode()).hexdigest()[:6]}" if counts[k[:4]] > 1 else "")
         for k in keys
     }
 
@@ -70,23 +63,70 @@ def _thresholds_text(rows: Iterable[Comparison]) -> str:
 def _detail(row: Comparison, label: str) -> str:
     metric = METRICS[row.metric]
     name = f"{metric.label} ({row.statistic})"
-    values = f"{fmt_value(row.baseline_value, metric.unit)} -> {fmt_value(row.current_value, metric.unit)}"
+    values = f"{fmt_value(row.baseline_value, metric.unit)} -> {fmt_value(row.current_value, metric.unit)}, "
+    values = "" if row.key == ALL_PAIRS else values
     ci = f"{row.confidence:.0%} CI" if np.isfinite(row.ci_low) else "no CI"
-    return f"{label}: {name} {values}, {format_estimate(row)} ({ci}; {row.method}) - {row.status}"
+    return f"{label}: {name} {values}{format_estimate(row)} ({ci}; {row.method}) - {row.status}"
 
 
 def details(rows: Sequence[Comparison]) -> list[str]:
-    """One plain line per regressed or unclear row: values, estimate, interval, method, verdict."""
+    """One plain line per row that regressed or cannot tell: values, estimate, interval, method."""
     labels = _labels(row.key for row in rows)
-    return [_detail(row, labels[row.key]) for row in rows if row.status in (REGRESSED, UNCLEAR)]
+    return [_detail(row, labels[row.key]) for row in rows if row.status in (REGRESSION, CANNOT_TELL)]
+
+
+def _style(row: Comparison) -> str:
+    return _STYLE.get(row.status, "green" if row.improved else "")
+
+
+def _pair_status(rows: Iterable[Comparison]) -> str:
+    rows = list(rows)
+    checked = [r.status for r in rows if r.status is not None]
+    if not checked:
+        return ""
+    found = worst(checked)
+    return "pass (faster)" if found == PASS and any(r.improved for r in rows) else str(found)
 
 
 def summary_line(rows: Sequence[Comparison]) -> str:
-    """``2 regressed, 1 unclear, 14 pairs compared`` style headline."""
-    counts = {s: len({r.key for r in rows if r.status == s}) for s in (REGRESSED, UNCLEAR, IMPROVED)}
+    """``1 regression, 2 cannot tell, 3 faster, 14 pairs compared`` style headline."""
+    pairs = [r for r in rows if r.key != ALL_PAIRS]
+    counts = {s: len({r.key for r in pairs if r.status == s}) for s in (REGRESSION, CANNOT_TELL)}
     parts = [f"{n} {s}" for s, n in counts.items() if n]
-    n_pairs = len({r.key for r in rows})
+    faster = len({r.key for r in pairs if r.improved})
+    parts += [f"{faster} faster"] if faster else []
+    n_pairs = len({r.key for r in pairs})
     return ", ".join([*parts, f"{n_pairs} pair{'' if n_pairs == 1 else 's'} compared"])
+
+
+def resolution_lines(rows: Sequence[Comparison]) -> list[str]:
+    """How large a change each checked metric would have shown: the whole run (all pairs) and
+    one pair (the median pair, and the least certain one). Smaller changes can pass unseen."""
+    out = []
+    for metric_name, metric in METRICS.items():
+        checked = [r for r in rows if r.metric == metric_name and r.threshold and np.isfinite(r.shown_beyond)]
+        if not checked:
+            continue
+        pairs = sorted(r.shown_beyond for r in checked if r.key != ALL_PAIRS)
+        whole = [r.shown_beyond for r in checked if r.key == ALL_PAIRS]
+
+        def size(x: float, metric=metric) -> str:
+            return (
+                f"{-x * 100:+.1f} pp"
+                if metric.kind == "difference"
+                else f"{'-' if metric.higher_is_better else '+'}{x:.0%}"
+            )
+
+        parts = [f"the whole run's beyond {size(whole[0])}"] if whole else []
+        if pairs:
+            parts.append(
+                f"one pair's beyond {size(float(np.median(pairs)))} "
+                f"(median; {size(pairs[-1])} at the least certain)"
+            )
+        out.append(
+            f"{metric.label}: a change is shown once it clears the limit and the noise: {', '.join(parts)}"
+        )
+    return out
 
 
 def render_table(rows: Sequence[Comparison], unmatched: Sequence[Unmatched] = (), title: str = "") -> object:
@@ -102,8 +142,10 @@ def render_table(rows: Sequence[Comparison], unmatched: Sequence[Unmatched] = ()
     labels = _labels(row.key for row in rows)
     for key, metrics in _by_pair(rows).items():
         cells = [_rich_cell(metrics.get(name, []), Text) for name in METRICS]
-        status = worst_status(r for rs in metrics.values() for r in rs)
-        table.add_row(labels[key], *cells, Text(status, style=_STYLE.get(status, "")))
+        status = _pair_status(r for rs in metrics.values() for r in rs)
+        table.add_row(
+            labels[key], *cells, Text(status, style=_STYLE.get(status, "green" if "faster" in status else ""))
+        )
     for item in unmatched:
         table.add_row(item.key.label, *([""] * len(METRICS)), Text(f"only in {item.present_in}", style="dim"))
     return table
@@ -112,8 +154,23 @@ def render_table(rows: Sequence[Comparison], unmatched: Sequence[Unmatched] = ()
 def _rich_cell(rows: list[Comparison], text_type: type) -> object:
     cell = text_type()
     for i, row in enumerate(rows):
-        cell.append(("\n" if i else "") + format_estimate(row), style=_STYLE.get(row.status, ""))
+        cell.append(("\n" if i else "") + format_estimate(row), style=_style(row))
     return cell
+
+
+def verdict_line(result: CheckResult) -> str:
+    """The check's answer in one line, in the one vocabulary."""
+    pairs = [r for r in result.rows if r.key != ALL_PAIRS]
+    n = len({r.key for r in pairs})
+    if result.verdict == REGRESSION:
+        found = sorted({r.label for r in result.rows if r.status == REGRESSION})
+        return f"regression: {', '.join(found)}"
+    if not pairs:
+        return "cannot tell: no pair has runs on both sides that did not run beside other work (never a pass)"
+    if result.verdict == CANNOT_TELL:
+        unknown = len({r.key for r in pairs if r.status == CANNOT_TELL})
+        return f"cannot tell: {unknown} of {n} pairs (never a pass)"
+    return f"pass: no regression shown in {n} pairs"
 
 
 def terminal_lines(result: CheckResult) -> tuple[list[str], list[str]]:
@@ -121,30 +178,37 @@ def terminal_lines(result: CheckResult) -> tuple[list[str], list[str]]:
     flagged rows and unmatched pairs after it."""
     before = [f"{side}: {text}" for side, text in result.sources.items()]
     before += [f"warning: {w}" for w in result.warnings]
-    after = [f"fail when: {_thresholds_text(result.rows)}", *details(result.rows)]
+    after = [
+        f"fail when: {_thresholds_text(result.rows)}",
+        *resolution_lines(result.rows),
+        *details(result.rows),
+    ]
     after += [f"only in {u.present_in}: {u.key.label} - {u.reason}" for u in result.unmatched]
     return before, after
 
 
 def _md_cell(rows: list[Comparison]) -> str:
-    return "<br>".join(f"{format_estimate(r)} {_MARK.get(r.status, '')}".strip() for r in rows) or "-"
+    marks = [_MARK.get(r.status, "🟢" if r.improved else "") for r in rows]
+    return "<br>".join(f"{format_estimate(r)} {m}".strip() for r, m in zip(rows, marks, strict=True)) or "-"
 
 
 def render_markdown(
     rows: Sequence[Comparison], unmatched: Sequence[Unmatched] = (), sources: Mapping[str, str] | None = None
 ) -> str:
     """A Markdown summary: headline verdict, sources, the table, flagged details, unmatched pairs."""
-    regressed = any(r.status == REGRESSED for r in rows)
-    unclear = any(r.status == UNCLEAR for r in rows)
-    verdict = "❌ regression" if regressed else "⚠️ cannot tell" if unclear else "✅ no regression"
+    found = worst((r.status for r in rows if r.status is not None), empty=CANNOT_TELL)
+    verdict = {REGRESSION: "❌ regression", CANNOT_TELL: "⚠️ cannot tell"}.get(
+        found, "✅ pass: no regression shown"
+    )
     lines = [f"### Benchmark comparison: {verdict}", ""]
     lines += [f"- **{side}**: `{text}`" for side, text in (sources or {}).items()]
-    lines += [f"- **fail when**: {_thresholds_text(rows)}", f"- {summary_line(rows)}", ""]
+    lines += [f"- **fail when**: {_thresholds_text(rows)}", f"- {summary_line(rows)}"]
+    lines += [f"- {line}" for line in resolution_lines(rows)] + [""]
     headers = ["pair", *(_HEADERS.get(n, m.label) for n, m in METRICS.items()), "verdict"]
     lines += ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     labels = _labels(row.key for row in rows)
     for key, metrics in _by_pair(rows).items():
-        status = worst_status(r for rs in metrics.values() for r in rs)
+        status = _pair_status(r for rs in metrics.values() for r in rs)
         cells = [_md_cell(metrics.get(name, [])) for name in METRICS]
         verdict = f"{_MARK.get(status, '')} {status}".strip()
         lines.append(f"| {labels[key]} | " + " | ".join(cells) + f" | {verdict} |")
@@ -160,11 +224,12 @@ def render_markdown(
 
 def _footnote(confidence: float) -> str:
     return (
-        f"<sub>Ratios are current/baseline with a {confidence:.0%} hierarchical-bootstrap interval (runs, "
-        "then epochs within runs); accuracy is the change in mean test accuracy with a t interval over "
-        "seeds. A row regresses only when its whole interval is beyond the limit and is ok only when its "
-        "whole interval is short of it; ⚠️ unclear = the interval reaches past the limit, or a side has "
-        "one run (rerun with more seeds).</sub>"
+        f"<sub>Ratios are current/baseline, paired by seed, with a {confidence:.0%} interval whose noise is "
+        "the spread of every pair's ratio in this comparison; accuracy is the change in mean test accuracy, "
+        "its noise a seed's. A row is a regression only when its whole interval is beyond the limit, and a "
+        "pass otherwise (no regression shown; the lines above say how large a change would have shown); "
+        "the all-pairs row is the typical pair, what moved everything. ⚠️ cannot tell = too few pairs "
+        "to know the noise.</sub>"
     )
 
 

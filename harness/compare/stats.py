@@ -8,6 +8,7 @@ The point estimates use :mod:`harness.record.derived`'s definitions (one median 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -18,6 +19,9 @@ from harness.record.derived import statistic as reduce_to
 
 DEFAULT_CONFIDENCE = 0.95
 DEFAULT_RESAMPLES = 2000
+# The variance of a Hodges-Lehmann estimate over m normal samples is about (pi / 3) sigma^2 / m:
+# 3/pi of a median's, within 5% of a mean's.
+HL_VARIANCE = math.pi / 3
 
 
 @dataclass(frozen=True)
@@ -164,3 +168,12 @@ def difference_interval(
         return estimate, float("nan"), float("nan"), "fewer than 2 seeds on a side"
     half = float(sps.t.ppf(0.5 + confidence / 2.0, dof) * se) if se > 0 else 0.0
     return estimate, estimate - half, estimate + half, method
+
+
+def hodges_lehmann(values: Sequence[float] | np.ndarray) -> float:
+    """The Hodges-Lehmann estimate of a location: the median of every pairwise mean (each value
+    with itself included). Robust like a median (one wild value moves it little) and nearly as
+    efficient as a mean."""
+    x = np.asarray(values, dtype=float)
+    i, j = np.triu_indices(x.size)
+    return float(np.median((x[i] + x[j]) / 2))

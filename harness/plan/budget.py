@@ -143,12 +143,15 @@ class Fitted:
     estimate: Estimate
     budget_s: float
     left_out: list[tuple[Tier, float]] = field(default_factory=list)  # a table and what it would add
+    over_budget: bool = False  # the priority-0 tables alone are predicted past a budget not asked for
 
 
-def fit(plan: Plan, budget_s: float, predict: Callable[[Plan], Estimate]) -> Fitted:
+def fit(plan: Plan, budget_s: float, predict: Callable[[Plan], Estimate], strict: bool = True) -> Fitted:
     """``plan`` cut to fit ``budget_s``: its priority-0 tables (which must fit the budget), then
     each other table, lowest priority first (in file order among equals), if the plan still fits
-    :data:`MARGIN` of it. :class:`BudgetTooSmall` when the priority-0 tables alone do not fit."""
+    :data:`MARGIN` of it. When the priority-0 tables alone do not fit: :class:`BudgetTooSmall` if
+    the budget was asked for (``strict``); else (the suite's own budget, on a machine slower than
+    it was sized for) they alone, marked :attr:`Fitted.over_budget`, every other table left out."""
     tiers = plan.tiers or [Tier(0, "", [r for r in plan.requests if not r.twin])]
     required = [t for t in tiers if t.priority == 0]
     optional = sorted((t for t in tiers if t.priority > 0), key=lambda t: t.priority)
@@ -160,6 +163,12 @@ def fit(plan: Plan, budget_s: float, predict: Callable[[Plan], Estimate]) -> Fit
             "the runs this suite always makes (priority 0) are too large to predict a cost for; narrow "
             "them (--task, --impl, smaller --set values) or run with --no-budget"
         )
+    if current.total_s > budget_s and not strict:
+        left_out = [
+            (t, predict(plan.keeping(_ordered(tiers, [*kept, t]))).total_s - current.total_s)
+            for t in optional
+        ]
+        return Fitted(plan.keeping(_ordered(tiers, kept)), current, budget_s, left_out, over_budget=True)
     if current.total_s > budget_s:
         raise BudgetTooSmall(
             f"a budget of {budget_s:.0f} s cannot hold even the runs this suite always makes (priority 0: "

@@ -88,10 +88,12 @@ def plan_to_budget(
     budget_s: float | None,
     spent_s: Callable[[], float],
     log: Callable[[str], None] = lambda m: None,
+    strict: bool = True,
 ) -> Planned:
     """Calibrate (cached), learn the cost model, and fit ``plan`` to what is left of ``budget_s``
     once ``spent_s()`` (the seconds the command has taken so far) is paid (``None``: keep every
-    table, predict only). Raises :class:`~harness.plan.budget.BudgetTooSmall`."""
+    table, predict only). Raises :class:`~harness.plan.budget.BudgetTooSmall` when the budget was
+    asked for (``strict``) and the tables that always run do not fit it."""
     devices = sorted({r.device for r in plan.requests if r.device == "cpu" or machine.gpu_reason() is None})
     path = calibration.cache_file(results_dir)
     if plan.calibrate:
@@ -109,5 +111,5 @@ def plan_to_budget(
     if budget_s is None:
         fitted = budget.Fitted(plan, predict(plan), float("inf"))
     else:
-        fitted = budget.fit(plan, budget_s, predict)
+        fitted = budget.fit(plan, budget_s, predict, strict)
     return Planned(fitted, model, entries)

@@ -10,7 +10,8 @@ import pytest
 
 from harness import cli
 from harness.cli.exits import for_verdict
-from harness.compare.check import UNCLEAR, CheckResult, compare_records
+from harness.compare.check import CheckResult, compare_records
+from harness.compare.verdicts import CANNOT_TELL, REGRESSION
 from harness.record.schema import RunRecord, Timings
 from harness.run import machine
 from harness.store import noise
@@ -55,18 +56,24 @@ def test_noise_is_measured_stored_and_shown_with_a_warning(
     assert cli.main(["noise", "--runs", "1", "--results", str(results)]) == 2
 
 
-def _record(seed: int, step_s: float) -> RunRecord:
+def _record(seed: int, step_s: float, task: str = "digits") -> RunRecord:
     return RunRecord(
-        task="digits", impl="jax", framework="jax", device="cpu", seed=seed, config={"batch_size": 64},
+        task=task, impl="jax", framework="jax", device="cpu", seed=seed, config={"batch_size": 64},
         machine={"machine_id": "box-1", "fingerprint": "f" * 16},
         timings=Timings(epoch_s=[step_s * 10] * 6), steps_per_epoch=10, n_train=640, test_accuracy=0.9,
     )  # fmt: skip
 
 
-def test_one_run_on_a_side_is_never_regressed_only_unclear() -> None:
-    rows = compare_records([_record(0, 0.010)], [_record(0, 0.013)])  # 30% slower, one run a side
+def test_one_pair_cannot_tell_and_many_pairs_of_one_run_decide() -> None:
+    rows = compare_records([_record(0, 0.010)], [_record(0, 0.013)])  # 30% slower, one pair
     step = next(r for r in rows if r.metric == "step_time" and r.threshold is not None)
-    assert step.status == UNCLEAR and "the noise between runs is invisible" in step.method
+    assert step.status == CANNOT_TELL and "too few pairs" in step.method
     assert for_verdict(CheckResult(rows, [], {}).verdict) == 3  # "cannot tell", never a pass
-    two = compare_records([_record(0, 0.010), _record(1, 0.0101)], [_record(0, 0.013), _record(1, 0.0131)])
-    assert next(r for r in two if r.metric == "step_time" and r.threshold is not None).status == "regressed"
+    tasks = ("digits", "iris", "mnist", "mnist1d", "wine")
+    noise = (1.0, 1.01, 0.99, 1.02, 0.98)
+    base = [_record(0, 0.010 * f, t) for t, f in zip(tasks, noise, strict=True)]
+    cur = [_record(0, 0.013 * f, t) for t, f in zip(tasks, reversed(noise), strict=True)]
+    whole = next(
+        r for r in compare_records(base, cur) if r.metric == "step_time" and r.key.task == "all pairs"
+    )
+    assert whole.status == REGRESSION and whole.ci_low > 1.1

@@ -45,6 +45,16 @@ def test_a_budget_too_small_for_what_always_runs_names_the_one_that_would_do() -
         budget.fit(_plan(), 50, _predict)  # priority 0 alone: 60 s
 
 
+def test_the_suites_own_budget_on_a_slower_machine_runs_what_always_runs_and_says_so() -> None:
+    """A budget nobody asked for (the suite's) is a target: a second bench whose measured costs
+    put priority 0 just past it runs priority 0, not nothing (seen: 473 s predicted, 470 s budget)."""
+    fitted = budget.fit(_plan(), 50, _predict, strict=False)
+    assert fitted.over_budget and fitted.estimate.total_s == 60.0
+    assert [t.description for t in fitted.plan.tiers] == ["iris [0]", "digits [0]"]
+    assert sorted(t.description for t, _ in fitted.left_out) == ["iris [1, 2]", "iris [3]"]
+    assert not budget.fit(_plan(), 1000, _predict, strict=False).over_budget
+
+
 def test_the_time_left_follows_the_phases_as_they_really_take() -> None:
     estimate = Estimate(
         [Phase("calibration (done)", 5.0), Phase("a", 100.0), Phase("b", 100.0), Phase("c", 100.0)]

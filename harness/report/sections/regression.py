@@ -15,9 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from harness.compare.check import REGRESSED, UNCLEAR, Comparison
-from harness.compare.render import format_estimate
+from harness.compare.check import Comparison
+from harness.compare.render import format_estimate, resolution_lines
 from harness.compare.thresholds import DEFAULT_SPECS, METRICS
+from harness.compare.verdicts import CANNOT_TELL, REGRESSION
 from harness.record.derived import fmt_value
 from harness.report.data import MachineCheck, ReportData
 
@@ -49,6 +50,7 @@ class RegressionView:
     sentence: str = ""
     unmatched: list[str] = field(default_factory=list)
     noise: str = "not measured (python -m harness noise measures it)"
+    resolution: list[str] = field(default_factory=list)  # how large a change would have shown
 
 
 def _row(comparison: Comparison) -> RegressionRow:
@@ -63,24 +65,31 @@ def _row(comparison: Comparison) -> RegressionRow:
         estimate=format_estimate(comparison),
         estimate_value=float(comparison.estimate) if finite else None,
         threshold=comparison.threshold.spec if comparison.threshold else "",
-        status=comparison.status,
+        status=_status(comparison),
     )
+
+
+def _status(comparison: Comparison) -> str:
+    """The row's verdict as the page says it: pass, pass (faster), regression, cannot tell, or
+    empty for a metric shown without a limit."""
+    if comparison.status is None:
+        return ""
+    return "pass (faster)" if comparison.improved else str(comparison.status)
 
 
 def verdict_sentence(rows: Sequence[RegressionRow]) -> str:
     """``No regression beyond step_time:median:10%, test_accuracy:-0.01 ...`` or what regressed."""
     limits = ", ".join(DEFAULT_SPECS)
     n_pairs = len({r.pair for r in rows})
-    regressed = [f"{r.pair} {r.metric} {r.estimate}" for r in rows if r.status == REGRESSED]
-    unclear = [f"{r.pair} {r.metric} {r.estimate}" for r in rows if r.status == UNCLEAR]
+    regressed = [f"{r.pair} {r.metric} {r.estimate}" for r in rows if r.status == REGRESSION]
+    unknown = [f"{r.pair} {r.metric}" for r in rows if r.status == CANNOT_TELL]
     if regressed:
-        text = f"Regressed beyond {limits}: {'; '.join(regressed)}."
+        text = f"Regression beyond {limits}: {'; '.join(regressed)}."
     else:
-        text = f"No regression beyond {limits} ({n_pairs} pair{'s' if n_pairs != 1 else ''} compared)."
-    if unclear:
-        text += (
-            f" Unclear (beyond a limit but within the noise; rerun with more seeds): {'; '.join(unclear)}."
-        )
+        plural = "s" if n_pairs != 1 else ""
+        text = f"Pass: no regression shown beyond {limits} ({n_pairs} pair{plural} compared)."
+    if unknown:
+        text += f" Cannot tell (too few pairs to know the noise between runs): {'; '.join(unknown)}."
     return text
 
 
@@ -96,6 +105,7 @@ def _view(results_dir: Path, found: MachineCheck) -> RegressionView:
     result = found.result
     view.sources = result.sources
     view.rows = [_row(c) for c in result.rows]
+    view.resolution = resolution_lines(result.rows)
     view.unmatched = [f"{u.key.label}: only in {u.present_in} ({u.reason})" for u in result.unmatched]
     view.sentence = (
         verdict_sentence(view.rows)
