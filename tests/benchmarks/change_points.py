@@ -1,6 +1,7 @@
 """How the History listing's change points and drifts (:mod:`harness.compare.changes`) do on
 synthetic series of known shape: steps found at their exact commit, drifts reported as drifts,
-nothing listed on noise, quantised values, blips; and the time a series of 365 nights takes.
+nothing listed on noise, quantised values, blips; short series (a step over six points, a step right
+after a one-night spike); and the time a series of 365 nights takes.
 
     python tests/benchmarks/change_points.py
 
@@ -33,6 +34,12 @@ def rate(f, n=100):
 def step(n, k, f, sd=0.03):
     v = noisy(n, sd)
     v[k:] *= f
+    return v
+
+
+def spiked(n, k, sd=0.03):
+    v = step(n, k, 1.1, sd)
+    v[k - 1] *= 3.0
     return v
 
 
@@ -88,6 +95,23 @@ def main() -> None:
     print("noise 40 false", rate(lambda: segments(noisy(40)) != ([], None), 300), "/300")
     print("noise 12 5% false", rate(lambda: segments(noisy(12, 0.05)) != ([], None), 300), "/300")
     print("noise 365 false", rate(lambda: segments(noisy(365)) != ([], None), 100), "/100")
+    print(
+        "short: 5.6% step at 3 of 6 (1% noise) exact",
+        rate(lambda: segments(step(6, 3, 0.944, 0.01)) == ([3], None), 100),
+        "/100",
+    )
+    print(
+        "short: +10% at 5 of 9 after a 3x night (1% noise) exact",
+        rate(lambda: segments(spiked(9, 5, 0.01)) == ([5], None), 100),
+        "/100",
+    )
+    print(
+        "+10% at 12 of 20 after a 3x night exact",
+        rate(lambda: segments(spiked(20, 12)) == ([12], None), 100),
+        "/100",
+    )
+    for n in (6, 8, 10):
+        print(f"noise {n} false", rate(lambda n=n: segments(noisy(n)) != ([], None), 300), "/300")
     t = time.perf_counter()
     [segments(step(365, 180, 1.15)) for _ in range(60)]
     print("365 with a step: s per series", (time.perf_counter() - t) / 60)
