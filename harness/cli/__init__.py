@@ -14,6 +14,7 @@ import sys
 from harness.cli import (
     ab,
     baseline,
+    bisect,
     calibrate,
     compare,
     env,
@@ -29,7 +30,21 @@ from harness.cli.exits import Exit
 from harness.errors import UsageError
 from harness.plugins import registry
 
-SUBCOMMANDS = (listing, env, run, calibrate, report, compare, baseline, ab, noise, history, merge, predict)
+SUBCOMMANDS = (
+    listing,
+    env,
+    run,
+    calibrate,
+    report,
+    compare,
+    baseline,
+    ab,
+    bisect,
+    noise,
+    history,
+    merge,
+    predict,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m harness",
         description="Train the same MLP classification task in every framework, time it, and compare: "
-        "run a suite, report it as HTML, compare against a baseline, gate a change A/B, track history.",
+        "run a suite, report it as HTML, compare against a baseline, gate a change A/B, bisect a slowdown, "
+        "track history.",
         epilog=f"tasks: {', '.join(registry.tasks())}; implementations: "
         f"{', '.join(registry.implementations())}. 'python -m harness COMMAND --help' lists a command's "
         "options. Exit status: 0 ok; 1 a check failed (a regression, a run that did not finish); 2 unusable "
