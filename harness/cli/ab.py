@@ -21,7 +21,9 @@ from harness.compare import render
 from harness.compare.gate import GateResult, GateRule, decide
 from harness.errors import UsageError
 from harness.plan.budget import Estimate, Phase
+from harness.plan.requests import RunRequest
 from harness.plan.suites import Selection, plan_for
+from harness.record.derived import RunKey, run_key
 from harness.record.schema import RunRecord
 from harness.run import ab, machine, planning
 from harness.store.atomic import write_atomic
@@ -121,11 +123,16 @@ def _plan(args: argparse.Namespace) -> ab.GatePlan:
         impls=args.impl,
         devices=args.device,
         modes=args.mode,
-        seeds=[0],  # the pair index replaces the seed: a suite's other seeds would be the same run again
+        seeds=[0],  # the pair index replaces the seed
         timeout_s=args.timeout,
         twin="",  # the gate's two sides are each other's comparison; no A/A twin
     )
-    requests = plan_for(selection).requests
+    # One request per gated run (the gate decides per run): a suite that lists a run in several
+    # tables or seeds (the default suite: digits torch three times) would measure it again as itself.
+    unique: dict[RunKey, RunRequest] = {}
+    for request in plan_for(selection).requests:
+        unique.setdefault(run_key(request), request)
+    requests = list(unique.values())
     threads = args.threads or os.cpu_count() or 1  # as `harness run`: every framework gets every core
     seed = int.from_bytes(os.urandom(4), "little")
     max_pairs = max(args.pairs, args.max_pairs)

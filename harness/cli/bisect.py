@@ -58,9 +58,9 @@ def _step(fitted: ab_cli.Fitted, good: ab.Side, sha: str, results: Path) -> bise
 
 def _outcome_text(outcome: bisect.StepOutcome) -> str:
     ratio = ratio_text(outcome.estimate, outcome.low, outcome.high)
-    run = f" ({outcome.run})" if outcome.run else ""
-    why = f": {outcome.reason}" if outcome.reason else ""
-    return f"{ratio} {outcome.verdict}{run}{why}"
+    if outcome.reason:  # it names the run
+        return f"{ratio} {outcome.verdict}: {outcome.reason}"
+    return f"{ratio} {outcome.verdict} ({outcome.run})"
 
 
 def _selection(args: argparse.Namespace) -> str:
