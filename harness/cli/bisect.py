@@ -94,7 +94,8 @@ def _summary(result: bisect.BisectResult, span: commits.Span, args: argparse.Nam
         left = shas.index(result.bad) - shas.index(result.last_good)
         text += (
             f"\n  narrowed so far to the {left} commit(s) after {result.last_good[:12]} up to "
-            f"{result.bad[:12]}; to go on from there: python -m harness bisect --good "
+            f"{result.bad[:12]}; to go on from there, with this command's other options and a larger "
+            "budget: python -m harness bisect --good "
             f"{result.last_good[:12]} --bad {result.bad[:12]}{_selection(args)} "
             f"--budget {2 * args.budget:.0f}"
         )
