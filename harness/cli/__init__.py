@@ -2,8 +2,8 @@
 
 Exit status (mapped once, in :mod:`harness.cli.exits`): 0 success; 1 a check failed (a
 regression, a run that did not finish); 2 unusable input (a wrong name or value, a missing file);
-3 a check could not tell (the A/B gate, the comparison or the history check was inconclusive:
-never a pass); 130 interrupted.
+3 a check could not tell (the A/B gate, a bisect step, the comparison or the history check was
+inconclusive: never a pass); 130 interrupted.
 """
 
 from __future__ import annotations
