@@ -2,9 +2,9 @@
 
 Exit status (mapped once, in :mod:`harness.cli.exits`): 0 success; 1 a check failed (a
 regression, a run that did not finish); 2 unusable input (a wrong name or value, a missing file);
-3 a check could not tell (the A/B gate, the comparison or the history check said "cannot tell":
-never a pass); 130 interrupted. Every check speaks one vocabulary: pass, regression, cannot tell
-(and acknowledged), :mod:`harness.compare.verdicts`.
+3 a check could not tell (the A/B gate, a bisect step, the comparison or the history check said
+"cannot tell": never a pass); 130 interrupted. Every check speaks one vocabulary: pass,
+regression, cannot tell (and acknowledged), :mod:`harness.compare.verdicts`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import sys
 from harness.cli import (
     ab,
     baseline,
+    bisect,
     calibrate,
     compare,
     env,
@@ -30,7 +31,21 @@ from harness.cli.exits import Exit
 from harness.errors import UsageError
 from harness.plugins import registry
 
-SUBCOMMANDS = (listing, env, run, calibrate, report, compare, baseline, ab, noise, history, merge, predict)
+SUBCOMMANDS = (
+    listing,
+    env,
+    run,
+    calibrate,
+    report,
+    compare,
+    baseline,
+    ab,
+    bisect,
+    noise,
+    history,
+    merge,
+    predict,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m harness",
         description="Train the same MLP classification task in every framework, time it, and compare: "
-        "run a suite, report it as HTML, compare against a baseline, gate a change A/B, track history.",
+        "run a suite, report it as HTML, compare against a baseline, gate a change A/B, bisect a slowdown, "
+        "track history.",
         epilog=f"tasks: {', '.join(registry.tasks())}; implementations: "
         f"{', '.join(registry.implementations())}. 'python -m harness COMMAND --help' lists a command's "
         "options. Exit status: 0 ok; 1 a check failed (a regression, a run that did not finish); 2 unusable "

@@ -10,15 +10,21 @@ import contextlib
 import os
 import sys
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 
 from harness.cli import options
 from harness.cli.exits import for_verdict
 from harness.cli.progress import Progress
 from harness.compare import render
-from harness.compare.gate import GateRule, decide
+from harness.compare.gate import GateResult, GateRule, decide
 from harness.errors import UsageError
 from harness.plan.budget import Estimate, Phase
+from harness.plan.requests import RunRequest
 from harness.plan.suites import Selection, plan_for
+from harness.record.derived import RunKey, run_key
+from harness.record.schema import RunRecord
 from harness.run import ab, machine, planning
 from harness.store.atomic import write_atomic
 from harness.store.runs import AB_DIR, RecordWriter
@@ -34,19 +40,10 @@ def _env(option: str, items: list[str]) -> dict[str, str]:
     return out
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "ab", help="A/B gate: baseline vs candidate checkout, interleaved; exit 1 on a regression"
-    )
-    p.add_argument("--baseline", default="HEAD", help="git revision or checkout path (default: HEAD)")
-    p.add_argument(
-        "--candidate", default=".", help="git revision or checkout path (default: this working tree)"
-    )
-    for side in ab.SIDES:
-        p.add_argument(f"--{side}-python", default="", help=f"the Python of the {side} (default: this one)")
-        p.add_argument(
-            f"--{side}-env", nargs="+", default=[], metavar="NAME=VALUE", help=f"{side} environment"
-        )
+def add_gate_options(p: argparse.ArgumentParser, budget_of: str = "the whole gate") -> None:
+    """The options of one A/B decision, shared by ``ab`` and each step of ``bisect``: the gated
+    runs, how much is measured (``budget_of``: what ``--budget`` bounds), the rule, the threads,
+    the results folder."""
     p.add_argument("--suite", default="ab", help="the gated runs: " + options.suite_help("ab"))
     options.add_selection(p, narrow="the gated runs")
     p.add_argument(
@@ -66,7 +63,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--budget",
         type=options.seconds,
         default=600.0,
-        help="seconds the whole gate may take, its first pairs included (default 600): the first pairs' "
+        help=f"seconds {budget_of} may take, its first pairs included (default 600): the first pairs' "
         "rounds are cut, from --rounds down to 4, to fit 70%% of it as predicted on this machine, and a pair "
         "is added while undecided only if it is predicted to end within it",
     )
@@ -95,6 +92,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     options.add_threads(p)
     p.add_argument("--timeout", type=options.seconds, help="seconds before a run is killed")
     options.add_results(p, "records go to ab/ there")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "ab", help="A/B gate: baseline vs candidate checkout, interleaved; exit 1 on a regression"
+    )
+    p.add_argument("--baseline", default="HEAD", help="git revision or checkout path (default: HEAD)")
+    p.add_argument(
+        "--candidate", default=".", help="git revision or checkout path (default: this working tree)"
+    )
+    for side in ab.SIDES:
+        p.add_argument(f"--{side}-python", default="", help=f"the Python of the {side} (default: this one)")
+        p.add_argument(
+            f"--{side}-env", nargs="+", default=[], metavar="NAME=VALUE", help=f"{side} environment"
+        )
+    add_gate_options(p)
     p.add_argument(
         "--markdown",
         type=options.output_file,
@@ -110,10 +123,16 @@ def _plan(args: argparse.Namespace) -> ab.GatePlan:
         impls=args.impl,
         devices=args.device,
         modes=args.mode,
+        seeds=[0],  # the pair index replaces the seed
         timeout_s=args.timeout,
         twin="",  # the gate's two sides are each other's comparison; no A/A twin
     )
-    requests = plan_for(selection).requests
+    # One request per gated run (the gate decides per run): a suite that lists a run in several
+    # tables or seeds (the default suite: digits torch three times) would measure it again as itself.
+    unique: dict[RunKey, RunRequest] = {}
+    for request in plan_for(selection).requests:
+        unique.setdefault(run_key(request), request)
+    requests = list(unique.values())
     threads = args.threads or os.cpu_count() or 1  # as `harness run`: every framework gets every core
     seed = int.from_bytes(os.urandom(4), "little")
     max_pairs = max(args.pairs, args.max_pairs)
@@ -122,8 +141,9 @@ def _plan(args: argparse.Namespace) -> ab.GatePlan:
     )
 
 
-def check(args: argparse.Namespace) -> tuple[float, dict[str, ab.SideSpec]]:
-    """Every value checked before anything starts: the significance margin and the two sides."""
+def check_gate(args: argparse.Namespace) -> float:
+    """The gate's own options (:func:`add_gate_options`) checked before anything starts; the
+    significance margin."""
     margin = args.margin if args.margin is not None else args.threshold / 2.5
     if margin >= args.threshold:
         raise UsageError(f"--margin {margin:.1%} must be below --threshold {args.threshold:.1%}")
@@ -137,6 +157,12 @@ def check(args: argparse.Namespace) -> tuple[float, dict[str, ab.SideSpec]]:
             "its process start (nor accuracy, one seed a side); the smallest: --max-pairs 2"
         )
     options.check_writable(args.results)
+    return margin
+
+
+def check(args: argparse.Namespace) -> tuple[float, dict[str, ab.SideSpec]]:
+    """Every value checked before anything starts: the significance margin and the two sides."""
+    margin = check_gate(args)
     return margin, {
         side: ab.SideSpec(
             side,
@@ -158,9 +184,19 @@ def warnings(args: argparse.Namespace) -> list[str]:
     return out
 
 
-def main(args: argparse.Namespace) -> int:
-    started = time.monotonic()
-    margin, specs = check(args)
+@dataclass(frozen=True)
+class Fitted:
+    """A gate ready to measure: its plan fitted to the budget, each first pair's predicted
+    seconds, and its rule."""
+
+    plan: ab.GatePlan
+    each_s: float
+    rule: GateRule
+
+
+def fit(args: argparse.Namespace, margin: float, started: float) -> Fitted:
+    """The gate's plan fitted to ``--budget`` on this machine (said on stderr) and its rule;
+    :class:`~harness.plan.budget.BudgetTooSmall` (exit 2) when it cannot fit."""
     plan = _plan(args)
     options.warn(warnings(args))
     model = planning.cost_model(args.results, planning.cached_entries(args.results, plan.threads))
@@ -175,32 +211,49 @@ def main(args: argparse.Namespace) -> int:
           f"each; up to {plan.most_pairs - plan.pairs} more while undecided, each only if it ends within "
           f"the {plan.budget_s:.0f} s budget (rates: {model.source})", file=sys.stderr)  # fmt: skip
     looks = 1 + plan.most_pairs - plan.pairs
-    rule = GateRule(args.threshold, margin, args.accuracy_drop, looks=looks)
+    return Fitted(plan, each_s, GateRule(args.threshold, margin, args.accuracy_drop, looks=looks))
+
+
+def gate(
+    fitted: Fitted, sides: Mapping[str, ab.Side], results: Path, started: float
+) -> tuple[GateResult, list[RunRecord], Path]:
+    """One A/B decision (``ab``'s, or a ``bisect`` step's): the first process pairs of both
+    sides, then one pair more while some run cannot be decided, within the budget counted from
+    ``started``; every record stored under ``results`` as its pair ends. The decision, the
+    records and their file."""
+    plan = fitted.plan
     info = machine.machine_info()
+    label = f"{sides['baseline'].commit[:8] or 'base'}-vs-{sides['candidate'].commit[:8] or 'cand'}"
+    writer = RecordWriter(results, info["machine_id"], sides["candidate"].commit, label, kind=AB_DIR)
+    total = plan.pairs * len(plan.requests) * 2
+    estimate = Estimate([Phase(ab.pair_phase(k), fitted.each_s) for k in range(plan.pairs)])
+    with Progress(total, estimate=estimate) as progress:
+
+        def store(k: int, records: list) -> None:
+            for record in records:
+                writer.append(record)
+                progress.done(record)
+
+        def undecided(records: list) -> set:
+            return decide(records, fitted.rule).undecided_runs
+
+        records = ab.measure(
+            plan, sides, store, progress.start, undecided, progress.grow, started, progress.phase
+        )
+    return decide(records, fitted.rule), records, writer.path
+
+
+def main(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    margin, specs = check(args)
+    fitted = fit(args, margin, started)
     with contextlib.ExitStack() as stack:
         sides = {name: ab.resolve(spec, stack) for name, spec in specs.items()}
-        label = f"{sides['baseline'].commit[:8] or 'base'}-vs-{sides['candidate'].commit[:8] or 'cand'}"
-        writer = RecordWriter(args.results, info["machine_id"], sides["candidate"].commit, label, kind=AB_DIR)
-        total = plan.pairs * len(plan.requests) * 2
-        estimate = Estimate([Phase(ab.pair_phase(k), each_s) for k in range(plan.pairs)])
-        with Progress(total, estimate=estimate) as progress:
-
-            def store(k: int, records: list) -> None:
-                for record in records:
-                    writer.append(record)
-                    progress.done(record)
-
-            def undecided(records: list) -> set:
-                return decide(records, rule).undecided_runs
-
-            records = ab.measure(
-                plan, sides, store, progress.start, undecided, progress.grow, started, progress.phase
-            )
-    result = decide(records, rule)
+        result, records, path = gate(fitted, sides, args.results, started)
     result.sides = {name: side.describe() for name, side in sides.items()}
     pairs = len({r.execution.get("ab_pair") for r in records})
-    print(render.gate_text(result, pairs, plan.rounds))
-    print(f"records: {writer.path}", file=sys.stderr)
+    print(render.gate_text(result, pairs, fitted.plan.rounds))
+    print(f"records: {path}", file=sys.stderr)
     if args.markdown is not None:
-        write_atomic(args.markdown, render.gate_markdown(result, pairs, plan.rounds).encode("utf-8"))
+        write_atomic(args.markdown, render.gate_markdown(result, pairs, fitted.plan.rounds).encode("utf-8"))
     return for_verdict(result.verdict)

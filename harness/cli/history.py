@@ -51,6 +51,21 @@ def _dropped(name: str, commits: list[str]) -> str:
     )
 
 
+def _bisect_hint(key: tuple, good: str, bad: str) -> str:
+    """Where a slowdown began (the newest night of the level before, the first slow night) and the
+    ``harness bisect`` that finds the commit between them, on the series' machine."""
+    from harness.compare.changes import SERIES
+
+    series = dict(zip(SERIES, key, strict=True))
+    good, bad = (c.removesuffix("+dirty")[:12] for c in (good, bad))
+    runs = " ".join(f"--{name} {series[name]}" for name in ("task", "impl", "mode", "device"))
+    return (
+        f"    it began after {good} (the level before) up to {bad} (the first slow night); on "
+        f"{series['machine_id']}, find the commit: python -m harness bisect --good {good} --bad {bad} "
+        f"--suite default {runs}"
+    )
+
+
 def main(args: argparse.Namespace) -> int:
     # pandas, for the analysis only: `--help` stays fast
     from harness.compare.changes import DRIFT, SERIES, detect, dropped_points
@@ -94,6 +109,8 @@ def main(args: argparse.Namespace) -> int:
                 f"{verdict.after * 1e3:.3g} ms, "
                 f"{verdict.z:.1f} sigma)"
             )
+        if verdict.failing and verdict.previous:
+            print(_bisect_hint(key, verdict.previous, verdict.commit))
     overall = worst((v.status for _, v in verdicts), empty=CANNOT_TELL)
     failing = [v for _, v in verdicts if v.failing]
     short = [v for _, v in verdicts if v.status == CANNOT_TELL]

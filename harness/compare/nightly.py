@@ -75,6 +75,7 @@ class SeriesCheck:
     before: float = math.nan  # the reference level (median, in the series' unit)
     after: float = math.nan  # the trailing level (median)
     z: float = math.nan
+    previous: str = ""  # the commit before ``commit`` in the series: the newest of the level before
 
     @property
     def ratio(self) -> float:
@@ -179,7 +180,17 @@ def _judge(
     candidates.extend(_older_starts(x))
     scored = [(s, *_score(x, s, limit)) for s in candidates]
     start, slower, z, level, after = next((c for c in scored if c[1]), scored[0])
-    found = SeriesCheck(PASS, n, [], commits[start], n - start, math.exp(level), math.exp(after), z)
+    found = SeriesCheck(
+        PASS,
+        n,
+        [],
+        commits[start],
+        n - start,
+        math.exp(level),
+        math.exp(after),
+        z,
+        previous=commits[start - 1],
+    )
     if not slower:
         return found
     if not acknowledged(commits[start]):

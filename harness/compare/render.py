@@ -236,12 +236,18 @@ def _footnote(confidence: float) -> str:
 _GATE_MARK = {PASS: "✅", REGRESSION: "❌", CANNOT_TELL: "⚠️"}
 
 
-def _gate_estimate(row: GateRow) -> str:
-    if not np.isfinite(row.estimate):
+def ratio_text(estimate: float, low: float, high: float) -> str:
+    """A step-time ratio of the gate (and of a bisect step): ``1.312x [1.250, 1.371]``; ``-``
+    when there is none."""
+    if not np.isfinite(estimate):
         return "-"
-    if row.metric == "test_accuracy":
+    return f"{estimate:.3f}x [{low:.3f}, {high:.3f}]"
+
+
+def _gate_estimate(row: GateRow) -> str:
+    if np.isfinite(row.estimate) and row.metric == "test_accuracy":
         return f"{row.estimate * 100:+.2f} pp [{row.low * 100:+.2f}, {row.high * 100:+.2f}]"
-    return f"{row.estimate:.3f}x [{row.low:.3f}, {row.high:.3f}]"
+    return ratio_text(row.estimate, row.low, row.high)
 
 
 def gate_text(result: GateResult, pairs: int, rounds: int) -> str:

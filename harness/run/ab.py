@@ -69,15 +69,16 @@ class Side:
         return f"{self.source} ({self.commit[:12] or 'no commit'}){', ' + env if env else ''}"
 
 
-def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``git -C repo ARGS``, its output as text (never raises on a non-zero status)."""
     return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=120)
 
 
 def _commit_of(root: Path) -> str:
-    head = _git(root, "rev-parse", "HEAD")
+    head = git(root, "rev-parse", "HEAD")
     if head.returncode != 0:
         return ""
-    dirty = _git(root, "status", "--porcelain", "--untracked-files=no").stdout.strip()
+    dirty = git(root, "status", "--porcelain", "--untracked-files=no").stdout.strip()
     return head.stdout.strip() + ("+dirty" if dirty else "")
 
 
@@ -91,22 +92,22 @@ def _python(spec: SideSpec) -> str:
 
 
 def _worktree(spec: SideSpec, repo: Path, stack: contextlib.ExitStack) -> Path:
-    found = _git(repo, "rev-parse", "--verify", "--quiet", f"{spec.source}^{{commit}}")
+    found = git(repo, "rev-parse", "--verify", "--quiet", f"{spec.source}^{{commit}}")
     if found.returncode != 0:
         raise UsageError(
             f"{spec.name}: {spec.source!r} is neither a folder nor a git revision of {repo} "
             "(give a path to a checkout, or a revision such as HEAD~1, main, a tag or a commit)"
         )
     folder = Path(tempfile.mkdtemp(prefix=f"mlpbench-ab-{spec.name}-"))
-    added = _git(repo, "worktree", "add", "--detach", str(folder), found.stdout.strip())
+    added = git(repo, "worktree", "add", "--detach", str(folder), found.stdout.strip())
     if added.returncode != 0:
         shutil.rmtree(folder, ignore_errors=True)
         raise UsageError(f"{spec.name}: cannot check out {spec.source}: {added.stderr.strip()}")
 
     def remove() -> None:
-        _git(repo, "worktree", "remove", "--force", str(folder))
+        git(repo, "worktree", "remove", "--force", str(folder))
         shutil.rmtree(folder, ignore_errors=True)
-        _git(repo, "worktree", "prune")
+        git(repo, "worktree", "prune")
 
     stack.callback(remove)
     return folder

@@ -121,6 +121,8 @@ VALID_BY_DEST = {
     "shard": ["1/2", "2/2"],
     "baseline": ["HEAD", "."],
     "candidate": ["HEAD", "."],
+    "good": ["HEAD~3", "HEAD~1", "HEAD"],
+    "bad": ["HEAD"],
     "baseline_env": ["A=1"],
     "candidate_env": ["A=1"],
     "fail": ["step_time:median:10%", "test_accuracy:-0.01"],

@@ -130,6 +130,12 @@ def test_history_check_end_to_end_night_by_night(tmp_path: Path, capsys: pytest.
     assert codes == [0, 0, 0, 0, 1, 1, 1, 1, 1], codes  # nights 27..35; the step at 30
     out = capsys.readouterr().out
     assert "REGRESSION +1" in out and f"since commit {COMMITS[30][:12]}" in out
+    good, bad = COMMITS[29][:12], COMMITS[30][:12]  # the night before the step, and the step's
+    assert f"it began after {good} (the level before) up to {bad} (the first slow night); on box-1" in out
+    assert (
+        f"python -m harness bisect --good {good} --bad {bad} --suite default --task digits --impl torch "
+        "--mode default --device cpu"
+    ) in out
     ack = tmp_path / acknowledged.FILE
     ack.write_text(f'[[change]]\ncommit = "{COMMITS[30][:10]}"\nreason = "accepted"\ntask = "digits"\n')
     assert cli.main(["history", "--results", str(tmp_path), "--check"]) == 0
