@@ -23,7 +23,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness.compare.nightly import judge  # noqa: E402
-from harness.record.derived import pair_key, step_time_s  # noqa: E402
+from harness.record.derived import step_time_s  # noqa: E402
+from harness.record.keys import pair_key  # noqa: E402
 from harness.store.runs import load  # noqa: E402
 
 COMMON, OWN, STEP = 0.03, 0.01, 0.15

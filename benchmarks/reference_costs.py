@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness.plan import costs  # noqa: E402
-from harness.record.derived import machine_id  # noqa: E402
+from harness.record.keys import machine_id  # noqa: E402
 from harness.store import calibration, runs  # noqa: E402
 
 

@@ -23,7 +23,7 @@ from harness.errors import UsageError
 from harness.plan.budget import Estimate, Phase
 from harness.plan.requests import RunRequest
 from harness.plan.suites import Selection, plan_for
-from harness.record.derived import RunKey, run_key
+from harness.record.keys import RunKey, run_key
 from harness.record.schema import RunRecord
 from harness.run import ab, machine, planning
 from harness.store.atomic import write_atomic

@@ -19,7 +19,7 @@ from harness.plan.budget import shape_of
 from harness.plan.requests import RunRequest
 from harness.plugins import registry
 from harness.problem.train_spec import DEVICES
-from harness.record.derived import fmt_seconds, is_number
+from harness.record.format import fmt_seconds, is_number
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -40,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _records(args: argparse.Namespace) -> tuple[str, list]:
-    from harness.record.derived import machine_id
+    from harness.record.keys import machine_id
     from harness.report.data import gather
     from harness.run.machine import machine_info
 

@@ -19,7 +19,9 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.plan.budget import Estimate, Tracker
-from harness.record.derived import beside_other_work, is_number, is_twin, record_name, unstable
+from harness.record.derived import beside_other_work, is_twin, unstable
+from harness.record.format import is_number
+from harness.record.keys import record_name
 from harness.record.schema import RunRecord
 from harness.record.tally import Tally, short_reason, tally
 

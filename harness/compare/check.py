@@ -65,15 +65,14 @@ from harness.compare.thresholds import METRICS, Metric, Threshold, parse_thresho
 from harness.compare.verdicts import CANNOT_TELL, PASS, REGRESSION, Verdict, worst
 from harness.errors import CompareInputError
 from harness.record.derived import (
-    PairKey,
     beside_other_work,
     is_twin,
     metric_samples,
     others_cpu_share,
-    pair_key,
     pooled,
     statistic,
 )
+from harness.record.keys import PairKey, pair_key
 from harness.record.schema import RunRecord
 from harness.store.runs import Side
 

@@ -35,7 +35,8 @@ from dataclasses import dataclass, field, replace
 from harness.compare.paired import PairedRatio, paired_between
 from harness.compare.stats import difference_interval
 from harness.compare.verdicts import CANNOT_TELL, PASS, REGRESSION, Verdict, worst
-from harness.record.derived import RunKey, interleaved_group, round_steps_s, run_key
+from harness.record.derived import interleaved_group, round_steps_s
+from harness.record.keys import RunKey, run_key
 from harness.record.schema import RunRecord
 
 

@@ -16,7 +16,8 @@ from harness.compare.check import ALL_PAIRS, CheckResult, Comparison, Unmatched
 from harness.compare.gate import GateResult, GateRow
 from harness.compare.thresholds import METRICS
 from harness.compare.verdicts import CANNOT_TELL, PASS, REGRESSION, worst
-from harness.record.derived import PairKey, fmt_value
+from harness.record.format import fmt_value
+from harness.record.keys import PairKey
 
 _STYLE = {REGRESSION: "bold red", CANNOT_TELL: "yellow"}
 _MARK = {REGRESSION: "❌", CANNOT_TELL: "⚠️"}

@@ -15,7 +15,7 @@ from harness.errors import UsageError
 from harness.plugins import registry
 from harness.plugins.registry import ImplInfo
 from harness.problem.train_spec import TrainSpec
-from harness.record.derived import config_key, run_name
+from harness.record.keys import config_key, run_name
 from harness.record.schema import RunRecord
 
 

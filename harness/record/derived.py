@@ -1,7 +1,7 @@
-"""Every number derived from a run record, defined once, and how each is written on a page.
+"""Every number derived from a run record, defined once, computed when reading.
 
 Records keep raw samples; everything a table, a comparison, a progress line or the efficiency
-block shows is computed here, when reading, so two places can never disagree on a definition:
+block shows is computed here, so two places can never disagree on a definition:
 
 - the steady epochs of a run: its ``epoch_s`` samples that are positive (epochs 2..E), in a block
   schedule only those that followed an epoch of the same run (not the schedule's pause);
@@ -15,28 +15,23 @@ block shows is computed here, when reading, so two places can never disagree on 
 - **throughput**: ``n_train`` over the same steps' seconds, per steady epoch, in samples per second;
 - **achieved FLOP/s**: ``train_flops_per_sample * n_train / (step_s * steps_per_epoch)`` for a
   step time ``step_s`` (so it follows whichever median step time is shown beside it), and
-  **fraction of peak**: that over the calibrated peak kept in the record's ``calibration``;
-- the **config key**: the spec as canonical JSON without ``seed`` (runs that differ only by seed
-  share it), the **pair key** (task, impl, mode, device, config key) that pairs runs, and the
-  **run key** (task, impl, mode, device) the A/B gate decides on;
-- the **machine id**: ``machine.machine_id``, else the fingerprint, else ``unknown machine``;
-- the **run label** ``torch [fused]`` and the **run name** ``mnist/torch[fused]@cpu seed=0``;
-- unit formatting: seconds in s/ms/µs with three significant digits, rates, percentages, bytes.
+  **fraction of peak**: that over the calibrated peak kept in the record's ``calibration``.
+
+Which run a record is and how it is named: :mod:`harness.record.keys`; how a number is written:
+:mod:`harness.record.format`.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, NamedTuple, Protocol
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
 from harness.record import overfitting
 from harness.record.schema import RunRecord
 
-UNKNOWN_MACHINE = "unknown machine"
 STATISTICS: dict[str, Callable[[np.ndarray], Any]] = {
     "median": np.median,
     "mean": np.mean,
@@ -381,138 +376,3 @@ def overfitting_of(record: RunRecord) -> dict[str, Any] | None:
     if record.status != "ok":
         return None
     return overfitting.analyse(record.history)
-
-
-# --- identity --------------------------------------------------------------------------------------
-
-
-class PairKey(NamedTuple):
-    """What pairs runs across result sets: the run's identity minus its seed."""
-
-    task: str
-    impl: str
-    mode: str
-    device: str
-    config: str
-
-    @property
-    def label(self) -> str:
-        return f"{self.task} {self.impl} {self.mode} {self.device}"
-
-
-def config_key(config: Mapping[str, Any]) -> str:
-    """The spec as canonical JSON without ``seed``: equal for runs that differ only by seed."""
-    return json.dumps({k: v for k, v in config.items() if k != "seed"}, sort_keys=True, default=str)
-
-
-def pair_key(record: RunRecord) -> PairKey:
-    """The :class:`PairKey` of one record."""
-    return PairKey(record.task, record.impl, record.mode, record.device, config_key(record.config))
-
-
-RunKey = tuple[str, str, str, str]  # task, implementation, mode, device
-
-
-class _Run(Protocol):
-    task: str
-    impl: str
-    mode: str
-    device: str
-
-
-def run_key(run: _Run) -> RunKey:
-    """Which run of a plan a record (or a request: the same four fields) is, seeds aside: what
-    the A/B gate decides on, one verdict each."""
-    return (run.task, run.impl, run.mode, run.device)
-
-
-def machine_id(record: RunRecord) -> str:
-    """Where the run happened: its ``machine_id``, else its fingerprint, else ``unknown machine``."""
-    info = record.machine or {}
-    return str(info.get("machine_id") or info.get("fingerprint") or UNKNOWN_MACHINE)
-
-
-def fingerprint(record: RunRecord) -> str:
-    """The hardware fingerprint of the run's machine (``""`` when unknown)."""
-    return str((record.machine or {}).get("fingerprint") or "")
-
-
-def engine(record: RunRecord) -> str:
-    """The framework whose kernels ran: the recorded engine, else Keras' backend, else the framework."""
-    return str((record.execution or {}).get("engine") or record.backend or record.framework)
-
-
-def run_label(impl: str, mode: str) -> str:
-    """How an implementation and mode are named on a page: ``torch``, ``torch [fused]``."""
-    return impl if mode in ("", "default") else f"{impl} [{mode}]"
-
-
-def run_name(task: str, impl: str, mode: str, device: str, seed: int) -> str:
-    """One run in words: ``mnist/torch[default]@cpu seed=0``."""
-    return f"{task}/{impl}[{mode}]@{device} seed={seed}"
-
-
-def record_name(record: RunRecord) -> str:
-    """:func:`run_name` of a record."""
-    return run_name(record.task, record.impl, record.mode, record.device, record.seed)
-
-
-# --- units -----------------------------------------------------------------------------------------
-
-
-def _sig3(number: float) -> str:
-    digits = max(0, 2 - int(math.floor(math.log10(abs(number))))) if number else 2
-    return f"{number:.{digits}f}"
-
-
-def is_number(value: object) -> bool:
-    """A finite int or float (not a bool, None or NaN): a value a table can show."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def fmt_seconds(value: float | None) -> str:
-    """Three significant digits in s, ms or µs: ``2.30 ms``; ``—`` when not a number."""
-    if not is_number(value):
-        return "—"
-    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
-        if abs(value) >= scale or unit == "µs":
-            return f"{_sig3(value / scale)} {unit}"
-    return f"{value} s"
-
-
-def fmt_rate(value: float) -> str:
-    """Samples per second with thousands separators: ``55,539/s``."""
-    return f"{value:,.0f}/s" if value >= 100 else f"{value:.3g}/s"
-
-
-def fmt_percent(value: float) -> str:
-    """A fraction as a percentage with two decimals: ``97.73%``."""
-    return f"{100 * value:.2f}%"
-
-
-def fmt_pp(value: float) -> str:
-    """A fraction as signed percentage points: ``+2.01 pp``."""
-    return f"{100 * value:+.2f} pp"
-
-
-def fmt_fraction(value: float) -> str:
-    """A small fraction as a percentage with three significant digits: ``0.512%``, ``12.3%``."""
-    return f"{_sig3(100 * value)}%"
-
-
-def fmt_bytes(value: float) -> str:
-    """Bytes in MiB or GiB: ``613 MiB``."""
-    return f"{value / 2**30:.2f} GiB" if value >= 2**30 else f"{value / 2**20:.0f} MiB"
-
-
-def fmt_value(value: float, unit: str) -> str:
-    """A value in its unit (``s``, ``bytes``, ``samples/s``, or a bare number); ``-`` when absent."""
-    if not is_number(value):
-        return "-"
-    if unit == "s":
-        return fmt_seconds(value)
-    if unit == "bytes":
-        return fmt_bytes(value)
-    if unit == "samples/s":
-        return f"{value:,.0f} samples/s"
-    return f"{value:.4f}"

@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from harness.errors import RecordError
-from harness.record.derived import PairKey, config_key, fingerprint, is_twin, machine_id, metric_samples
+from harness.record.derived import is_twin, metric_samples
+from harness.record.keys import PairKey, config_key, fingerprint, machine_id
 from harness.record.schema import RunRecord
 
 METRICS = ("step_time", "throughput", "test_accuracy")  # the history's headline metrics

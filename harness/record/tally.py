@@ -13,7 +13,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from harness.record.derived import is_twin, run_label
+from harness.record.derived import is_twin
+from harness.record.keys import run_label
 from harness.record.schema import RunRecord
 
 

@@ -34,7 +34,7 @@ from harness.errors import UsageError
 from harness.plan.budget import BudgetTooSmall, shape_of
 from harness.plan.costs import CONTENTION, CostModel, run_cost
 from harness.plan.requests import RunRequest
-from harness.record.derived import RunKey, run_key
+from harness.record.keys import RunKey, run_key
 from harness.record.schema import RunRecord
 from harness.run import machine
 from harness.run.runner import finish

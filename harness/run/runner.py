@@ -21,7 +21,7 @@ from harness.errors import UsageError
 from harness.plan import budget
 from harness.plan.requests import Plan, RunRequest, groups, unfinished
 from harness.plugins import registry
-from harness.record import derived
+from harness.record import keys
 from harness.record.schema import RunRecord
 from harness.run import calibration, cluster, machine, schedule
 from harness.run.stamp import finish
@@ -187,7 +187,7 @@ def run_plan(plan: Plan, results_dir: Path, observer: Observer | None = None) ->
             record.execution |= {"budget_s": plan.budget_s, "left_out": list(plan.notes)}
         if not finished:
             finish(record, plan.threads, entries)
-        machine_id = derived.machine_id(record)
+        machine_id = keys.machine_id(record)
         if machine_id not in writers:
             writers[machine_id] = RecordWriter(results_dir, machine_id, machine.git_commit(), plan.name)
         writers[machine_id].append(record)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from harness.errors import CompareInputError
-from harness.record.derived import pair_key
+from harness.record.keys import pair_key
 from harness.record.schema import RunRecord
 from harness.store.atomic import write_atomic
 from harness.store.runs import newest_run_file, select_records

@@ -13,7 +13,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from harness.errors import UsageError
-from harness.record.derived import machine_id
+from harness.record.keys import machine_id
 from harness.record.schema import READABLE_VERSIONS, RunRecord
 from harness.store.runs import RecordWriter, record_files
 

@@ -19,7 +19,8 @@ from typing import TypeVar
 import orjson
 
 from harness.errors import CompareInputError, RecordError
-from harness.record.derived import PairKey, is_twin, pair_key
+from harness.record.derived import is_twin
+from harness.record.keys import PairKey, pair_key
 from harness.record.schema import RunRecord
 from harness.store.atomic import write_atomic
 

@@ -18,7 +18,7 @@ from harness.compare.render import render_markdown, render_table
 from harness.compare.thresholds import METRICS, parse_threshold, parse_thresholds
 from harness.compare.verdicts import CANNOT_TELL, PASS, REGRESSION
 from harness.errors import ThresholdError
-from harness.record import derived
+from harness.record import keys
 
 
 def _load_synthetic():
@@ -199,9 +199,9 @@ def test_default_thresholds_and_last_spec_wins():
 
 
 def test_config_key_ignores_seed_only():
-    assert derived.config_key(syn.spec(seed=0)) == derived.config_key(syn.spec(seed=7))
-    assert derived.config_key(syn.spec(epochs=10)) != derived.config_key(syn.spec(epochs=20))
-    assert derived.config_key({"hidden": (2, 3)}) == derived.config_key({"hidden": [2, 3]})
+    assert keys.config_key(syn.spec(seed=0)) == keys.config_key(syn.spec(seed=7))
+    assert keys.config_key(syn.spec(epochs=10)) != keys.config_key(syn.spec(epochs=20))
+    assert keys.config_key({"hidden": (2, 3)}) == keys.config_key({"hidden": [2, 3]})
 
 
 def test_difference_interval_pairs_matching_seeds_and_uses_welch_otherwise():

@@ -13,7 +13,8 @@ import pytest
 from harness.cli.progress import summary_table
 from harness.compare.check import compare_records
 from harness.compare.history import history_frame
-from harness.record import derived
+from harness.record import derived, keys
+from harness.record import format as record_format
 from harness.record.schema import RunRecord, Timings
 from harness.report.data.frame import build_frames
 from harness.report.data.summary import group_stats
@@ -90,21 +91,22 @@ def test_report_compare_history_and_progress_agree(records: list[RunRecord]) -> 
 
 def test_a_record_without_a_machine_id_is_in_the_tables_and_in_history(records: list[RunRecord]) -> None:
     runs = build_frames(records).runs.set_index("impl")
-    assert runs.loc["torch", "machine_id"].unique().tolist() == [derived.UNKNOWN_MACHINE]
+    assert runs.loc["torch", "machine_id"].unique().tolist() == [keys.UNKNOWN_MACHINE]
     history = history_frame(records)
-    assert set(history["machine_id"]) == {"box-1", derived.UNKNOWN_MACHINE}
+    assert set(history["machine_id"]) == {"box-1", keys.UNKNOWN_MACHINE}
     views = history_section.history_views(history)
-    assert {v.machine_id for v in views} == {"box-1", derived.UNKNOWN_MACHINE}
+    assert {v.machine_id for v in views} == {"box-1", keys.UNKNOWN_MACHINE}
 
 
 def test_formatting_is_one_set_of_units() -> None:
-    assert derived.fmt_seconds(2.3e-3) == "2.30 ms" and derived.fmt_seconds(5.12e-4) == "512 µs"
-    assert derived.fmt_value(5.12e-4, "s") == "512 µs" and derived.fmt_value(3 * 2**20, "bytes") == "3 MiB"
-    assert derived.fmt_value(math.nan, "s") == "-" and derived.fmt_seconds(None) == "—"
+    assert record_format.fmt_seconds(2.3e-3) == "2.30 ms" and record_format.fmt_seconds(5.12e-4) == "512 µs"
     assert (
-        derived.run_label("torch", "default") == "torch" and derived.run_label("jax", "scan") == "jax [scan]"
+        record_format.fmt_value(5.12e-4, "s") == "512 µs"
+        and record_format.fmt_value(3 * 2**20, "bytes") == "3 MiB"
     )
-    assert derived.config_key({"seed": 1, "b": 2, "a": 1}) == derived.config_key({"a": 1, "b": 2, "seed": 9})
+    assert record_format.fmt_value(math.nan, "s") == "-" and record_format.fmt_seconds(None) == "—"
+    assert keys.run_label("torch", "default") == "torch" and keys.run_label("jax", "scan") == "jax [scan]"
+    assert keys.config_key({"seed": 1, "b": 2, "a": 1}) == keys.config_key({"a": 1, "b": 2, "seed": 9})
 
 
 def _timed(epoch_s: list[float], others: list[float | None] | None = None, cores: int = 2) -> RunRecord:

@@ -7,7 +7,7 @@ import math
 
 import pandas as pd
 
-from harness.record.derived import is_number
+from harness.record.format import is_number
 from harness.record.schema import RunRecord
 from harness.report.data.frame import build_frames
 from harness.report.data.summary import group_stats

@@ -16,8 +16,8 @@ from harness.compare.changes import Change, detect
 from harness.compare.check import CheckResult, check
 from harness.compare.history import history_frame
 from harness.errors import CompareInputError, UsageError
-from harness.record.derived import machine_id
 from harness.record.digest import Digest
+from harness.record.keys import machine_id
 from harness.record.schema import RunRecord
 from harness.record.tally import Tally, tally
 from harness.report.data import benchmarks, policy, runset

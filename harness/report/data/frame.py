@@ -15,8 +15,8 @@ from typing import Any
 
 import pandas as pd
 
-from harness.record import derived
-from harness.record.derived import config_key, machine_id, run_label
+from harness.record import derived, keys
+from harness.record.keys import config_key, machine_id, run_label
 from harness.record.schema import RunRecord
 
 KEY = ["machine_id", "task", "variant", "label", "impl", "mode", "device"]
@@ -92,7 +92,7 @@ def _run_row(record: RunRecord, variant: str) -> dict[str, Any]:
         "framework": record.framework,
         "backend": record.backend,
         "api": record.api,
-        "engine": derived.engine(record),
+        "engine": keys.engine(record),
         "code_lines": (record.execution or {}).get("code_lines"),
         "seed": record.seed,
         "run_id": record.run_id,

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from harness.record.derived import machine_id, record_name
+from harness.record.keys import machine_id, record_name
 from harness.record.schema import RunRecord
 
 POLICY = (

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from harness.errors import UsageError
 from harness.plan.suites import Selection, plan_for, shipped_suites
-from harness.record.derived import config_key
 from harness.record.digest import Digest
+from harness.record.keys import config_key
 from harness.record.schema import RunRecord
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.record.derived import config_key
+from harness.record.keys import config_key
 
 SUITE = "overfitting"
 FACTORS = ("train_fraction", "hidden", "label_noise", "cure")

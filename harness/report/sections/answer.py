@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from harness.compare.paired import describe
-from harness.record.derived import fmt_percent, fmt_seconds, is_number
+from harness.record.format import fmt_percent, fmt_seconds, is_number
 from harness.record.tally import Tally
 from harness.report.data import ReportData
 from harness.report.sections.verdicts import StyleCost, VerdictView, verdict_views

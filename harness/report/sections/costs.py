@@ -12,7 +12,8 @@ from typing import Any
 import pandas as pd
 
 from harness.plan import step_model
-from harness.record.derived import fmt_seconds, is_number, machine_id
+from harness.record.format import fmt_seconds, is_number
+from harness.record.keys import machine_id
 from harness.report.data import ReportData
 from harness.report.data.plot import Plot
 

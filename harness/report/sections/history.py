@@ -14,7 +14,8 @@ from typing import Any
 import pandas as pd
 
 from harness.compare.changes import DRIFT, Change
-from harness.record.derived import fmt_percent, fmt_seconds, run_label
+from harness.record.format import fmt_percent, fmt_seconds
+from harness.record.keys import run_label
 from harness.report.data import INTERVAL_COMMITS, ReportData
 from harness.report.data.plot import Plot
 

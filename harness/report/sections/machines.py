@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from harness.record.derived import fmt_percent, fmt_seconds, is_number
+from harness.record.format import fmt_percent, fmt_seconds, is_number
 from harness.report.data import ReportData
 
 

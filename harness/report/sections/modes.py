@@ -23,7 +23,8 @@ from typing import Any
 
 import pandas as pd
 
-from harness.record.derived import fmt_fraction, fmt_seconds, is_number, median
+from harness.record.derived import median
+from harness.record.format import fmt_fraction, fmt_seconds, is_number
 from harness.report.data import ReportData
 from harness.report.data.frame import KEY
 from harness.report.data.paired import PairedIndex, step_ratio, unpaired_mark

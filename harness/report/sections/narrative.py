@@ -12,7 +12,8 @@ import math
 
 import pandas as pd
 
-from harness.record.derived import fmt_percent, fmt_pp, fmt_seconds, is_number, median
+from harness.record.derived import median
+from harness.record.format import fmt_percent, fmt_pp, fmt_seconds, is_number
 
 
 def _ok(stats: pd.DataFrame, column: str) -> pd.DataFrame:

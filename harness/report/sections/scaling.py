@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from harness.record.derived import fmt_fraction, fmt_seconds
+from harness.record.format import fmt_fraction, fmt_seconds
 from harness.report.data import ReportData
 from harness.report.data.plot import Plot
 

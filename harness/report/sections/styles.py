@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from harness.record.derived import fmt_percent, fmt_seconds, is_number
+from harness.record.format import fmt_percent, fmt_seconds, is_number
 from harness.report.data import ReportData
 from harness.report.data.paired import PairedIndex, step_ratio, unpaired_mark
 from harness.report.data.summary import sections

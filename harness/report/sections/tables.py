@@ -15,14 +15,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from harness.compare.paired import PairedRatio
-from harness.record.derived import (
-    fmt_bytes,
-    fmt_fraction,
-    fmt_percent,
-    fmt_pp,
-    fmt_seconds,
-    is_number,
-)
+from harness.record.format import fmt_bytes, fmt_fraction, fmt_percent, fmt_pp, fmt_seconds, is_number
 from harness.report.data.paired import PairedIndex, unpaired_mark
 
 

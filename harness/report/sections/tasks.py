@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from harness.record.derived import fmt_seconds, is_number
+from harness.record.format import fmt_seconds, is_number
 from harness.report.data import ReportData
 from harness.report.data.frame import Frames
 from harness.report.data.paired import AAFigure, PairedIndex, SectionDevice

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from harness.compare.paired import PairedRatio, describe
-from harness.record.derived import fmt_percent, fmt_seconds, is_number
+from harness.record.format import fmt_percent, fmt_seconds, is_number
 from harness.report.data import ReportData
 from harness.report.data.paired import AAFigure, PairedIndex, SectionDevice
 from harness.report.data.summary import section_anchor, sections
