@@ -253,7 +253,7 @@ def segments(
 
 def segments_of(x: np.ndarray, floor: float) -> tuple[list[int], tuple[float, float] | None]:
     """:func:`segments` of values already on the scale the levels are compared on (log step
-    times here; any series in ``tests/benchmarks/change_points_tcpd.py``), ``floor`` in its units."""
+    times here; any series in ``benchmarks/change_points_tcpd.py``), ``floor`` in its units."""
     x = np.asarray(x, dtype=float)
     if x.size < MIN_POINTS or not np.all(np.isfinite(x)):
         return [], None

@@ -74,7 +74,7 @@ from harness.record.derived import (
 )
 from harness.record.keys import PairKey, pair_key
 from harness.record.schema import RunRecord
-from harness.store.runs import Side
+from harness.store.runs import RecordSet
 
 MIN_PAIRS = 4  # pairs whose spread can stand for a pair's noise
 MIN_LOG_SIGMA = 0.005  # a ratio's noise is never taken below 0.5% (identical records read 0)
@@ -425,7 +425,7 @@ def machine_mismatch(baseline: list[RunRecord], current: list[RunRecord]) -> str
     )
 
 
-def nothing_comparable(baseline: Side, current: Side, unmatched: list[Unmatched]) -> str:
+def nothing_comparable(baseline: RecordSet, current: RecordSet, unmatched: list[Unmatched]) -> str:
     """The message for a comparison with no pair on both sides, saying what each side holds."""
     lines = [
         "no comparable runs: no (task, impl, mode, device, config) has ok runs on both sides",
@@ -458,8 +458,8 @@ class CheckResult:
 
 
 def check(
-    baseline: Side,
-    current: Side,
+    baseline: RecordSet,
+    current: RecordSet,
     thresholds: Iterable[Threshold] | None = None,
     confidence: float = DEFAULT_CONFIDENCE,
 ) -> CheckResult:
@@ -473,8 +473,8 @@ def check(
 
 
 def run_check(
-    baseline: Side,
-    current: Side,
+    baseline: RecordSet,
+    current: RecordSet,
     thresholds: Iterable[Threshold] | None = None,
     allow_other_machine: bool = False,
     confidence: float = DEFAULT_CONFIDENCE,

@@ -44,7 +44,7 @@ from harness.record.schema import RunRecord
 class GateRule:
     """The limits: step time ``threshold`` and ``margin`` (fractions), accuracy ``accuracy_drop``."""
 
-    # 4%: measured on this project's 2-core machine (tests/benchmarks/gate_validation.py), the
+    # 4%: measured on this project's 2-core machine (benchmarks/gate_validation.py), the
     # lowest limit at which same-code decisions never said regression, quiet or loaded, while a 5%
     # slowdown is caught in 89% of quiet-machine decisions (28% at a 5% limit: it sits on it)
     threshold: float = 0.04

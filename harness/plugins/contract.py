@@ -102,7 +102,7 @@ class TaskFamily(ABC):
     @classmethod
     def steps_per_epoch(cls, spec: TrainSpec, n_train: int) -> int:
         """Optimizer steps in one epoch (the short last batch counts)."""
-        return -(-n_train // spec.batch_size)
+        return spec.steps_per_epoch(n_train)
 
     @classmethod
     def split_sizes(cls, spec: TrainSpec) -> tuple[int, int, int] | None:
@@ -174,7 +174,7 @@ class EpochHooks(Protocol):
     epoch. (Keras on TensorFlow makes each epoch's ``tf.data`` iterator at the end of the one
     before and destroys it as the next begins; destroying it after a pause on a busy CPU waited
     for its autotuning thread's next wake-up, up to the pause's own length:
-    ``tests/benchmarks/keras_pause.py``.)
+    ``benchmarks/keras_pause.py``.)
     """
 
     def epoch_start(self, epoch: int) -> None:

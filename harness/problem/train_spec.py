@@ -81,6 +81,10 @@ class TrainSpec:
         """Widths from input to output, e.g. ``[784, 512, 256, 10]``."""
         return [self.n_features, *self.hidden, self.n_classes]
 
+    def steps_per_epoch(self, n_train: int) -> int:
+        """Optimizer steps in one epoch of ``n_train`` samples (the short last batch counts)."""
+        return batches_of(n_train, self.batch_size)
+
     def replace(self, **changes: Any) -> TrainSpec:
         """A copy with ``changes`` applied; unknown fields raise :class:`SpecError`."""
         unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
@@ -109,6 +113,12 @@ class FieldRule:
     kind: type
     valid: str
     accepts: Callable[[Any], bool] = lambda value: True
+
+
+def batches_of(n: int, batch_size: int) -> int:
+    """How many batches of ``batch_size`` cover ``n`` samples, the last one short: the one count of
+    steps per epoch (the plug-in contract, the cost model and the fit loops' adapters all use it)."""
+    return -(-n // batch_size)
 
 
 def _whole(low: int) -> FieldRule:

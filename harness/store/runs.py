@@ -112,7 +112,7 @@ def load(path: Path) -> tuple[list[RunRecord], list[Skipped]]:
 
 
 @dataclass
-class Side:
+class RecordSet:
     """The records one side of a comparison reads, and where they came from."""
 
     path: Path
@@ -139,7 +139,7 @@ def _read_file(path: Path) -> tuple[list[RunRecord], list[Skipped]]:
     return [i for i in items if isinstance(i, RunRecord)], [i for i in items if isinstance(i, Skipped)]
 
 
-def select_records(path: Path, machine_id: str | None = None) -> Side:
+def select_records(path: Path, machine_id: str | None = None) -> RecordSet:
     """Records of a file (all of them) or of a directory (for each pair, the newest file holding it,
     by name: run files are named from their UTC time).
 
@@ -155,17 +155,19 @@ def select_records(path: Path, machine_id: str | None = None) -> Side:
         raise CompareInputError(f"no *.jsonl record files under {path}")
     per_file = {f: _read_file(f) for f in files}
     skipped = [s for _, file_skipped in per_file.values() for s in file_skipped]
-    return side_of(path, {f: recs for f, (recs, _) in per_file.items()}, skipped)
+    return record_set_of(path, {f: recs for f, (recs, _) in per_file.items()}, skipped)
 
 
-def side_of(path: Path, per_file: dict[Path, list[RunRecord]], skipped: list[Skipped] | None = None) -> Side:
+def record_set_of(
+    path: Path, per_file: dict[Path, list[RunRecord]], skipped: list[Skipped] | None = None
+) -> RecordSet:
     """The side a comparison reads from records already loaded per file: all of one file's, or
     for each pair the newest file holding it."""
     per_file = {f: [r for r in recs if not is_twin(r)] for f, recs in per_file.items()}  # A/A twins: not runs
     files = sorted(per_file, key=lambda p: p.name)
     if len(files) == 1:
-        return Side(path, per_file[files[0]], files, skipped or [])
-    return Side(path, _newest_per_pair(per_file), files, skipped or [])
+        return RecordSet(path, per_file[files[0]], files, skipped or [])
+    return RecordSet(path, _newest_per_pair(per_file), files, skipped or [])
 
 
 def load_by_file(path: Path) -> tuple[dict[Path, list[RunRecord]], list[Skipped]]:

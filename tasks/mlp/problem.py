@@ -124,11 +124,6 @@ def batch_slices(order: np.ndarray, batch_size: int) -> list[np.ndarray]:
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
-def steps_per_epoch(spec: TrainSpec, n_train: int) -> int:
-    """Number of optimizer steps in one epoch (ceil: the short last batch counts)."""
-    return -(-n_train // spec.batch_size)
-
-
 def train_flops_per_sample(spec: TrainSpec) -> int:
     """FLOPs to train on one sample: forward ``2*in*out`` per layer, backward twice that.
 

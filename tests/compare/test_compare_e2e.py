@@ -9,6 +9,7 @@ import pytest
 
 from harness import cli
 from harness.run.faults import FAULT_ENV
+from tests.real_runs import real_run
 
 SUITE = """
 step_samples = 5
@@ -24,11 +25,9 @@ spec = { epochs = 6 }
 
 
 def _run(tmp_path: Path, name: str) -> Path:
-    suite = tmp_path / "e2e.toml"
-    suite.write_text(SUITE)
-    results = tmp_path / name
-    assert cli.main(["run", "--suite", str(suite), "--results", str(results)]) == 0
-    return results / "runs"
+    done = real_run(tmp_path, suite=SUITE, name=name, calibrate=True)
+    assert done.status == 0
+    return done.results / "runs"
 
 
 def test_same_code_passes_and_slowed_code_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -90,7 +90,7 @@ def test_batch_order_is_a_permutation_per_epoch() -> None:
     np.testing.assert_array_equal(first, problem.batch_order(spec, 0, 90))
     batches = problem.batch_slices(first, 16)
     assert [len(b) for b in batches] == [16] * 5 + [10]
-    assert problem.steps_per_epoch(spec, 90) == 6
+    assert spec.steps_per_epoch(90) == 6
 
 
 def test_flops_match_a_hand_count() -> None:

@@ -21,7 +21,7 @@ from harness.run.faults import FAULT_ENV
 from harness.run.machine import REPO_ROOT
 
 # Small and lenient on purpose: this proves the machinery; the gate's statistical power on this
-# machine is measured by tests/benchmarks/gate_validation.py and stated in the README.
+# machine is measured by benchmarks/gate_validation.py and stated in the README.
 FAST = [
     "--suite",
     "smoke",

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import cli
 from harness.run.faults import RAY_KILL_ENV
-from harness.store import runs as store
+from tests.real_runs import real_run
 
 pytest.importorskip("ray")
 
@@ -34,9 +33,8 @@ def suite(tmp_path: Path) -> Path:
 
 
 def _run(tmp_path: Path, name: str, *argv: str) -> tuple[int, list]:
-    results = tmp_path / name
-    status = cli.main(["run", "--results", str(results), "--no-calibrate", *argv])
-    return status, store.load(results)[0] if results.exists() else []
+    done = real_run(tmp_path, *argv, name=name)
+    return done.status, done.records
 
 
 def _key(record) -> tuple:  # noqa: ANN001

@@ -13,7 +13,7 @@ from harness.record import derived
 from harness.record import execution as execution_facts
 from harness.run import machine
 from harness.run.faults import FAULT_ENV
-from harness.store import runs as store
+from tests.real_runs import real_run
 
 SUITE = """
 step_samples = 4
@@ -35,11 +35,8 @@ def suite_file(tmp_path: Path) -> Path:
 
 
 def _run(tmp_path: Path, *argv: str) -> tuple[int, list]:
-    results = tmp_path / "results"
-    status = cli.main(["run", "--results", str(results), *argv])
-    records, skipped = store.load(results)
-    assert skipped == []
-    return status, sorted(records, key=lambda r: (r.impl, r.seed))
+    done = real_run(tmp_path, *argv, calibrate=True)
+    return done.status, sorted(done.records, key=lambda r: (r.impl, r.seed))
 
 
 def test_ok_runs_record_every_phase(tmp_path: Path, suite_file: Path) -> None:

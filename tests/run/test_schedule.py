@@ -16,10 +16,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from harness import cli
 from harness.run.faults import FAULT_ENV, ONLY_ENV
 from harness.run.machine import REPO_ROOT
 from harness.store import runs as store
+from tests.real_runs import real_run
 
 ROUNDS = 6
 SUITE = f"""
@@ -43,11 +43,8 @@ def suite(tmp_path: Path) -> Path:
 
 
 def _run(tmp_path: Path, *argv: str) -> tuple[int, list]:
-    results = tmp_path / "results"
-    status = cli.main(["run", "--results", str(results), "--no-calibrate", *argv])
-    records, skipped = store.load(results)
-    assert skipped == []
-    return status, records
+    done = real_run(tmp_path, *argv)
+    return done.status, done.records
 
 
 def _label(record) -> str:  # noqa: ANN001

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from harness import cli
 from harness.errors import UnknownName
 from harness.plan.requests import RunRequest, with_twins
 from harness.plan.suites import Selection, plan_for
@@ -19,7 +18,7 @@ from harness.record.derived import is_twin
 from harness.report.data.frame import build_frames
 from harness.report.data.paired import aa_figures
 from harness.run.faults import FAULT_ENV, ONLY_ENV
-from harness.store import runs as store
+from tests.real_runs import real_run
 
 
 def _requests(*impls: str, seeds: tuple[int, ...] = (0,)) -> list[RunRequest]:
@@ -48,10 +47,10 @@ def test_the_selection_decides_the_twin_and_an_unknown_one_is_refused() -> None:
 
 
 def _run(tmp_path: Path) -> list:
-    results = tmp_path / "results"
-    argv = ["run", "--task", "digits", "--impl", "torch", "numpy", "--epochs", "6", "--seeds", "0", "1"]
-    assert cli.main([*argv, "--no-calibrate", "--results", str(results)]) in (0, 1)
-    return store.load(results)[0]
+    argv = ["--task", "digits", "--impl", "torch", "numpy", "--epochs", "6", "--seeds", "0", "1"]
+    done = real_run(tmp_path, *argv)
+    assert done.status == 0, [(r.impl, r.status, r.reason) for r in done.records if r.status != "ok"]
+    return done.records
 
 
 def test_a_twin_repeats_its_original_in_a_worker_of_its_own_and_gives_the_aa_figure(tmp_path: Path) -> None:

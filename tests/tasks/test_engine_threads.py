@@ -11,8 +11,9 @@ import pytest
 
 from harness.plugins import registry
 from harness.run.machine import REPO_ROOT
+from tests.real_runs import each_available
 
-ENGINES = [name for name, info in registry.engines().items() if info.unavailable_reason() is None]
+ENGINES = each_available(registry.engines())
 CODE = (
     "from harness.run.worker import prepare; "
     "print(prepare('engine:{engine}', {threads})[1]['intra_op_threads'])"

@@ -13,15 +13,12 @@ import pytest
 
 from harness.plugins import registry
 from harness.run import worker_client
+from tests.real_runs import each_available
 from tests.tasks.parity_probe import FIT_PROBE, PROBE_STEPS, PROBES
 
 # Every available implementation in every mode: modes must train the same model on the same batches.
-IMPLS = [
-    f"{name}:{mode}"
-    for name, info in registry.implementations().items()
-    if info.unavailable_reason() is None
-    for mode in info.modes
-]
+ALL = [f"{name}:{mode}" for name, info in registry.implementations().items() for mode in info.modes]
+IMPLS = [i for i in ALL if registry.implementations()[i.split(":")[0]].unavailable_reason() is None]
 SGD_RTOL = 1e-4  # the issue's bound for float32 SGD
 # Adam "stays close": Keras' Adam (used by keras and by TF's low-level loop) puts epsilon outside
 # the bias correction (eps-hat), torch and optax inside, so the updates of parameters with tiny
@@ -57,6 +54,13 @@ def probes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, np.n
         with np.load(out_dir / f"{impl.replace(':', '-')}.npz") as data:
             results[impl] = {k: data[k] for k in data.files}
     return results
+
+
+@pytest.mark.parametrize("impl", each_available(registry.implementations(), ALL))
+def test_each_available_implementation_and_mode_is_in_the_comparison(probes: dict, impl: str) -> None:
+    """The comparisons below are over the available ones; an unavailable one is skipped here, by
+    name and with its reason, not dropped without a word."""
+    assert impl in probes
 
 
 def test_every_implementation_and_mode_is_probed() -> None:

@@ -4,8 +4,8 @@ than 1.25x an epoch that follows the same run's previous epoch (the 95% interval
 wholly above it: :func:`harness.compare.paired.schedule_slows`), paired within each round
 (:func:`harness.compare.paired.schedule_sensitivity`), on mnist1d's real runs. Keras on TensorFlow
 failed this at 2-10x before the pause moved to ``EpochHooks.steps_start``
-(``tests/benchmarks/keras_pause.py``); ``tests/run/test_schedule.py`` shows the check failing on an
-injected fault. The figure per task: ``python tests/benchmarks/schedule_sensitivity.py``."""
+(``benchmarks/keras_pause.py``); ``tests/run/test_schedule.py`` shows the check failing on an
+injected fault. The figure per task: ``python benchmarks/schedule_sensitivity.py``."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from harness.compare.paired import SENSITIVITY_LIMIT, describe, schedule_sensiti
 from harness.plugins import registry
 from harness.record.derived import UNSTABLE_SPREAD, epoch_spread, is_twin, pause_ratios
 from harness.record.schema import RunRecord
+from tests.real_runs import each_available
 
-IMPLS = [name for name, info in registry.implementations().items() if info.unavailable_reason() is None]
+IMPLS = each_available(registry.implementations())
 
 
 @pytest.mark.parametrize("impl", IMPLS)

@@ -29,7 +29,7 @@ from harness.report.data.summary import group_stats
 from harness.store import index, noise
 from harness.store.baselines import baseline_for, baseline_path
 from harness.store.noise import NoiseFloor
-from harness.store.runs import RUNS_DIR, Skipped, load_files, newest_ok_file, select_records, side_of
+from harness.store.runs import RUNS_DIR, Skipped, load_files, newest_ok_file, record_set_of, select_records
 
 INTERVAL_COMMITS = 30  # History: each machine's newest commits drawn with their 95% intervals
 
@@ -82,7 +82,7 @@ def _checks(
     load: Callable[[list[Path]], dict[Path, list[RunRecord]]],
 ) -> list[MachineCheck]:
     """Per machine: its newest run per pair (as ``harness compare`` reads it) against its baseline;
-    the records read are those of the files :func:`~harness.store.runs.side_of` would pick from."""
+    the records read are those of the files :func:`~harness.store.runs.record_set_of` would pick from."""
     machines = {d.machine_id: d.fingerprint for digests in by_file.values() for d in digests}
     out = []
     for machine, print_ in sorted(machines.items()):
@@ -96,7 +96,7 @@ def _checks(
             mine = {f: [d for d in ds if d.machine_id == machine] for f, ds in by_file.items()}
             files = newest_files(mine)
             loaded = load(files)
-            current = side_of(
+            current = record_set_of(
                 records_dir, {f: [r for r in loaded[f] if machine_id(r) == machine] for f in files}
             )
             try:
@@ -108,9 +108,9 @@ def _checks(
 
 
 def newest_files(by_file: dict[Path, list[Digest]]) -> list[Path]:
-    """The record files :func:`~harness.store.runs.side_of` reads from: for each pair the newest
+    """The record files :func:`~harness.store.runs.record_set_of` reads from: for each pair the newest
     file with an ``ok`` run of it, and every file with runs of a pair that never ran ``ok``."""
-    runs = {f: [d for d in ds if not d.twin] for f, ds in by_file.items()}  # as side_of: no twins
+    runs = {f: [d for d in ds if not d.twin] for f, ds in by_file.items()}  # as record_set_of: no twins
     newest = newest_ok_file(runs, lambda d: d.pair_key)
     never_ok = {f for f, ds in by_file.items() for d in ds if not d.twin and d.pair_key not in newest}
     return sorted({*newest.values(), *never_ok}, key=lambda p: p.name)

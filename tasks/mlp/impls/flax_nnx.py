@@ -1,7 +1,5 @@
 """Flax NNX, high-level style: an ``nnx.Module`` of ``nnx.Linear`` layers, ``nnx.Optimizer`` and an
-``nnx.jit`` train step, as Flax's documentation writes it; plus the functional loop of Flax's
-performance guide (state split once, plain ``jax.jit`` on it, ``lax.scan`` over the epoch).
-"""
+``nnx.jit`` train step, as Flax's documentation writes it; ``fast``: its performance guide's loop."""
 
 from __future__ import annotations
 
@@ -14,7 +12,7 @@ import numpy as np
 from harness.plugins.contract import LazyModule, Splits, Trainer
 from harness.problem.train_spec import TrainSpec
 from tasks.mlp.engines.jax_engine import device_of, jax
-from tasks.mlp.shared import jax_epochs
+from tasks.mlp.shared import flax_functional, jax_epochs
 from tasks.mlp.shared.optax_optimizers import make_optimizer
 
 nnx: Any = LazyModule("flax.nnx")
@@ -34,8 +32,7 @@ def mlp_class() -> type:
                 [nnx.Linear(i, o, rngs=rngs) for i, o in zip(sizes[:-1], sizes[1:], strict=True)]
             )
             self.activation = {"relu": nnx.relu, "tanh": nnx.tanh}[spec.activation]
-            # No Dropout (and so no rng state to carry) without dropout.
-            self.dropout = nnx.Dropout(spec.dropout, rngs=rngs) if spec.dropout else None
+            self.dropout = nnx.Dropout(spec.dropout, rngs=rngs) if spec.dropout else None  # no rng state
 
         def __call__(self, x: Any) -> Any:
             for layer in self.layers[:-1]:
@@ -89,16 +86,14 @@ class FlaxTrainer(Trainer):
     def prepare(cls, engine: str) -> dict[str, Any]:
         import flax
 
-        nnx.load()
+        nnx.load()  # imported here, where the worker's import time is measured, not in build
         return {"versions": {"flax": flax.__version__, "optax": optax.load().__version__}}
 
     def build(self, params: list[np.ndarray], data: Splits) -> None:
         self.dev = device_of(self.device)
         put = partial(jax.device_put, device=self.dev)
         model = mlp_class()(self.spec, nnx.Rngs(self.spec.seed))
-        for i, layer in enumerate(model.layers):
-            layer.kernel[...] = params[2 * i]
-            layer.bias[...] = params[2 * i + 1]
+        flax_functional.load_weights(model.layers, params)
         optimizer = nnx.Optimizer(model, make_optimizer(self.spec), wrt=nnx.Param)
         # Every leaf committed to the device: an uncommitted one (the step counts, the rng key)
         # would make the second call compile again, its inputs' placement differing from the first's.
@@ -107,36 +102,14 @@ class FlaxTrainer(Trainer):
         # Dropout off, the weights shared with the model (Flax's model views).
         self.eval_model = nnx.view(model, deterministic=True, raise_if_not_found=False)
         self.data = self.place(data)
-        if self.mode == "fast":
-            self._build_functional()
+        if self.mode == "fast":  # the state split once; jitted functions take and return it
+            self.state, self._train_step, self._train_scan, self._evaluate, self._predict = (
+                flax_functional.jitted(model, optimizer, self.eval_model, train_step, eval_metrics)
+            )
         else:
             self._train_step = nnx.jit(train_step)
             self._evaluate = nnx.jit(eval_metrics)
             self._predict = nnx.jit(lambda model, x: model(x))
-
-    def _build_functional(self) -> None:
-        """The performance guide's functional loop: the graph is traversed once here, the jitted
-        functions take and return the state pytree, and :meth:`_sync_objects` writes it back."""
-        graphdef, self.state = nnx.split((self.model, self.optimizer))
-        eval_graphdef = nnx.graphdef(self.eval_model)
-
-        def step(state: Any, x_all: Any, y_all: Any, index: Any) -> tuple[Any, Any]:
-            model, optimizer = nnx.merge(graphdef, state)
-            loss = train_step(model, optimizer, x_all, y_all, index)
-            return nnx.state((model, optimizer)), loss
-
-        @jax.jit
-        def train_scan(state: Any, x_all: Any, y_all: Any, batches: Any) -> Any:
-            state, _ = jax.lax.scan(lambda s, index: step(s, x_all, y_all, index), state, batches)
-            return state
-
-        def eval_model(state: Any) -> Any:
-            return nnx.merge(eval_graphdef, state[0])  # state[0]: the model's part of (model, optimizer)
-
-        self._train_step = jax.jit(step)
-        self._train_scan = train_scan
-        self._evaluate = jax.jit(lambda state, x, y: eval_metrics(eval_model(state), x, y))
-        self._predict = jax.jit(lambda state, x: eval_model(state)(x))
 
     def _step(self, index: Any) -> Any:
         x, y = self.data["train"]
@@ -149,33 +122,29 @@ class FlaxTrainer(Trainer):
         scan = self._scan_batches if self.mode == "fast" else None
         jax_epochs.train_epoch(order, self.spec.batch_size, self.dev, self._step, scan)
 
-    def _scan_batches(self, batches: Any) -> None:
-        """One compiled ``lax.scan`` over ``batches`` (one full batch of indices per row)."""
-        x, y = self.data["train"]
-        self.state = self._train_scan(self.state, x, y, batches)
+    def _scan_batches(self, batches: Any) -> None:  # one row of indices per full batch
+        self.state = self._train_scan(self.state, *self.data["train"], batches)
 
     def train_step(self, index: np.ndarray) -> float:
         return float(self._step(jax.device_put(index.astype(np.int32), self.dev)))
 
     def evaluate(self, split: str) -> tuple[float, float]:
-        target = self.state if self.mode == "fast" else self.eval_model
-        loss, acc = self._evaluate(target, *self.data[split])
+        loss, acc = self._evaluate(self._eval_target(), *self.data[split])
         return float(loss), float(acc)
 
     def predict_batch(self, x: np.ndarray) -> None:
-        target = self.state if self.mode == "fast" else self.eval_model
-        self._predict(target, jax.device_put(x, self.dev)).block_until_ready()
+        self._predict(self._eval_target(), jax.device_put(x, self.dev)).block_until_ready()
 
-    def _sync_objects(self) -> None:
-        """Fast mode: write the state pytree back into the model and optimizer objects."""
-        if self.mode == "fast":
+    def _eval_target(self) -> Any:  # the state pytree (fast), or the model's view with dropout off
+        return self.state if self.mode == "fast" else self.eval_model
+
+    def _weights(self) -> list[Any]:
+        if self.mode == "fast":  # the state pytree written back into the model and optimizer
             nnx.update((self.model, self.optimizer), self.state)
+        return flax_functional.weights(self.model.layers)
 
     def get_params(self) -> list[np.ndarray]:
-        self._sync_objects()
-        return [np.asarray(v[...]) for layer in self.model.layers for v in (layer.kernel, layer.bias)]
+        return [np.asarray(w) for w in self._weights()]
 
     def sync_values(self) -> Sequence[Any]:
-        if self.mode == "fast":
-            return jax.tree.leaves(self.state)
-        return [v[...] for layer in self.model.layers for v in (layer.kernel, layer.bias)]
+        return jax.tree.leaves(self.state) if self.mode == "fast" else self._weights()

@@ -103,7 +103,7 @@ class JaxTrainer(Trainer):
 
     def _step(self, index: Any) -> Any:
         # Without dropout the compiled step never reads its key: the per-batch fold_in (an eager
-        # dispatch) is skipped, it cost ~30% of a digits step on CPU (tests/benchmarks/bare_loop.py).
+        # dispatch) is skipped, it cost ~30% of a digits step on CPU (benchmarks/bare_loop.py).
         key = jax.random.fold_in(self.key, self.step_count) if self.spec.dropout else self.key
         self.step_count += 1
         x, y = self.data["train"]
@@ -127,7 +127,7 @@ class JaxTrainer(Trainer):
         three times on the current state, its results thrown away (JAX is functional: the model
         and the step count stay as they were), so the epoch finds the step's code, buffers and
         optimizer state warm again. The default forward pass alone left the epoch after a pause
-        1.2-1.35x slower than the next (tests/benchmarks/schedule_sensitivity.py)."""
+        1.2-1.35x slower than the next (benchmarks/schedule_sensitivity.py)."""
         x, y = self.data["train"]
         for _ in range(WARM_UP_STEPS):
             out = self._train_step(self.params, self.opt_state, self.key, x, y, self.warm_up_index)

@@ -1,11 +1,8 @@
 """Keras 3, high-level style: a ``keras.Sequential`` stack of ``Dense`` layers trained with one
 ``model.fit(..., epochs=N, callbacks=[...])`` for the whole training, as Keras users write it.
-
-Two data paths: ``default`` hands ``fit`` the training arrays with ``shuffle=True``, Keras' own
-path (its data adapter shuffles each epoch itself, seeded, so its batches are not the other
-implementations'); ``same-batches`` hands it a ``keras.utils.PyDataset`` that serves the harness's
-per-epoch permutation, the same batches in the same order as every other implementation (what the
-parity tests hold it to). ``fast`` is the default path with a whole epoch per execution.
+``default`` hands ``fit`` the training arrays with ``shuffle=True`` (Keras shuffles, seeded, its own
+batches); ``same-batches`` a ``PyDataset`` serving the harness's batches in its order, as every other
+implementation trains (what the parity tests hold it to); ``fast``: default, an epoch per execution.
 
 Keras picks its backend once per process (``KERAS_BACKEND``), so each backend runs in its own
 worker; the registry lists them as ``keras`` (TensorFlow), ``keras-jax`` and ``keras-torch``.
@@ -13,7 +10,6 @@ worker; the registry lists them as ``keras`` (TensorFlow), ``keras-jax`` and ``k
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,7 +17,8 @@ import numpy as np
 
 from harness.plugins.contract import EpochHooks, EpochOrders, Splits, Trainer
 from harness.problem.train_spec import TrainSpec
-from tasks.mlp.problem import metrics_from_logits, steps_per_epoch
+from tasks.mlp.problem import metrics_from_logits
+from tasks.mlp.shared.keras_fit_hooks import make_callback, make_dataset, placement
 from tasks.mlp.shared.keras_optimizers import keras, make_optimizer
 
 
@@ -34,55 +31,6 @@ def build_model(spec: TrainSpec) -> Any:
             layers.append(keras.layers.Dropout(spec.dropout, seed=spec.seed))
     layers.append(keras.layers.Dense(spec.n_classes))
     return keras.Sequential(layers)
-
-
-def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, orders: EpochOrders) -> Any:
-    """A ``PyDataset`` serving epoch ``epoch``'s batches of ``orders(epoch)``; the callback moves
-    ``epoch`` forward at each epoch's start (Keras asks for the batches after it)."""
-
-    class HarnessOrder(keras.utils.PyDataset):
-        def __init__(self) -> None:
-            super().__init__(workers=1, use_multiprocessing=False)
-            self.epoch = 0
-            self.order = orders(0)
-
-        def set_epoch(self, epoch: int) -> None:
-            self.epoch, self.order = epoch, orders(epoch)
-
-        def __len__(self) -> int:
-            return -(-len(y) // batch_size)
-
-        def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
-            index = self.order[i * batch_size : (i + 1) * batch_size]
-            return x[index], y[index]
-
-    return HarnessOrder()
-
-
-def make_callback(hooks: EpochHooks, dataset: Any | None) -> Any:
-    """The ``keras.callbacks.Callback`` that calls the harness's hooks in every epoch. It defines
-    no ``on_*_batch_end`` (that would make Keras convert every step's logs on the training
-    thread, where by default it hands them to a thread pool): only ``on_train_batch_begin``,
-    whose first call of an epoch comes after Keras has made the epoch's data iterator."""
-
-    class Hooks(keras.callbacks.Callback):
-        epoch = 0
-
-        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
-            if dataset is not None:
-                dataset.set_epoch(epoch)
-            self.epoch = epoch
-            hooks.epoch_start(epoch)
-
-        def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
-            if batch == 0:
-                hooks.steps_start(self.epoch)
-
-        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-            if hooks.epoch_end(epoch):
-                self.model.stop_training = True
-
-    return Hooks()
 
 
 class KerasTrainer(Trainer):
@@ -124,7 +72,7 @@ class KerasTrainer(Trainer):
     def build(self, params: list[np.ndarray], data: Splits) -> None:
         self.scope = "gpu:0" if self.device == "gpu" else "cpu:0"
         keras.utils.set_random_seed(self.spec.seed)
-        with self._placement():
+        with placement(self.scope):
             self.model = build_model(self.spec)
             self.model.set_weights(params)
             self.model.compile(
@@ -141,24 +89,16 @@ class KerasTrainer(Trainer):
         if self.mode != "fast":
             return {}
         return {
-            "steps_per_execution": steps_per_epoch(self.spec, n_train),
+            "steps_per_execution": self.spec.steps_per_epoch(n_train),
             "jit_compile": keras.backend.backend() != "torch",
         }
-
-    def _placement(self) -> Any:
-        """``keras.device`` scope; on the torch backend variables created inside it lose their
-        gradients (Keras 3.15), so there the worker's visible devices decide placement: the cpu
-        worker hides CUDA devices and Keras' torch backend defaults to cuda when it sees one."""
-        if keras.backend.backend() == "torch":
-            return contextlib.nullcontext()
-        return keras.device(self.scope)
 
     def fit(self, orders: EpochOrders, hooks: EpochHooks) -> None:
         """All epochs in one ``model.fit``, the hooks called from a callback."""
         x, y = self.data["train"]
         dataset = make_dataset(x, y, self.spec.batch_size, orders) if self.mode == "same-batches" else None
         callback = make_callback(hooks, dataset)
-        with self._placement():
+        with placement(self.scope):
             if dataset is not None:
                 # shuffle=False: fit shuffles a PyDataset's batch indices by default, which would reorder
                 # the harness's batches within each epoch
@@ -173,14 +113,14 @@ class KerasTrainer(Trainer):
 
     def train_epoch(self, order: np.ndarray) -> None:
         x, y = self.data["train"]
-        with self._placement():
+        with placement(self.scope):
             self.model.fit(
                 x[order], y[order], batch_size=self.spec.batch_size, epochs=1, shuffle=False, verbose=0
             )
 
     def train_step(self, index: np.ndarray) -> float:
         x, y = self.data["train"]
-        with self._placement():
+        with placement(self.scope):
             out = self.model.train_on_batch(x[index], y[index], return_dict=True)
         return float(out["loss"])
 
@@ -188,12 +128,12 @@ class KerasTrainer(Trainer):
         # One forward call on the whole split: model.evaluate() rebuilds its data pipeline on every
         # call, which costs more than the forward pass itself on these small sets.
         x, y = self.data[split]
-        with self._placement():
+        with placement(self.scope):
             logits = keras.ops.convert_to_numpy(self.model(x, training=False))
         return metrics_from_logits(logits, y)
 
     def predict_batch(self, x: np.ndarray) -> None:
-        with self._placement():
+        with placement(self.scope):
             self.model.predict_on_batch(x)
 
     def get_params(self) -> list[np.ndarray]:

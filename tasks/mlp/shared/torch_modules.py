@@ -73,7 +73,7 @@ WARM_UP_PASSES = 5
 def warm_up(model: Any, loss_fn: Any, optimizer: Any, x: Any, y: Any, batch_size: int) -> None:
     """Five forward and backward passes on one batch, no update: after other processes' epochs an
     eager torch step starts ~13% slower until its thread pool and caches are warm again (one pass
-    is not enough, five are: measured in tests/benchmarks/switching.py). In eval mode, so dropout
+    is not enough, five are: measured in benchmarks/switching.py). In eval mode, so dropout
     draws no random numbers and training goes on exactly as it would have; the model's mode is
     restored afterwards (a framework's own loop may go on from here)."""
     training = model.training

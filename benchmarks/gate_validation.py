@@ -1,8 +1,8 @@
 """How often each check is fooled on this machine: the A/B gate (interleaved) and the
 stored-baseline ``compare`` (two result sets run one after the other), side by side.
 
-    python tests/benchmarks/gate_validation.py record --gate-only --out /tmp/gate.json  # ~20 min here
-    python tests/benchmarks/gate_validation.py evaluate /tmp/gate.json
+    python benchmarks/gate_validation.py record --gate-only --out /tmp/gate.json  # ~20 min here
+    python benchmarks/gate_validation.py evaluate /tmp/gate.json
 
 ``record`` measures one run (mnist1d, torch, default mode) three ways:
 
@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from harness.compare.check import REGRESSED, compare_records  # noqa: E402

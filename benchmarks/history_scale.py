@@ -4,7 +4,7 @@ step time, a 15% slowdown on torch in the last three nights), then ``harness his
 ``harness report`` timed on it, each in a fresh process (wall and CPU seconds, peak memory), with
 the records' index (``<results>/.index``) not yet made (cold: the command builds it) and made.
 
-    python tests/benchmarks/history_scale.py --from results/runs/<machine>/<file>.jsonl --nights 10 100 365
+    python benchmarks/history_scale.py --from results/runs/<machine>/<file>.jsonl --nights 10 100 365
 
 The records of the run are the source; nothing is changed in them but the step times (all epoch
 samples of a record scaled together), the commit, the time and the ids.
@@ -25,7 +25,7 @@ import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from harness.store.index import INDEX_DIR  # noqa: E402

@@ -3,7 +3,7 @@ interleaved (with and without the untimed warm-up before each epoch) against the
 back, the three conditions alternated in a random order per repetition so the machine's drift
 falls on all of them alike.
 
-    python tests/benchmarks/switching.py --task digits mnist1d --repeats 3
+    python benchmarks/switching.py --task digits mnist1d --repeats 3
 
 Prints, per task and implementation, the median over repetitions of interleaved/sequential step
 time (and its range): the switching cost the schedule adds, which the warm-up should remove.
@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from harness.record.derived import step_time_s  # noqa: E402

@@ -4,7 +4,7 @@ round the block's first epoch (after the pause, while the other runs trained) ov
 (each right after an epoch of the same run): :func:`harness.compare.paired.schedule_sensitivity`,
 the figure the test suite holds to 1.25 on mnist1d (``tests/tasks/test_schedule_sensitivity.py``).
 
-    python tests/benchmarks/schedule_sensitivity.py [--task iris digits mnist1d mnist] [--rounds 8]
+    python benchmarks/schedule_sensitivity.py [--task iris digits mnist1d mnist] [--rounds 8]
 
 Prints, per task and implementation, the mean ratio with its 95% interval, the rounds it rests on,
 and ``FAIL`` when its interval lies wholly above the limit; ``--json`` keeps every per-round
@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from harness.compare.paired import SENSITIVITY_LIMIT, describe, schedule_sensitivity, schedule_slows  # noqa: E402

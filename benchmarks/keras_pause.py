@@ -2,7 +2,7 @@
 experiment that isolates it, outside the harness (one ``model.fit`` per condition, each in a fresh
 process, the harness's Keras model and optimizer on the task's real data).
 
-    python tests/benchmarks/keras_pause.py [--task mnist1d] [--epochs 12]
+    python benchmarks/keras_pause.py [--task mnist1d] [--epochs 12]
 
 Each condition pauses ``fit`` between epochs (or not) the way the interleaved schedule does, and
 prints the steady epochs' step time and how long each epoch waited before its first step began:
@@ -40,7 +40,7 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 CONDITIONS = (
     "back-to-back",
     "idle pause",
@@ -109,7 +109,7 @@ def child(task: str, epochs: int, condition: str, asleep_s: float) -> dict:
     spec = problem.make_spec(task, epochs=epochs)
     data = problem.load_data(spec)
     x, y = data.split("train")
-    steps = problem.steps_per_epoch(spec, len(y))
+    steps = spec.steps_per_epoch(len(y))
     model = build_model(spec)
     model.set_weights(problem.init_params(spec))
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)

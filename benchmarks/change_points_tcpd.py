@@ -5,7 +5,7 @@ margin of 5 points: precision against every annotator's points together, recall 
 annotators; the series' first point counts as a change point for every method and annotator).
 
     git clone https://github.com/alan-turing-institute/TCPD
-    python tests/benchmarks/change_points_tcpd.py --tcpd TCPD
+    python benchmarks/change_points_tcpd.py --tcpd TCPD
 
 Methods: ``harness`` (the listing as shipped, on log values, with its 5% floor; strictly positive
 series only), ``harness, any scale`` (the same segmentation on values divided by their noise, no
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness.compare.changes import MIN_CHANGE, MIN_SIZE, PENALTY, noise_sigma, segments_of  # noqa: E402
 

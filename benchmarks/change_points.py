@@ -3,7 +3,7 @@ synthetic series of known shape: steps found at their exact commit, drifts repor
 nothing listed on noise, quantised values, blips; short series (a step over six points, a step right
 after a one-night spike); and the time a series of 365 nights takes.
 
-    python tests/benchmarks/change_points.py
+    python benchmarks/change_points.py
 
 Each line: the case, then how often the listing said what the series holds.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness.compare.changes import segments  # noqa: E402
 

@@ -7,7 +7,7 @@ synced at its end. Each bare loop runs in its own process; so does each harness 
 Both sides alternate ``--repeats`` times and the table compares medians of the steady-state
 epochs (2..E) per step. The harness should cost at most 3%:
 
-    PYTHONPATH=. python tests/benchmarks/bare_loop.py --task digits --epochs 30 --repeats 3
+    PYTHONPATH=. python benchmarks/bare_loop.py --task digits --epochs 30 --repeats 3
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # run as a plain script: the repo is not on the path
     sys.path.insert(0, str(REPO_ROOT))
 
@@ -168,7 +168,7 @@ def run_bare_child(impl: str, task: str, epochs: int) -> None:
     _check_spec(spec)
     data = problem.load_data(spec)
     epoch_s = time_epochs(spec, len(data.y_train), BARE[impl](spec, data))
-    steps = problem.steps_per_epoch(spec, len(data.y_train))
+    steps = spec.steps_per_epoch(len(data.y_train))
     print(json.dumps({"epoch_s": epoch_s, "steps_per_epoch": steps}))
 
 
