@@ -22,6 +22,7 @@ from harness.report.data import gather, policy
 from harness.report.render import figures, page
 from harness.report.sections import (
     answer,
+    api_styles,
     costs,
     environment,
     glossary,
@@ -31,7 +32,6 @@ from harness.report.sections import (
     regression,
     scaling,
     study,
-    styles,
     tasks,
 )
 
@@ -39,7 +39,7 @@ SECTIONS = (
     answer,
     tasks,
     machines,
-    styles,
+    api_styles,
     costs,
     modes,
     scaling,

@@ -1,5 +1,5 @@
 """The MLP classification tasks (iris, digits, mnist1d, MNIST) as the harness sees them: one
-:class:`~harness.plugins.contract.TaskFamily`, whose methods are :mod:`tasks.mlp.problem`'s."""
+:class:`~harness.plugins.contract.TaskFamily`, whose methods are :mod:`tasks.mlp.common`'s."""
 
 from __future__ import annotations
 
@@ -11,42 +11,42 @@ import numpy as np
 from harness.plugins.contract import Splits, TaskFamily
 from harness.problem.train_spec import TrainSpec
 from tasks import datasets
-from tasks.mlp import problem
+from tasks.mlp import common
 
 
 class MlpTasks(TaskFamily):
     """Four classification datasets for the same MLP, small to large; the shipped suites."""
 
-    TASKS = problem.TASKS
+    TASKS = common.TASKS
     SUITES = Path(__file__).resolve().parents[1] / "suites"
 
     @classmethod
     def make_spec(cls, task: str, **overrides: Any) -> TrainSpec:
-        return problem.make_spec(task, **overrides)
+        return common.make_spec(task, **overrides)
 
     @classmethod
     def check_spec(cls, train_spec: TrainSpec) -> None:
-        problem.check_batch_size(train_spec)
+        common.check_batch_size(train_spec)
 
     @classmethod
     def load_data(cls, train_spec: TrainSpec) -> Splits:
-        return problem.load_data(train_spec)
+        return common.load_data(train_spec)
 
     @classmethod
     def init_params(cls, train_spec: TrainSpec) -> list[np.ndarray]:
-        return problem.init_params(train_spec)
+        return common.init_params(train_spec)
 
     @classmethod
     def batch_order(cls, train_spec: TrainSpec, epoch: int, n_train: int) -> np.ndarray:
-        return problem.batch_order(train_spec, epoch, n_train)
+        return common.batch_order(train_spec, epoch, n_train)
 
     @classmethod
     def train_flops_per_sample(cls, train_spec: TrainSpec) -> int:
-        return problem.train_flops_per_sample(train_spec)
+        return common.train_flops_per_sample(train_spec)
 
     @classmethod
     def split_sizes(cls, train_spec: TrainSpec) -> tuple[int, int, int]:
-        return problem.split_sizes(train_spec)
+        return common.split_sizes(train_spec)
 
     @classmethod
     def data_ready(cls, train_spec: TrainSpec) -> bool:
@@ -54,4 +54,4 @@ class MlpTasks(TaskFamily):
 
     @classmethod
     def prepare(cls, train_spec: TrainSpec) -> None:
-        problem.prepare(train_spec)
+        common.prepare(train_spec)

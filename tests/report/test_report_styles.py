@@ -8,8 +8,8 @@ from harness.record.schema import RunRecord, Timings
 from harness.report.data.frame import build_frames
 from harness.report.data.paired import PairedIndex
 from harness.report.data.summary import group_stats
+from harness.report.sections.api_styles import styles_views
 from harness.report.sections.machines import machines_views
-from harness.report.sections.styles import styles_views
 from harness.report.sections.tables import headline_table
 
 ROUNDS = 8

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.run import worker
-from tasks.mlp import problem
+from tasks.mlp import common
 
 PROBE_STEPS = 60
 # (name, task, spec overrides): SGD must agree to 1e-4 relative, Adam stays close.
@@ -46,12 +46,12 @@ def probe_fit(unit: object, mode: str) -> dict[str, np.ndarray]:
     if mode in unit.trainer.OWN_SHUFFLE_MODES:
         return {}
     name, task, overrides = FIT_PROBE
-    spec = problem.make_spec(task, **overrides)
-    data = problem.load_data(spec)
+    spec = common.make_spec(task, **overrides)
+    data = common.load_data(spec)
     trainer = unit.trainer(spec, "cpu", mode, unit.engine)
-    trainer.build(problem.init_params(spec), data)
+    trainer.build(common.init_params(spec), data)
     n_train = len(data.y_train)
-    trainer.fit(lambda epoch: problem.batch_order(spec, epoch, n_train), _NoHooks())
+    trainer.fit(lambda epoch: common.batch_order(spec, epoch, n_train), _NoHooks())
     trainer.sync()
     return {f"{name}/param{i}": p for i, p in enumerate(trainer.get_params())}
 
@@ -59,15 +59,15 @@ def probe_fit(unit: object, mode: str) -> dict[str, np.ndarray]:
 def probe(unit: worker.Unit, mode: str = "default") -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     for name, task, overrides in PROBES:
-        spec = problem.make_spec(task, **overrides)
-        data = problem.load_data(spec)
+        spec = common.make_spec(task, **overrides)
+        data = common.load_data(spec)
         trainer = unit.trainer(spec, "cpu", mode, unit.engine)
-        trainer.build(problem.init_params(spec), data)
+        trainer.build(common.init_params(spec), data)
         losses: list[float] = []
         epoch = 0
         while len(losses) < PROBE_STEPS:
-            order = problem.batch_order(spec, epoch, len(data.y_train))
-            for index in problem.batch_slices(order, spec.batch_size)[: PROBE_STEPS - len(losses)]:
+            order = common.batch_order(spec, epoch, len(data.y_train))
+            for index in common.batch_slices(order, spec.batch_size)[: PROBE_STEPS - len(losses)]:
                 losses.append(trainer.train_step(index))
             epoch += 1
         out[f"{name}/losses"] = np.asarray(losses)
@@ -79,7 +79,7 @@ def probe(unit: worker.Unit, mode: str = "default") -> dict[str, np.ndarray]:
         moved = [np.abs(a - b).max() for a, b in zip(before, trainer.get_params(), strict=True)]
         out[f"{name}/warm_up_change"] = np.asarray(max(moved))
         # then a whole epoch through train_epoch: the path the benchmark times must match too
-        trainer.train_epoch(problem.batch_order(spec, epoch, len(data.y_train)))
+        trainer.train_epoch(common.batch_order(spec, epoch, len(data.y_train)))
         trainer.sync()
         out[f"{name}/after_epoch_val"] = np.asarray(trainer.evaluate("val"))
         for i, p in enumerate(trainer.get_params()):

@@ -17,7 +17,7 @@ import numpy as np
 
 from harness.plugins.contract import EpochHooks, EpochOrders, Splits, Trainer
 from harness.problem.train_spec import TrainSpec
-from tasks.mlp.problem import metrics_from_logits
+from tasks.mlp.common import metrics_from_logits
 from tasks.mlp.shared.keras_fit_hooks import make_callback, make_dataset, placement
 from tasks.mlp.shared.keras_optimizers import keras, make_optimizer
 

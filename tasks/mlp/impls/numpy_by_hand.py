@@ -16,7 +16,7 @@ import numpy as np
 
 from harness.plugins.contract import Splits, Trainer
 from harness.problem.train_spec import ADAM_BETAS, ADAM_EPSILON
-from tasks.mlp.problem import batch_slices, metrics_from_logits
+from tasks.mlp.common import batch_slices, metrics_from_logits
 
 
 class NumpyTrainer(Trainer):

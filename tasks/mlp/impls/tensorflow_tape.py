@@ -10,8 +10,8 @@ import numpy as np
 
 from harness.plugins.contract import Splits, Trainer
 from harness.problem.train_spec import TrainSpec
+from tasks.mlp.common import batch_slices
 from tasks.mlp.engines.tensorflow_engine import device_of, tf
-from tasks.mlp.problem import batch_slices
 from tasks.mlp.shared.keras_optimizers import keras, make_optimizer
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from tasks.mlp.common import batch_slices
 from tasks.mlp.engines.jax_engine import jax
-from tasks.mlp.problem import batch_slices
 
 
 def train_epoch(

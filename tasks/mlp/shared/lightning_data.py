@@ -9,8 +9,8 @@ from typing import Any
 
 from harness.plugins.contract import EpochHooks, EpochOrders, LazyModule
 from harness.problem.train_spec import batches_of
+from tasks.mlp.common import batch_slices
 from tasks.mlp.engines.torch_engine import torch
-from tasks.mlp.problem import batch_slices
 
 pl: Any = LazyModule("pytorch_lightning")
 

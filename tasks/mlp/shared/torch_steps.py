@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from tasks.mlp.common import batch_slices
 from tasks.mlp.engines.torch_engine import torch
-from tasks.mlp.problem import batch_slices
 from tasks.mlp.shared import torch_modules
 
 

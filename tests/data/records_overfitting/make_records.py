@@ -20,7 +20,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
 from harness.record.schema import History, RunRecord, Timings  # noqa: E402
-from tasks.mlp.problem import make_spec  # noqa: E402
+from tasks.mlp.common import make_spec  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 MACHINE = {"machine_id": "study-box-0a1b2c3d", "hostname": "study-box", "cpu_model": "Test CPU"}

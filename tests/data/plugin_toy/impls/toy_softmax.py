@@ -9,7 +9,7 @@ import numpy as np
 
 from harness.errors import SpecError
 from harness.plugins.contract import Splits, Trainer
-from tasks.mlp.problem import batch_slices, metrics_from_logits
+from tasks.mlp.common import batch_slices, metrics_from_logits
 
 
 class ToySoftmax(Trainer):

@@ -125,7 +125,7 @@ def styles_views(stats: pd.DataFrame, paired: PairedIndex | None = None) -> list
     return views
 
 
-PART = "styles"  # its template: harness/report/render/templates/parts/styles.html.j2
+PART = "api_styles"  # its template: harness/report/render/templates/parts/api_styles.html.j2
 
 
 def build(data: ReportData) -> dict[str, Any]:
