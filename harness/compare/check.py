@@ -25,11 +25,12 @@ unpaired. Test accuracy: per seed, current - baseline.
 *Noise, pooled over pairs.* The noise of one pair's ratio is what the other pairs of the same
 comparison show: the spread of every pair's log ratio about the median of them (scaled by its
 number of seeds; a median absolute deviation, so the pairs that really changed do not widen it),
-on the assumption that most pairs did not change. It holds the machine's run-to-run noise between
-the two sessions, measured where it matters, with as many degrees of freedom as there are pairs.
+on the assumption that most pairs did not change, pooled with the spread of each pair's own seeds
+where it has several. It holds the machine's run-to-run noise between the two sessions, measured
+where it matters.
 Test accuracy's noise is a seed's: the spread of the pair's task's seeds on each side, at least
 the binomial error of its test set. A pair's interval is its estimate +- t x that noise / sqrt(its
-seeds).
+seeds), every interval widened for the number of pairs (Bonferroni).
 
 *Verdicts* (one vocabulary, :mod:`harness.compare.verdicts`). **regression** when the whole
 interval is beyond the limit: slower than the limit, and clear of the noise. **pass** otherwise:
@@ -55,7 +56,7 @@ import json
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -77,7 +78,9 @@ from harness.record.schema import RunRecord
 from harness.store.runs import RecordSet
 
 MIN_PAIRS = 4  # pairs whose spread can stand for a pair's noise
+MIN_GROUP = 3  # pairs of one interleaved group whose median can stand for the group's shared shift
 MIN_LOG_SIGMA = 0.005  # a ratio's noise is never taken below 0.5% (identical records read 0)
+MIN_GROUPS = 3  # interleaved groups whose spread can stand for the whole run's noise
 ALL_PAIRS = PairKey("all pairs", "", "", "", "")
 
 
@@ -148,6 +151,7 @@ class _PairChange:
     n_base: int
     n_cur: int
     residuals: tuple[float, ...] = ()  # each paired seed's change less the pair's mean
+    per_seed: tuple[tuple[int, float], ...] = ()  # (seed, change) of each paired seed
 
 
 def _run_values(records: list[RunRecord], metric: str, name: str) -> dict[int, list[float]]:
@@ -174,6 +178,7 @@ def _change(
     }
     common = sorted(seed_mean["b"].keys() & seed_mean["c"].keys())
     residuals: tuple[float, ...] = ()
+    per_seed: list[float] = []
     if common:
         per_seed = [seed_mean["c"][s] - seed_mean["b"][s] for s in common]
         change = float(np.mean(per_seed))
@@ -187,15 +192,50 @@ def _change(
     return _PairChange(
         key, change, n, bool(common), pooled([x for x in base_runs if x], name),
         pooled([x for x in cur_runs if x], name), sum(map(len, b.values())), sum(map(len, c.values())),
-        residuals,
+        residuals, tuple(zip(common, per_seed, strict=True)),
     )  # fmt: skip
 
 
+def _group(key: PairKey, seed: int) -> tuple[str, str, int, bool]:
+    """The interleaved group a seed's run of ``key`` was measured in, as a bench plans them: a
+    task's default runs of one seed in one group, its fast paths of one seed in another."""
+    return (key.task, key.device, seed, key.mode == "default")
+
+
+def without_group_effects(changes: Sequence[_PairChange]) -> list[_PairChange]:
+    """Each pair's change with its groups' shared shift taken out and the comparison's typical
+    change put back: per seed, current/baseline less the median of that seed's group (of
+    :data:`MIN_GROUP` pairs or more), plus the typical pair's change. A group the machine slowed as a
+    whole (another process during its seconds) then moves none of its pairs; a change of one pair,
+    or of all of them, still shows. Pairs compared unpaired keep their change."""
+    found: dict[tuple[str, str, int, bool], list[float]] = defaultdict(list)
+    for c in changes:
+        for seed, d in c.per_seed:
+            if np.isfinite(d):
+                found[_group(c.key, seed)].append(d)
+    effect = {g: float(np.median(v)) for g, v in found.items() if len(v) >= MIN_GROUP}
+    finite = [c.change for c in changes if np.isfinite(c.change)]
+    centre = hodges_lehmann(finite) if finite else 0.0
+    out = []
+    for c in changes:
+        if not c.per_seed:
+            out.append(c)
+            continue
+        adjusted = [d - effect.get(_group(c.key, s), centre) + centre for s, d in c.per_seed]
+        change = float(np.mean(adjusted))
+        residuals = tuple(d - change for d in adjusted)
+        seeds = tuple(s for s, _ in c.per_seed)
+        out.append(
+            replace(c, change=change, residuals=residuals, per_seed=tuple(zip(seeds, adjusted, strict=True)))
+        )
+    return out
+
+
 def _ratio_noise(changes: Sequence[_PairChange]) -> tuple[float, int]:
-    """The noise (log standard deviation) of one seed's paired ratio and its degrees of freedom:
-    the larger of the pairs' spread about their median (with :data:`MIN_PAIRS` pairs or more) and
-    the spread of each pair's seeds about its own mean (pooled, with two degrees of freedom or
-    more); NaN when neither can be had."""
+    """The noise (log standard deviation) of one seed's paired ratio and its degrees of freedom,
+    pooled from two estimates where both can be had: the pairs' spread about their median (with
+    :data:`MIN_PAIRS` pairs or more; a median absolute deviation) and the spread of each pair's
+    seeds about its own mean; NaN when neither can be had."""
     finite = [c for c in changes if np.isfinite(c.change)]
     found: list[tuple[float, int]] = []
     if len(finite) >= MIN_PAIRS:
@@ -203,12 +243,13 @@ def _ratio_noise(changes: Sequence[_PairChange]) -> tuple[float, int]:
         scaled = np.array([(c.change - centre) * math.sqrt(c.n) for c in finite])
         found.append((1.4826 * float(np.median(np.abs(scaled))), len(finite) - 1))
     df = sum(len(c.residuals) - 1 for c in finite if len(c.residuals) > 1)
-    if df >= 2:
+    if df >= 1:
         squares = sum(r * r for c in finite for r in c.residuals if len(c.residuals) > 1)
         found.append((math.sqrt(squares / df), df))
-    if not found:
+    if not found or (len(finite) < MIN_PAIRS and df < 2):
         return math.nan, 0
-    sigma, dof = max(found)
+    dof = sum(d for _, d in found)
+    sigma = math.sqrt(sum(d * s * s for s, d in found) / dof)
     return max(sigma, MIN_LOG_SIGMA), dof
 
 
@@ -252,7 +293,6 @@ def _rows_for_metric(
     name = threshold.statistic if threshold else metric.default_statistic
     keys = sorted(base.keys() & cur.keys())
     changes = [c for k in keys if (c := _change(k, base[k], cur[k], metric, name)) is not None]
-    limit = threshold.limit if threshold else None
     # Every pair is a test: each row's interval holds 1 - (1 - confidence) / pairs, so that same
     # code shows no regression anywhere in 1 - confidence of comparisons, however many pairs
     # (Bonferroni; a 40-pair default bench would otherwise raise about one false alarm a night).
@@ -269,19 +309,28 @@ def _rows_for_metric(
                 _row(metric, threshold, c, c.change, c.change - half, c.change + half, each, method, half)
             )
         return rows
-    sigma, df = _ratio_noise(changes)
-    t = _t(each, df)
+    raw = changes
+    changes = without_group_effects(raw)
+    overall = _ratio_noise(changes)
+    by_task = {
+        task: _ratio_noise([c for c in changes if (c.key.task, c.key.device) == task])
+        for task in {(c.key.task, c.key.device) for c in changes}
+    }
     for c in changes:
-        half = t * sigma / math.sqrt(c.n) if np.isfinite(sigma) else math.nan
+        found = by_task[(c.key.task, c.key.device)]
+        sigma, df = found if np.isfinite(found[0]) else overall  # a task's own noise, where it has enough
+        half = _t(each, df) * sigma / math.sqrt(c.n) if np.isfinite(sigma) else math.nan
         if not np.isfinite(sigma):
             method = f"too few pairs ({len(changes)} < {MIN_PAIRS}) and seeds to know the noise between runs"
         else:
             how = "paired" if c.paired else "unpaired"
-            method = f"{how} over {c.n:g} seed(s); noise {sigma:.1%} a run ({df} degrees of freedom)"
+            whose = "its task's" if found[0] == sigma else "every task's"
+            method = (f"{how} over {c.n:g} seed(s), its groups' shared shifts out; {whose} noise {sigma:.1%} "
+                      f"a run ({df} degrees of freedom)")  # fmt: skip
         rows.append(_row(metric, threshold, c, math.exp(c.change), math.exp(c.change - half),
                          math.exp(c.change + half), each, method, half))  # fmt: skip
-    if limit is not None and np.isfinite(sigma) and sum(np.isfinite(c.change) for c in changes) >= MIN_PAIRS:
-        rows.append(_all_pairs(metric, threshold, changes, sigma, df, confidence))
+    whole = _all_pairs(metric, threshold, raw, confidence) if threshold is not None else None
+    rows += [whole] if whole is not None else []
     return rows
 
 
@@ -303,21 +352,30 @@ def _row(
 
 
 def _all_pairs(
-    metric: Metric,
-    threshold: Threshold,
-    changes: Sequence[_PairChange],
-    sigma: float,
-    df: int,
-    confidence: float,
-) -> Comparison:
-    """What moved every pair: the Hodges-Lehmann estimate over the pairs' log ratios (one pair that
-    changed alone moves it little), its interval from the pooled noise of each pair's ratio."""
-    finite = [c for c in changes if np.isfinite(c.change)]
-    centre = hodges_lehmann([c.change for c in finite])
-    half = _t(confidence, df) * sigma * math.sqrt(HL_VARIANCE * sum(1 / c.n for c in finite)) / len(finite)
-    summary = _PairChange(ALL_PAIRS, centre, float(len(finite)), True, math.nan, math.nan,
+    metric: Metric, threshold: Threshold, changes: Sequence[_PairChange], confidence: float
+) -> Comparison | None:
+    """What moved everything: the typical interleaved group's change (a Hodges-Lehmann estimate
+    over the groups' medians; one group the machine slowed moves it little), its interval from the
+    groups' spread (a median absolute deviation). Groups, not pairs, are the units: the pairs of one
+    group share its minutes on the machine. ``None`` with fewer than :data:`MIN_GROUPS` groups or
+    :data:`MIN_PAIRS` pairs."""
+    found: dict[tuple[str, str, int, bool], list[float]] = defaultdict(list)
+    for c in changes:
+        for seed, d in c.per_seed:
+            if np.isfinite(d):
+                found[_group(c.key, seed)].append(d)
+    medians = np.array([float(np.median(v)) for v in found.values()])
+    if medians.size < MIN_GROUPS or sum(np.isfinite(c.change) for c in changes) < MIN_PAIRS:
+        return None
+    centre = hodges_lehmann(medians)
+    sigma = max(1.4826 * float(np.median(np.abs(medians - np.median(medians)))), MIN_LOG_SIGMA)
+    df = medians.size - 1
+    half = _t(confidence, df) * sigma * math.sqrt(HL_VARIANCE / medians.size)
+    summary = _PairChange(ALL_PAIRS, centre, float(medians.size), True, math.nan, math.nan,
                           sum(c.n_base for c in changes), sum(c.n_cur for c in changes))  # fmt: skip
-    method = f"the typical pair (Hodges-Lehmann over {len(finite)} pairs), its noise pooled"
+    method = (
+        f"the typical group (Hodges-Lehmann over {medians.size} interleaved groups), their spread {sigma:.1%}"
+    )
     low, high = math.exp(centre - half), math.exp(centre + half)
     return _row(metric, threshold, summary, math.exp(centre), low, high, confidence, method, half)
 
