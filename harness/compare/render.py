@@ -165,6 +165,13 @@ def verdict_line(result: CheckResult) -> str:
     n = len({r.key for r in pairs})
     if result.verdict == REGRESSION:
         found = sorted({r.label for r in result.rows if r.status == REGRESSION})
+        if found == [ALL_PAIRS.label.strip()]:
+            whole = next(r for r in result.rows if r.key == ALL_PAIRS and r.status == REGRESSION)
+            return (
+                f"regression: the whole run, {format_estimate(whole)}, every pair alike (none stands out): "
+                "the machine slower than when the baseline ran, or a change common to every framework; "
+                "the A/B gate (harness ab), which interleaves both sides, tells them apart"
+            )
         return f"regression: {', '.join(found)}"
     if not pairs:
         return "cannot tell: no pair has runs on both sides that did not run beside other work (never a pass)"

@@ -14,7 +14,7 @@ from harness.compare import check as compare
 from harness.compare import stats as cstats
 from harness.compare.check import ALL_PAIRS, compare_records
 from harness.compare.history import COLUMNS, history_frame
-from harness.compare.render import render_markdown, render_table
+from harness.compare.render import render_markdown, render_table, verdict_line
 from harness.compare.thresholds import METRICS, parse_threshold, parse_thresholds
 from harness.compare.verdicts import CANNOT_TELL, PASS, REGRESSION
 from harness.errors import ThresholdError
@@ -114,6 +114,8 @@ def test_a_whole_run_slowed_15_percent_is_a_regression_of_all_pairs():
     )
     whole = _row(rows, "step_time", "")
     assert whole.status == REGRESSION and 1.12 < whole.estimate < 1.18, whole
+    line = verdict_line(compare.CheckResult(rows, [], {}))
+    assert line.startswith("regression: the whole run") and "every pair alike" in line, line
 
 
 def test_false_alarm_rate_over_300_noisy_suites():
