@@ -48,7 +48,7 @@ def test_same_distribution_exits_0_and_slower_exits_1_with_markdown(tmp_path, ca
     summary = tmp_path / "summary.md"
     assert _compare(tmp_path, _golden("current_slower"), markdown_out=summary) == 1
     out = capsys.readouterr().out
-    assert "regressed" in out and "digits torch default cpu" in out
+    assert "regression" in out and "digits torch default cpu" in out
     text = summary.read_text()
     assert "❌ regression" in text and "step time (median)" in text and "| digits jax default cpu |" in text
 
