@@ -202,17 +202,23 @@ def _group(key: PairKey, seed: int) -> tuple[str, str, int, bool]:
     return (key.task, key.device, seed, key.mode == "default")
 
 
+def _group_changes(changes: Sequence[_PairChange]) -> dict[tuple[str, str, int, bool], list[float]]:
+    """Each interleaved group's per-seed changes (finite ones), keyed by :func:`_group`."""
+    found: dict[tuple[str, str, int, bool], list[float]] = defaultdict(list)
+    for c in changes:
+        for seed, d in c.per_seed:
+            if np.isfinite(d):
+                found[_group(c.key, seed)].append(d)
+    return found
+
+
 def without_group_effects(changes: Sequence[_PairChange]) -> list[_PairChange]:
     """Each pair's change with its groups' shared shift taken out and the comparison's typical
     change put back: per seed, current/baseline less the median of that seed's group (of
     :data:`MIN_GROUP` pairs or more), plus the typical pair's change. A group the machine slowed as a
     whole (another process during its seconds) then moves none of its pairs; a change of one pair,
     or of all of them, still shows. Pairs compared unpaired keep their change."""
-    found: dict[tuple[str, str, int, bool], list[float]] = defaultdict(list)
-    for c in changes:
-        for seed, d in c.per_seed:
-            if np.isfinite(d):
-                found[_group(c.key, seed)].append(d)
+    found = _group_changes(changes)
     effect = {g: float(np.median(v)) for g, v in found.items() if len(v) >= MIN_GROUP}
     finite = [c.change for c in changes if np.isfinite(c.change)]
     centre = hodges_lehmann(finite) if finite else 0.0
@@ -359,11 +365,7 @@ def _all_pairs(
     groups' spread (a median absolute deviation). Groups, not pairs, are the units: the pairs of one
     group share its minutes on the machine. ``None`` with fewer than :data:`MIN_GROUPS` groups or
     :data:`MIN_PAIRS` pairs."""
-    found: dict[tuple[str, str, int, bool], list[float]] = defaultdict(list)
-    for c in changes:
-        for seed, d in c.per_seed:
-            if np.isfinite(d):
-                found[_group(c.key, seed)].append(d)
+    found = _group_changes(changes)
     medians = np.array([float(np.median(v)) for v in found.values()])
     if medians.size < MIN_GROUPS or sum(np.isfinite(c.change) for c in changes) < MIN_PAIRS:
         return None
