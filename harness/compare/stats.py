@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from harness.record.derived import STATISTICS, finite, median
-from harness.record.derived import statistic as reduce_to
 
 DEFAULT_CONFIDENCE = 0.95
 DEFAULT_RESAMPLES = 2000
@@ -115,30 +114,6 @@ def bootstrap_runs(
         return _row_statistic(draws.reshape(resamples, -1), statistic)
     draws[np.arange(n_max) >= picked_len] = np.nan
     return _NAN_REDUCE[statistic](draws.reshape(resamples, -1), axis=1)
-
-
-def ratio_interval(
-    baseline_runs: list[list[float]],
-    current_runs: list[list[float]],
-    statistic: str = "median",
-    confidence: float = DEFAULT_CONFIDENCE,
-    resamples: int = DEFAULT_RESAMPLES,
-    seed: int = 0,
-) -> tuple[float, float, float]:
-    """current/baseline of the pooled ``statistic`` and its hierarchical-bootstrap interval."""
-    base = [np.asarray(r, dtype=float) for r in baseline_runs if len(r)]
-    cur = [np.asarray(r, dtype=float) for r in current_runs if len(r)]
-    if not base or not cur:
-        return (float("nan"),) * 3
-    with np.errstate(divide="ignore", invalid="ignore"):
-        estimate = reduce_to(np.concatenate(cur), statistic) / reduce_to(np.concatenate(base), statistic)
-        rng = np.random.default_rng(seed)
-        ratios = bootstrap_runs(cur, statistic, resamples, rng) / bootstrap_runs(
-            base, statistic, resamples, rng
-        )
-    alpha = (1.0 - confidence) / 2.0
-    low, high = np.quantile(ratios, [alpha, 1.0 - alpha])
-    return estimate, float(low), float(high)
 
 
 def difference_interval(
