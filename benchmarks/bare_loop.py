@@ -1,13 +1,21 @@
-"""The harness overhead check: bare training loops vs ``harness run`` on the same task and spec.
+"""The harness overhead check: each implementation's bare loop vs ``harness run``, same task and spec.
 
-For torch, jax and tensorflow this file holds the minimal loop a user would write (no harness
-``Trainer``): the same layer sizes, initial weights and optimizer settings, the data on the
-device, batches in the same permutation, ``time.perf_counter`` around each epoch with the device
-synced at its end. Each bare loop runs in its own process; so does each harness run (its worker).
-Both sides alternate ``--repeats`` times and the table compares medians of the steady-state
-epochs (2..E) per step. The harness should cost at most 3%:
+For every implementation this file holds the loop its framework's user would write, with no
+harness: the same layer sizes, initial weights and optimizer settings. The low-level loops (torch,
+jax, tensorflow, numpy, flax) keep the data on the device and take batches in the harness's
+permutation, ``time.perf_counter`` around each epoch with the device synced at its end. The
+fit-style ones (Keras on each backend, Lightning) are one ``fit`` as their users call it (Keras'
+own shuffling and accuracy metric; Lightning's shuffling ``DataLoader``), timed by a callback from
+an epoch's begin to its end (its setup included, no per-batch hook).
 
-    PYTHONPATH=. python benchmarks/bare_loop.py --task digits --epochs 30 --repeats 3
+Every run is a fresh process with a harness worker's environment (threads, Keras' backend). Per
+round and implementation: the bare loop, the bare loop again (its A/A) and one ``harness run``, in
+an order rotated every round. The table gives each side's median ms per step (the whole steady
+epoch over its steps: what the bare side can time), harness over bare paired per round with its
+95% interval beside the bare loop's own A/A, and the harness's headline step time (epoch setup
+out). The harness should cost at most 3%:
+
+    PYTHONPATH=. python benchmarks/bare_loop.py --task mnist1d --epochs 20 --repeats 3
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -34,10 +43,10 @@ import numpy as np  # noqa: E402
 from harness.plan.requests import RunRequest  # noqa: E402
 from harness.problem.train_spec import ADAM_BETAS, ADAM_EPSILON, TrainSpec  # noqa: E402
 from tasks.datasets import Splits  # noqa: E402
-from tasks.mlp import problem  # noqa: E402
+from tasks.mlp import common  # noqa: E402
 
-IMPLS = ("torch", "jax", "tensorflow")
 TARGET_RATIO = 1.03
+THREADS = 2  # the harness's default on this project's machines
 # A bare loop: one epoch over the batches of a given order, and the device sync.
 Loop = tuple[Callable[[np.ndarray], None], Callable[[], object]]
 
@@ -45,16 +54,7 @@ Loop = tuple[Callable[[np.ndarray], None], Callable[[], object]]
 def _bare_torch(spec: TrainSpec, data: Splits) -> Loop:
     import torch
 
-    sizes, params = spec.layer_sizes(), problem.init_params(spec)
-    layers: list[torch.nn.Module] = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
-        layers += [torch.nn.Linear(fan_in, fan_out), torch.nn.ReLU()]
-    model = torch.nn.Sequential(*layers[:-1])
-    with torch.no_grad():
-        linears = [m for m in model if isinstance(m, torch.nn.Linear)]
-        for layer, w, b in zip(linears, params[::2], params[1::2], strict=True):
-            layer.weight.copy_(torch.as_tensor(w.T))
-            layer.bias.copy_(torch.as_tensor(b))
+    model = _torch_sequential(spec)
     opt = torch.optim.AdamW(
         model.parameters(), lr=spec.learning_rate, betas=ADAM_BETAS, eps=ADAM_EPSILON, weight_decay=0.0
     )
@@ -77,7 +77,7 @@ def _bare_jax(spec: TrainSpec, data: Splits) -> Loop:
     import optax
 
     jax.config.update("jax_default_matmul_precision", "highest")
-    params = [jax.device_put(p) for p in problem.init_params(spec)]
+    params = [jax.device_put(p) for p in common.init_params(spec)]
     b1, b2 = ADAM_BETAS
     tx = optax.adamw(spec.learning_rate, b1, b2, ADAM_EPSILON, weight_decay=0.0)
     state = {"params": params, "opt": tx.init(params)}
@@ -112,7 +112,7 @@ def _bare_tensorflow(spec: TrainSpec, data: Splits) -> Loop:
 
     b1, b2 = ADAM_BETAS
     with tf.device("/CPU:0"):
-        weights = [tf.Variable(p) for p in problem.init_params(spec)]
+        weights = [tf.Variable(p) for p in common.init_params(spec)]
         opt = tf.keras.optimizers.Adam(spec.learning_rate, beta_1=b1, beta_2=b2, epsilon=ADAM_EPSILON)
         x, y = tf.constant(data.x_train), tf.constant(data.y_train)
     loss_obj = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -135,11 +135,204 @@ def _bare_tensorflow(spec: TrainSpec, data: Splits) -> Loop:
     return epoch, lambda: weights[-1].numpy()
 
 
+def _bare_numpy(spec: TrainSpec, data: Splits) -> Loop:
+    """The chapter's by-hand loop: forward, backward and Adam written out, float32."""
+    params = [np.asarray(p, dtype=np.float32) for p in common.init_params(spec)]
+    m, v = [np.zeros_like(p) for p in params], [np.zeros_like(p) for p in params]
+    b1, b2 = ADAM_BETAS
+    lr, t = np.float32(spec.learning_rate), [0]
+
+    def step(x: np.ndarray, y: np.ndarray) -> None:
+        acts = [x]
+        for w, b in zip(params[:-2:2], params[1:-2:2], strict=True):
+            acts.append(np.maximum(acts[-1] @ w + b, 0.0))
+        logits = acts[-1] @ params[-2] + params[-1]
+        p = np.exp(logits - logits.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        p[np.arange(len(y)), y] -= 1.0
+        delta, grads = p / np.float32(len(y)), []
+        for layer in range(len(params) // 2 - 1, -1, -1):
+            grads = [acts[layer].T @ delta, delta.sum(axis=0), *grads]
+            if layer:
+                delta = (delta @ params[2 * layer].T) * (acts[layer] > 0)
+        t[0] += 1
+        for p_, g, m_, v_ in zip(params, grads, m, v, strict=True):
+            m_ *= b1
+            m_ += (1 - b1) * g
+            v_ *= b2
+            v_ += (1 - b2) * g * g
+            p_ -= lr * (m_ / (1 - b1 ** t[0])) / (np.sqrt(v_ / (1 - b2 ** t[0])) + ADAM_EPSILON)
+
+    def epoch(order: np.ndarray) -> None:
+        for i in range(0, len(order), spec.batch_size):
+            index = order[i : i + spec.batch_size]
+            step(data.x_train[index], data.y_train[index])
+
+    return epoch, lambda: None
+
+
+def _bare_flax(spec: TrainSpec, data: Splits) -> Loop:
+    """Flax NNX as its documentation writes it: an ``nnx.Module``, ``nnx.Optimizer``, ``nnx.jit``."""
+    import jax
+    import optax
+    from flax import nnx
+
+    jax.config.update("jax_default_matmul_precision", "highest")
+    sizes, params = spec.layer_sizes(), common.init_params(spec)
+
+    class MLP(nnx.Module):
+        def __init__(self, rngs: nnx.Rngs) -> None:
+            self.layers = nnx.List(
+                [nnx.Linear(i, o, rngs=rngs) for i, o in zip(sizes[:-1], sizes[1:], strict=True)]
+            )
+
+        def __call__(self, x: jax.Array) -> jax.Array:
+            for layer in self.layers[:-1]:
+                x = nnx.relu(layer(x))
+            return self.layers[-1](x)
+
+    model = MLP(nnx.Rngs(spec.seed))
+    for layer, w, b in zip(model.layers, params[::2], params[1::2], strict=True):
+        layer.kernel.value, layer.bias.value = jax.numpy.asarray(w), jax.numpy.asarray(b)
+    b1, b2 = ADAM_BETAS
+    optimizer = nnx.Optimizer(
+        model, optax.adamw(spec.learning_rate, b1, b2, ADAM_EPSILON, weight_decay=0.0), wrt=nnx.Param
+    )
+
+    @nnx.jit
+    def step(
+        model: MLP, optimizer: nnx.Optimizer, x_all: jax.Array, y_all: jax.Array, index: jax.Array
+    ) -> None:
+        x, y = x_all[index], y_all[index]
+
+        def loss_fn(model: MLP) -> jax.Array:
+            return optax.softmax_cross_entropy_with_integer_labels(model(x), y).mean()
+
+        optimizer.update(model, nnx.grad(loss_fn)(model))
+
+    x, y = jax.device_put(data.x_train), jax.device_put(data.y_train)
+
+    def epoch(order: np.ndarray) -> None:
+        perm = jax.device_put(order.astype(np.int32))
+        for i in range(0, len(order), spec.batch_size):
+            step(model, optimizer, x, y, perm[i : i + spec.batch_size])
+
+    return epoch, lambda: jax.block_until_ready(nnx.state(model))
+
+
+def _torch_sequential(spec: TrainSpec) -> object:
+    """torch's ``nn.Sequential`` of the spec's layers, holding the shared initial weights."""
+    import torch
+
+    sizes, params = spec.layer_sizes(), common.init_params(spec)
+    layers: list[torch.nn.Module] = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
+        layers += [torch.nn.Linear(fan_in, fan_out), torch.nn.ReLU()]
+    model = torch.nn.Sequential(*layers[:-1])
+    with torch.no_grad():
+        linears = [m for m in model if isinstance(m, torch.nn.Linear)]
+        for layer, w, b in zip(linears, params[::2], params[1::2], strict=True):
+            layer.weight.copy_(torch.as_tensor(w.T))
+            layer.bias.copy_(torch.as_tensor(b))
+    return model
+
+
+# Fit-style loops own their epochs: each returns the seconds of every epoch, as a user times them
+# (a callback's epoch begin to its end: the epoch's setup included, no per-batch hook).
+FitLoop = Callable[[TrainSpec, Splits], list[float]]
+
+
+def _fit_keras(spec: TrainSpec, data: Splits) -> list[float]:
+    """Keras as its users write it (the backend from ``KERAS_BACKEND``): ``Sequential``, ``compile``
+    with the accuracy metric, one ``fit`` with Keras' own shuffling."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    model = keras.Sequential(
+        [keras.Input((spec.n_features,)), *[keras.layers.Dense(w, activation="relu") for w in spec.hidden]]
+        + [keras.layers.Dense(spec.n_classes)]
+    )
+    model.set_weights(common.init_params(spec))
+    b1, b2 = ADAM_BETAS
+    model.compile(
+        optimizer=keras.optimizers.Adam(spec.learning_rate, beta_1=b1, beta_2=b2, epsilon=ADAM_EPSILON),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    seconds: list[float] = []
+
+    class EpochTimer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch: int, logs: object = None) -> None:
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch: int, logs: object = None) -> None:
+            seconds.append(time.perf_counter() - self.start)
+
+    model.fit(
+        data.x_train, data.y_train, batch_size=spec.batch_size, epochs=spec.epochs, shuffle=True,
+        callbacks=[EpochTimer()], verbose=0,
+    )  # fmt: skip
+    return seconds
+
+
+def _fit_lightning(spec: TrainSpec, data: Splits) -> list[float]:
+    """Lightning as its users write it: a ``LightningModule``, a shuffling ``DataLoader`` over a
+    ``TensorDataset``, one ``Trainer.fit`` with the settings users set for speed."""
+    import logging
+
+    import pytorch_lightning as pl
+    import torch
+
+    logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
+    b1, b2 = ADAM_BETAS
+
+    class Module(pl.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net, self.loss_fn = _torch_sequential(spec), torch.nn.CrossEntropyLoss()
+
+        def training_step(self, batch: tuple, batch_idx: int) -> torch.Tensor:
+            x, y = batch
+            return self.loss_fn(self.net(x), y)
+
+        def configure_optimizers(self) -> torch.optim.Optimizer:
+            return torch.optim.AdamW(self.parameters(), spec.learning_rate, (b1, b2), ADAM_EPSILON, 0.0)
+
+    seconds: list[float] = []
+
+    class EpochTimer(pl.Callback):
+        def on_train_epoch_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+            self.start = time.perf_counter()
+
+        def on_train_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+            seconds.append(time.perf_counter() - self.start)
+
+    dataset = torch.utils.data.TensorDataset(torch.as_tensor(data.x_train), torch.as_tensor(data.y_train))
+    loader = torch.utils.data.DataLoader(dataset, batch_size=spec.batch_size, shuffle=True)
+    trainer = pl.Trainer(
+        max_epochs=spec.epochs, accelerator="cpu", devices=1, callbacks=[EpochTimer()], logger=False,
+        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+        num_sanity_val_steps=0,
+    )  # fmt: skip
+    trainer.fit(Module(), loader)
+    return seconds
+
+
 BARE: dict[str, Callable[[TrainSpec, Splits], Loop]] = {
     "torch": _bare_torch,
     "jax": _bare_jax,
     "tensorflow": _bare_tensorflow,
+    "numpy": _bare_numpy,
+    "flax": _bare_flax,
 }
+FIT: dict[str, FitLoop] = {
+    "keras": _fit_keras,
+    "keras-jax": _fit_keras,
+    "keras-torch": _fit_keras,
+    "lightning": _fit_lightning,
+}
+KERAS_BACKEND = {"keras": "tensorflow", "keras-jax": "jax", "keras-torch": "torch"}
+IMPLS = (*BARE, *FIT)
 
 
 def time_epochs(spec: TrainSpec, n_train: int, loop: Loop) -> list[float]:
@@ -147,7 +340,7 @@ def time_epochs(spec: TrainSpec, n_train: int, loop: Loop) -> list[float]:
     epoch, sync = loop
     seconds = []
     for index in range(spec.epochs):
-        order = problem.batch_order(spec, index, n_train)
+        order = common.batch_order(spec, index, n_train)
         start = time.perf_counter()
         epoch(order)
         sync()
@@ -163,86 +356,142 @@ def _check_spec(spec: TrainSpec) -> None:
 
 
 def run_bare_child(impl: str, task: str, epochs: int) -> None:
-    """In this process: one bare run; print ``{"epoch_s": [...], "steps_per_epoch": n}``."""
-    spec = problem.make_spec(task, epochs=epochs)
+    """In this process: one bare run; print ``{"epoch_s": [...], "steps_per_epoch": n}`` (epochs
+    2..E: the first compiles)."""
+    spec = common.make_spec(task, epochs=epochs)
     _check_spec(spec)
-    data = problem.load_data(spec)
-    epoch_s = time_epochs(spec, len(data.y_train), BARE[impl](spec, data))
-    steps = spec.steps_per_epoch(len(data.y_train))
-    print(json.dumps({"epoch_s": epoch_s, "steps_per_epoch": steps}))
+    data = common.load_data(spec)
+    if impl in FIT:
+        epoch_s = FIT[impl](spec, data)[1:]
+    else:
+        epoch_s = time_epochs(spec, len(data.y_train), BARE[impl](spec, data))
+    print(json.dumps({"epoch_s": epoch_s, "steps_per_epoch": spec.steps_per_epoch(len(data.y_train))}))
 
 
 def bare_step_s(impl: str, task: str, epochs: int) -> float:
-    """Median steady-state seconds per step of one bare run, in a fresh process."""
-    path = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
-    env = {**os.environ, "PYTHONPATH": path}
+    """Median steady-state seconds per step of one bare run (its whole epoch over its steps), in a
+    fresh process with a harness worker's environment (threads, Keras' backend): what differs from
+    the harness side is the harness's own code."""
+    from harness.plugins import registry
+    from harness.run.worker_client import worker_env
+
+    env = worker_env(registry.get(impl).engine, impl, "cpu", THREADS)
     cmd = [sys.executable, __file__, "--bare", impl, "--task", task, "--epochs", str(epochs)]
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"bare {impl} on {task} failed:\n{done.stderr[-2000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
     return statistics.median(result["epoch_s"]) / result["steps_per_epoch"]
 
 
-def harness_step_s(impl: str, task: str, epochs: int, results_dir: Path) -> float:
-    """Median steady-state seconds per step of one ``harness run`` (a worker process), from its record."""
+def harness_step_s(impl: str, task: str, epochs: int, results_dir: Path) -> tuple[float, float]:
+    """One ``harness run`` (a worker process) from its record: the median steady epoch, whole (its
+    setup included, as the bare side times it), and the headline step time (setup out), per step."""
     from harness.plan.requests import Plan
-    from harness.record.derived import step_time_s
+    from harness.record.derived import steady_epochs_s, step_time_s
     from harness.run import runner
 
-    plan = Plan("overhead", [RunRequest(task=task, impl=impl, overrides={"epochs": epochs})])
-    with contextlib.redirect_stdout(io.StringIO()):
+    plan = Plan(
+        "overhead",
+        [RunRequest(task=task, impl=impl, overrides={"epochs": epochs})],
+        threads=THREADS,
+        calibrate=False,
+    )
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         outcome = runner.run_plan(plan, results_dir)
     record = outcome.records[0]
     if record.status != "ok":
         raise RuntimeError(f"harness run of {impl} on {task} ended {record.status}: {record.reason}")
-    return step_time_s(record)
+    return statistics.median(steady_epochs_s(record)) / record.steps_per_epoch, step_time_s(record)
 
 
-def compare(impls: list[str], task: str, epochs: int, repeats: int) -> dict[str, tuple[float, float]]:
-    """``repeats`` rounds alternating bare and harness (order flipped each round) per impl;
-    returns impl -> (median bare step s, median harness step s)."""
-    samples: dict[str, dict[str, list[float]]] = {i: {"bare": [], "harness": []} for i in impls}
+@dataclass
+class Samples:
+    """Per round, seconds per step: the bare loop twice (its A/A) and the harness (whole epoch and
+    headline step)."""
+
+    bare: list[float] = field(default_factory=list)
+    bare_again: list[float] = field(default_factory=list)
+    harness: list[float] = field(default_factory=list)
+    headline: list[float] = field(default_factory=list)
+
+
+def compare(impls: list[str], task: str, epochs: int, repeats: int) -> dict[str, Samples]:
+    """``repeats`` rounds; in each, per implementation, the bare loop, the bare loop again and the
+    harness run, each a fresh process, in an order rotated every round (each side in each place)."""
+    samples = {i: Samples() for i in impls}
+    sides = ["bare", "bare_again", "harness"]
     with tempfile.TemporaryDirectory(prefix="overhead-") as tmp:
         for round_index in range(repeats):
             for impl in impls:
-                sides = ["bare", "harness"] if round_index % 2 == 0 else ["harness", "bare"]
-                for side in sides:
-                    step_s = (
-                        bare_step_s(impl, task, epochs)
-                        if side == "bare"
-                        else harness_step_s(impl, task, epochs, Path(tmp))
-                    )
-                    samples[impl][side].append(step_s)
+                turn = round_index % len(sides)
+                for side in sides[turn:] + sides[:turn]:
+                    if side == "harness":
+                        whole, headline = harness_step_s(impl, task, epochs, Path(tmp))
+                        samples[impl].harness.append(whole)
+                        samples[impl].headline.append(headline)
+                    else:
+                        whole = bare_step_s(impl, task, epochs)
+                        getattr(samples[impl], side).append(whole)
                     print(
-                        f"round {round_index + 1}/{repeats} {impl:<10} {side:<7} {step_s * 1e3:8.3f} ms/step"
+                        f"round {round_index + 1}/{repeats} {impl:<11} {side:<10} {whole * 1e3:8.3f} ms/step",
+                        flush=True,
                     )
-    return {i: (statistics.median(s["bare"]), statistics.median(s["harness"])) for i, s in samples.items()}
+    return samples
 
 
-def table(task: str, medians: dict[str, tuple[float, float]]) -> str:
-    """The result table, one row per impl, with the verdict against the 3% target."""
-    lines = [f"task={task}", f"{'impl':<11} {'bare ms':>9} {'harness ms':>11} {'ratio':>7}  verdict"]
-    for impl, (bare, harness) in medians.items():
-        ratio = harness / bare
+def paired(num: list[float], den: list[float]) -> tuple[float, float, float]:
+    """Geometric mean of the paired ratios with its 95% t interval (NaN bounds for one pair)."""
+    logs = np.log(np.asarray(num)) - np.log(np.asarray(den))
+    mean = float(logs.mean())
+    if len(logs) < 2:
+        return float(np.exp(mean)), float("nan"), float("nan")
+    from scipy import stats
+
+    half = float(stats.t.ppf(0.975, len(logs) - 1) * logs.std(ddof=1) / np.sqrt(len(logs)))
+    return float(np.exp(mean)), float(np.exp(mean - half)), float(np.exp(mean + half))
+
+
+def table(task: str, samples: dict[str, Samples]) -> str:
+    """One row per implementation: bare and harness ms per step (medians over rounds), harness over
+    bare paired per round, the bare loop's A/A, and the verdict against the 3% target."""
+    head = f"{'impl':<11} {'bare ms':>8} {'harness ms':>10} {'harness/bare':>22} {'bare A/A':>22} "
+    head += f"{'headline ms':>11}  verdict"
+    lines = [
+        f"task={task}, {len(next(iter(samples.values())).bare)} rounds, ms per step (whole epoch / steps)",
+        head,
+    ]
+    for impl, s in samples.items():
+        ratio, lo, hi = paired(s.harness, s.bare)
+        aa, aa_lo, aa_hi = paired(s.bare_again, s.bare)
         verdict = "ok" if ratio <= TARGET_RATIO else f"harness > {TARGET_RATIO:.2f}x bare"
-        lines.append(f"{impl:<11} {bare * 1e3:9.3f} {harness * 1e3:11.3f} {ratio:7.3f}  {verdict}")
+        lines.append(
+            f"{impl:<11} {statistics.median(s.bare) * 1e3:8.3f} {statistics.median(s.harness) * 1e3:10.3f} "
+            f"{ratio:8.3f} [{lo:5.3f}, {hi:5.3f}] {aa:8.3f} [{aa_lo:5.3f}, {aa_hi:5.3f}] "
+            f"{statistics.median(s.headline) * 1e3:11.3f}  {verdict}"
+        )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Compare, print the table; exit 1 when some implementation is over the target."""
+    """Compare, print the table (and write it as JSON with ``--json``); exit 1 when some
+    implementation is over the target."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--task", default="digits", choices=problem.TASKS)
+    parser.add_argument("--task", default="mnist1d", choices=common.TASKS)
     parser.add_argument("--impl", nargs="+", default=list(IMPLS), choices=IMPLS)
-    parser.add_argument("--epochs", type=int, default=30, help="epochs per run (the first is not timed)")
-    parser.add_argument("--repeats", type=int, default=3, help="alternating rounds of bare and harness")
+    parser.add_argument("--epochs", type=int, default=20, help="epochs per run (the first is not timed)")
+    parser.add_argument("--repeats", type=int, default=3, help="rounds of bare, bare again and harness")
+    parser.add_argument("--json", type=Path, help="write every sample here")
     parser.add_argument("--bare", choices=IMPLS, help=argparse.SUPPRESS)  # child process mode
     args = parser.parse_args(argv)
     if args.bare:
         run_bare_child(args.bare, args.task, args.epochs)
         return 0
-    medians = compare(args.impl, args.task, args.epochs, args.repeats)
-    print(table(args.task, medians))
-    return 0 if all(h / b <= TARGET_RATIO for b, h in medians.values()) else 1
+    samples = compare(args.impl, args.task, args.epochs, args.repeats)
+    print(table(args.task, samples))
+    if args.json:
+        args.json.write_text(json.dumps({i: asdict(s) for i, s in samples.items()}, indent=1))
+    return 0 if all(paired(s.harness, s.bare)[0] <= TARGET_RATIO for s in samples.values()) else 1
 
 
 if __name__ == "__main__":

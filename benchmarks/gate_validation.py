@@ -42,7 +42,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from harness.compare.check import REGRESSED, compare_records  # noqa: E402
+from harness.compare.check import compare_records  # noqa: E402
 from harness.compare.gate import GateRule  # noqa: E402
 from harness.compare.paired import describe, paired_ratio  # noqa: E402
 from harness.compare.thresholds import parse_thresholds  # noqa: E402
@@ -189,7 +189,7 @@ def compare_rate(runs: list[dict]) -> tuple[float, int]:
             r.run_id += "-current"
         rows = compare_records(base, cur, thresholds)
         decisions += 1
-        flagged += any(row.metric == "step_time" and row.status == REGRESSED for row in rows)
+        flagged += any(row.metric == "step_time" and row.status == REGRESSION for row in rows)
     return (flagged / decisions if decisions else float("nan")), decisions
 
 

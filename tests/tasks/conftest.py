@@ -5,9 +5,14 @@ from __future__ import annotations
 import pytest
 
 from harness.record.schema import RunRecord
-from tests.tasks.small_runs import BARS, run_suite
+from tests.tasks.small_runs import BARS, MNIST1D, run_suite
 
 
 @pytest.fixture(scope="session")
 def small_tasks(tmp_path_factory: pytest.TempPathFactory) -> list[RunRecord]:
     return run_suite(tmp_path_factory.mktemp("accuracy"), BARS)
+
+
+@pytest.fixture(scope="session")
+def interleaved_mnist1d(tmp_path_factory: pytest.TempPathFactory) -> list[RunRecord]:
+    return run_suite(tmp_path_factory.mktemp("interleaved"), [MNIST1D], interleaved=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -32,23 +33,30 @@ WEIGHT_ATOL = {"sgd": 1e-4, "adam": 1e-1}
 
 @pytest.fixture(scope="module")
 def probes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, np.ndarray]]:
-    """Run the probe once per implementation, each in its own process (as the harness does), every
-    mode of it in that process."""
+    """Run the probe once per implementation, each in its own process (as the harness does, one
+    thread each), every mode of it in that process."""
     out_dir = tmp_path_factory.mktemp("parity")
     modes: dict[str, list[str]] = {}
     for impl in IMPLS:
         name, mode = impl.split(":")
         modes.setdefault(name, []).append(mode)
-    for name, wanted in modes.items():
-        env = worker_client.worker_env(registry.get(name).engine, name, "cpu", 2)
-        done = subprocess.run(
-            [sys.executable, str(Path(__file__).with_name("parity_probe.py")), name, str(out_dir), *wanted],
+
+    def probe(name: str) -> subprocess.CompletedProcess:
+        env = worker_client.worker_env(registry.get(name).engine, name, "cpu", 1)
+        script = str(Path(__file__).with_name("parity_probe.py"))
+        return subprocess.run(
+            [sys.executable, script, name, str(out_dir), *modes[name]],
             env=env,
             capture_output=True,
             text=True,
             timeout=900,
         )
-        assert done.returncode == 0, f"{name} probe failed:\n{done.stderr[-3000:]}"
+
+    # Two probes at a time, a thread each: what they compare is numbers, not times, and most of a
+    # probe is its framework's import and compilation.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for name, done in zip(modes, pool.map(probe, modes), strict=True):
+            assert done.returncode == 0, f"{name} probe failed:\n{done.stderr[-3000:]}"
     results = {}
     for impl in IMPLS:
         with np.load(out_dir / f"{impl.replace(':', '-')}.npz") as data:
