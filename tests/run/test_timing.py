@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pytest
 
 from harness.run import timing
 
@@ -29,11 +30,22 @@ def test_repeat_returns_raw_samples() -> None:
     assert len(samples) == 3 and all(s >= 0.01 for s in samples)
 
 
-def test_peak_rss_sees_a_transient_allocation() -> None:
-    with timing.PeakRSS(interval_s=0.005) as baseline:
-        pass
-    with timing.PeakRSS(interval_s=0.005) as peak:
-        block = np.ones(200 * 2**20 // 8)  # 200 MiB, touched
+@pytest.mark.parametrize("kernel", [True, False], ids=["kernel-high-water-mark", "sampled"])
+def test_peak_rss_sees_a_transient_allocation_and_each_block_its_own(
+    kernel: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if kernel and not timing._reset_high_water_mark():
+        pytest.skip("no resettable VmHWM here (not Linux, or /proc/self/clear_refs not writable)")
+    if not kernel:
+        monkeypatch.setattr(timing, "_reset_high_water_mark", lambda: False)
+    with timing.PeakRSS(interval_s=0.005) as big:
+        block = np.ones(300 * 2**20 // 8)  # 300 MiB, touched, freed before the block ends
+        time.sleep(0.05)  # the sampler's chance to see it (the kernel needs none)
+        del block
+    with timing.PeakRSS(interval_s=0.005) as small:
+        block = np.ones(100 * 2**20 // 8)
         time.sleep(0.05)
         del block
-    assert peak.bytes - baseline.bytes > 150 * 2**20
+    assert big.method.startswith("kernel" if kernel else "sampled")
+    assert big.bytes - small.bytes > 150 * 2**20  # the second block's peak is its own, not the first's
+    assert small.bytes > 100 * 2**20
