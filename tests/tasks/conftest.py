@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from harness.record.schema import RunRecord
-from tests.tasks.small_runs import BARS, MNIST1D, run_suite
+from tests.tasks.small_runs import MNIST1D, SMALL, run_suite
 
 
 @pytest.fixture(scope="session")
 def small_tasks(tmp_path_factory: pytest.TempPathFactory) -> list[RunRecord]:
-    return run_suite(tmp_path_factory.mktemp("accuracy"), BARS)
+    return run_suite(tmp_path_factory.mktemp("accuracy"), SMALL)
 
 
 @pytest.fixture(scope="session")

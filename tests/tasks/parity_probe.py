@@ -1,8 +1,14 @@
 """Run by the parity tests in a subprocess per implementation (Keras' backend is fixed per process):
-``python tests/tasks/parity_probe.py IMPL OUT_DIR MODE [MODE ...]`` trains each probe configuration for
-PROBE_STEPS steps from the shared numpy initial weights and batch order, in each mode, and saves the
-per-step losses and final weights as ``OUT_DIR/IMPL-MODE.npz``. One process per implementation (its
-modes share the framework's import)."""
+``python tests/tasks/parity_probe.py IMPL OUT_DIR [--all-probes] MODE [MODE ...]`` trains each probe
+configuration for PROBE_STEPS steps from the shared numpy initial weights and batch order, in each
+mode, and saves the per-step losses and final weights as ``OUT_DIR/IMPL-MODE.npz``. One process per
+implementation (its modes share the framework's import).
+
+The default mode of every implementation runs every probe (each optimizer, activation and depth);
+the other modes (compiled, fused, scanned, another data path) change how the same step executes,
+so they run :data:`MODE_PROBES` (SGD and AdamW with decay, two tasks) unless ``--all-probes`` is
+given (``pytest --runslow``): each probe rebuilds and recompiles the model, and the compiled modes'
+six probes cost a minute and a half of the default test run."""
 
 from __future__ import annotations
 
@@ -26,6 +32,7 @@ PROBES = (
 )
 
 
+MODE_PROBES = ("sgd_digits", "adamw_mnist1d")
 FIT_PROBE = ("fit_sgd_digits", "digits", {"optimizer": "sgd", "learning_rate": 0.05, "epochs": 2})
 
 
@@ -56,9 +63,11 @@ def probe_fit(unit: object, mode: str) -> dict[str, np.ndarray]:
     return {f"{name}/param{i}": p for i, p in enumerate(trainer.get_params())}
 
 
-def probe(unit: worker.Unit, mode: str = "default") -> dict[str, np.ndarray]:
+def probe(unit: worker.Unit, mode: str = "default", every_probe: bool = True) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     for name, task, overrides in PROBES:
+        if not every_probe and name not in MODE_PROBES:
+            continue
         spec = common.make_spec(task, **overrides)
         data = common.load_data(spec)
         trainer = unit.trainer(spec, "cpu", mode, unit.engine)
@@ -88,7 +97,8 @@ def probe(unit: worker.Unit, mode: str = "default") -> dict[str, np.ndarray]:
 
 
 if __name__ == "__main__":
-    impl, out_dir, modes = sys.argv[1], Path(sys.argv[2]), sys.argv[3:]
-    prepared, _ = worker.prepare(impl, 2)
-    for mode in modes:
-        np.savez(out_dir / f"{impl}-{mode}.npz", **probe(prepared, mode))
+    impl, out_dir, rest = sys.argv[1], Path(sys.argv[2]), sys.argv[3:]
+    every = "--all-probes" in rest
+    prepared, _ = worker.prepare(impl, 1)
+    for mode in [m for m in rest if m != "--all-probes"]:
+        np.savez(out_dir / f"{impl}-{mode}.npz", **probe(prepared, mode, every or mode == "default"))
