@@ -16,6 +16,14 @@ epoch over its steps: what the bare side can time), harness over bare paired per
 out). The harness should cost at most 3%:
 
     PYTHONPATH=. python benchmarks/bare_loop.py --task mnist1d --epochs 20 --repeats 3
+
+Fresh processes minutes apart carry the machine's drift (up to 2.3x on 2026-12-03), which no few
+repeats resolve to 3%. ``--interleaved`` puts the harness's run (its worker, driven by the
+harness's own group, warm-up and all) and two bare loops of the low-level implementations, each a
+process serving one epoch per ask, in one group: every round each trains an epoch, in a fresh
+random order, so each pair is measured in the same minutes:
+
+    PYTHONPATH=. python benchmarks/bare_loop.py --interleaved --task mnist1d --epochs 40
 """
 
 from __future__ import annotations
@@ -368,6 +376,109 @@ def run_bare_child(impl: str, task: str, epochs: int) -> None:
     print(json.dumps({"epoch_s": epoch_s, "steps_per_epoch": spec.steps_per_epoch(len(data.y_train))}))
 
 
+def serve_bare_child(impl: str, task: str, epochs: int) -> None:
+    """In this process: a bare low-level loop trained one epoch per line read (the epoch's index),
+    answering each with its seconds; ``ready`` once built and its first epoch (compilation) done."""
+    spec = common.make_spec(task, epochs=epochs)
+    _check_spec(spec)
+    data = common.load_data(spec)
+    n_train = len(data.y_train)
+    epoch, sync = BARE[impl](spec, data)
+    epoch(common.batch_order(spec, 0, n_train))
+    sync()
+    print(f"ready {spec.steps_per_epoch(n_train)}", flush=True)
+    for line in sys.stdin:
+        order = common.batch_order(spec, int(line), n_train)
+        start = time.perf_counter()
+        epoch(order)
+        sync()
+        print(time.perf_counter() - start, flush=True)
+
+
+class BareWorker:
+    """A bare loop in a process of its own, a harness worker's environment, one epoch per ask."""
+
+    def __init__(self, impl: str, task: str, epochs: int) -> None:
+        from harness.plugins import registry
+        from harness.run.worker_client import worker_env
+
+        env = worker_env(registry.get(impl).engine, impl, "cpu", THREADS)
+        cmd = [sys.executable, __file__, "--serve", impl, "--task", task, "--epochs", str(epochs)]
+        self.process = subprocess.Popen(
+            cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        assert self.process.stdout is not None and self.process.stdin is not None
+        line = self.process.stdout.readline().split()
+        if not line or line[0] != "ready":
+            raise RuntimeError(f"bare {impl} on {task} did not start (exit {self.process.wait()})")
+        self.steps = int(line[1])
+
+    def epoch(self, index: int) -> float:
+        """Seconds per step of epoch ``index``, trained now."""
+        self.process.stdin.write(f"{index}\n")
+        self.process.stdin.flush()
+        return float(self.process.stdout.readline()) / self.steps
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
+
+
+def interleaved(impl: str, task: str, epochs: int, seed: int = 0) -> Samples:
+    """One harness run (its worker, driven by the harness's own group, warm-up included) and two
+    bare loops, each in its own process, interleaved: every round each trains one epoch, in a fresh
+    random order, as a group's runs do. Per round, seconds per step (the whole epoch: the harness's
+    setup included); rounds 1.. (round 0 compiles). Before a bare epoch the parent waits, as the
+    harness does before its own, for the other processes to leave the CPU."""
+    import random
+
+    from harness.record.derived import round_steps_s
+    from harness.run.schedule import Group, Pool
+    from harness.run.timing import wait_for_quiet
+
+    rng = random.Random(seed)
+    request = RunRequest(task=task, impl=impl, overrides={"epochs": epochs}, step_samples=0, eval_repeats=1)
+    pool = Pool(THREADS)
+    bares = [BareWorker(impl, task, epochs), BareWorker(impl, task, epochs)]
+    bare_s: list[dict[int, float]] = [{}, {}]
+    try:
+        group = Group([request], pool, "interleaved", rng)
+        live = group.lives[0]
+        group.started = time.perf_counter()
+        group._start(live)
+        for index in range(epochs):
+            sides = ["harness", 0, 1]
+            rng.shuffle(sides)
+            for side in sides:
+                if side == "harness":
+                    group._epoch(live)
+                elif index:
+                    wait_for_quiet()  # as the harness waits before each of its runs' rounds
+                    bare_s[side][index] = bares[side].epoch(index)
+                else:
+                    bares[side].epoch(index)  # the harness's round 0 is its compiling first epoch
+        group._finish(live)
+        record = group._stamp(live)
+    finally:
+        pool.close()
+        for bare in bares:
+            bare.close()
+    if record.status != "ok":
+        raise RuntimeError(f"harness run of {impl} on {task} ended {record.status}: {record.reason}")
+    harness = round_steps_s(record)  # steady epochs less their setup, keyed by round
+    whole = {
+        k: e / record.steps_per_epoch
+        for k, e in zip(record.timings.epoch_rounds[1:], record.timings.epoch_s, strict=True)
+    }
+    rounds = sorted(set(harness) & set(bare_s[0]) & set(bare_s[1]) & set(whole))
+    return Samples(
+        bare=[bare_s[0][k] for k in rounds],
+        bare_again=[bare_s[1][k] for k in rounds],
+        harness=[whole[k] for k in rounds],
+        headline=[harness[k] for k in rounds],
+    )
+
+
 def bare_step_s(impl: str, task: str, epochs: int) -> float:
     """Median steady-state seconds per step of one bare run (its whole epoch over its steps), in a
     fresh process with a harness worker's environment (threads, Keras' backend): what differs from
@@ -482,12 +593,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=20, help="epochs per run (the first is not timed)")
     parser.add_argument("--repeats", type=int, default=3, help="rounds of bare, bare again and harness")
     parser.add_argument("--json", type=Path, help="write every sample here")
+    parser.add_argument(
+        "--interleaved",
+        action="store_true",
+        help="the harness's run and two bare loops (low-level ones only) interleaved epoch by epoch in "
+        "one group: paired per round, in the same minutes; --repeats is ignored",
+    )
     parser.add_argument("--bare", choices=IMPLS, help=argparse.SUPPRESS)  # child process mode
+    parser.add_argument("--serve", choices=list(BARE), help=argparse.SUPPRESS)  # child, epoch by epoch
     args = parser.parse_args(argv)
     if args.bare:
         run_bare_child(args.bare, args.task, args.epochs)
         return 0
-    samples = compare(args.impl, args.task, args.epochs, args.repeats)
+    if args.serve:
+        serve_bare_child(args.serve, args.task, args.epochs)
+        return 0
+    if args.interleaved:
+        unknown = [i for i in args.impl if i not in BARE]
+        if unknown:
+            parser.error(
+                f"--interleaved takes the low-level loops only ({', '.join(BARE)}), not {', '.join(unknown)}"
+            )
+        samples = {impl: interleaved(impl, args.task, args.epochs) for impl in args.impl}
+    else:
+        samples = compare(args.impl, args.task, args.epochs, args.repeats)
     print(table(args.task, samples))
     if args.json:
         args.json.write_text(json.dumps({i: asdict(s) for i, s in samples.items()}, indent=1))
