@@ -4,6 +4,7 @@ the unavailable ones skipped where pytest shows it, with the reason."""
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,3 +54,11 @@ def each_available(plugins: Mapping[str, Any], values: Iterable[str] | None = No
         marks = [pytest.mark.skip(reason=f"unavailable here: {reason}")] if reason else []
         out.append(pytest.param(value, marks=marks, id=value))
     return out
+
+
+def interruptible() -> None:
+    """``preexec_fn`` for a child a test will Ctrl-C: SIGINT back to its default before ``exec``.
+    A process started with SIGINT ignored (a shell's background job, some CI runners) passes the
+    ignoring on, and Python then never raises ``KeyboardInterrupt``: the run the test interrupts
+    would finish instead (seen 2026-12-03: both Ctrl-C tests failed in a backgrounded ``.ci/run``)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -20,6 +20,7 @@ import pytest
 from harness import cli
 from harness.run.faults import FAULT_ENV
 from harness.run.machine import REPO_ROOT
+from tests.real_runs import interruptible
 
 # Small and lenient on purpose: this proves the machinery; the gate's statistical power on this
 # machine is measured by benchmarks/gate_validation.py and stated in the README.
@@ -111,6 +112,7 @@ def test_ctrl_c_leaves_no_worker_and_no_worktree(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [*argv, "--results", str(tmp_path / "results")],
         env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        preexec_fn=interruptible,
     )  # fmt: skip
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and len(_tagged(tag)) < 2:  # both sides' workers are up

@@ -19,7 +19,7 @@ import pytest
 from harness.run.faults import FAULT_ENV, ONLY_ENV
 from harness.run.machine import REPO_ROOT
 from harness.store import runs as store
-from tests.real_runs import real_run
+from tests.real_runs import interruptible, real_run
 
 ROUNDS = 6
 SUITE = f"""
@@ -118,6 +118,7 @@ def test_ctrl_c_keeps_finished_records_and_leaves_no_worker(tmp_path: Path, suit
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=interruptible,
     )
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:  # wait for the first group's records, then interrupt
