@@ -589,7 +589,9 @@ def main(argv: list[str] | None = None) -> int:
     implementation is over the target."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", default="mnist1d", choices=common.TASKS)
-    parser.add_argument("--impl", nargs="+", default=list(IMPLS), choices=IMPLS)
+    parser.add_argument(
+        "--impl", nargs="+", choices=IMPLS, help="default: every one (--interleaved: the low-level ones)"
+    )
     parser.add_argument("--epochs", type=int, default=20, help="epochs per run (the first is not timed)")
     parser.add_argument("--repeats", type=int, default=3, help="rounds of bare, bare again and harness")
     parser.add_argument("--json", type=Path, help="write every sample here")
@@ -608,6 +610,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.serve:
         serve_bare_child(args.serve, args.task, args.epochs)
         return 0
+    if args.impl is None:
+        args.impl = list(BARE) if args.interleaved else list(IMPLS)
     if args.interleaved:
         unknown = [i for i in args.impl if i not in BARE]
         if unknown:
