@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 from collections.abc import Sequence
 from functools import cache, partial
 from typing import Any
@@ -84,10 +85,8 @@ class FlaxTrainer(Trainer):
 
     @classmethod
     def prepare(cls, engine: str) -> dict[str, Any]:
-        import flax
-
         nnx.load()  # imported here, where the worker's import time is measured, not in build
-        return {"versions": {"flax": flax.__version__, "optax": optax.load().__version__}}
+        return {"versions": {"flax": importlib.metadata.version("flax"), "optax": optax.load().__version__}}
 
     def build(self, params: list[np.ndarray], data: Splits) -> None:
         self.dev = device_of(self.device)
@@ -95,12 +94,10 @@ class FlaxTrainer(Trainer):
         model = mlp_class()(self.spec, nnx.Rngs(self.spec.seed))
         flax_functional.load_weights(model.layers, params)
         optimizer = nnx.Optimizer(model, make_optimizer(self.spec), wrt=nnx.Param)
-        # Every leaf committed to the device: an uncommitted one (the step counts, the rng key)
-        # would make the second call compile again, its inputs' placement differing from the first's.
+        # every leaf committed to the device, or the second call compiles again (as in jax_jit.py)
         nnx.update((model, optimizer), put(nnx.state((model, optimizer))))
         self.model, self.optimizer = model, optimizer
-        # Dropout off, the weights shared with the model (Flax's model views).
-        self.eval_model = nnx.view(model, deterministic=True, raise_if_not_found=False)
+        self.eval_model = nnx.view(model, deterministic=True, raise_if_not_found=False)  # dropout off
         self.data = self.place(data)
         if self.mode == "fast":  # the state split once; jitted functions take and return it
             self.state, self._train_step, self._train_scan, self._evaluate, self._predict = (
@@ -128,6 +125,9 @@ class FlaxTrainer(Trainer):
     def train_step(self, index: np.ndarray) -> float:
         return float(self._step(jax.device_put(index.astype(np.int32), self.dev)))
 
+    def warm_up(self) -> None:  # default: the jitted step, every variable put back (fast: forward)
+        flax_functional.warm_up(self) if self.mode != "fast" else super().warm_up()
+
     def evaluate(self, split: str) -> tuple[float, float]:
         loss, acc = self._evaluate(self._eval_target(), *self.data[split])
         return float(loss), float(acc)
@@ -135,7 +135,7 @@ class FlaxTrainer(Trainer):
     def predict_batch(self, x: np.ndarray) -> None:
         self._predict(self._eval_target(), jax.device_put(x, self.dev)).block_until_ready()
 
-    def _eval_target(self) -> Any:  # the state pytree (fast), or the model's view with dropout off
+    def _eval_target(self) -> Any:  # the state pytree (fast), or the model's view (dropout off)
         return self.state if self.mode == "fast" else self.eval_model
 
     def _weights(self) -> list[Any]:
