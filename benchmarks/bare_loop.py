@@ -19,9 +19,10 @@ out). The harness should cost at most 3%:
 
 Fresh processes minutes apart carry the machine's drift (up to 2.3x on 2026-12-03), which no few
 repeats resolve to 3%. ``--interleaved`` puts the harness's run (its worker, driven by the
-harness's own group, warm-up and all) and two bare loops of the low-level implementations, each a
-process serving one epoch per ask, in one group: every round each trains an epoch, in a fresh
-random order, so each pair is measured in the same minutes:
+harness's own group, warm-up and all) and two bare loops, each a process serving one epoch per ask
+(a fit-style one paused at its first batch, after its epoch's setup, as the harness pauses its
+own), in one group: every round each trains an epoch, in a fresh random order, so each pair is
+measured in the same minutes (results: docs/how-it-measures.md, "The harness's own cost"):
 
     PYTHONPATH=. python benchmarks/bare_loop.py --interleaved --task mnist1d --epochs 40
 """
@@ -247,12 +248,37 @@ def _torch_sequential(spec: TrainSpec) -> object:
 
 # Fit-style loops own their epochs: each returns the seconds of every epoch, as a user times them
 # (a callback's epoch begin to its end: the epoch's setup included, no per-batch hook).
-FitLoop = Callable[[TrainSpec, Splits], list[float]]
+FitLoop = Callable[..., list[float]]
 
 
-def _fit_keras(spec: TrainSpec, data: Splits) -> list[float]:
+class Served:
+    """A fit loop served one epoch per line read (``--interleaved``): after each epoch's own setup,
+    at its first batch, it answers the epoch before (its seconds: setup and steps) and waits for the
+    next line, as the harness pauses its fit-style runs (``EpochHooks.steps_start``); the last
+    epoch answers when it ends."""
+
+    def __init__(self, epochs: int) -> None:
+        self.epochs, self.pending, self.setup_s, self.first = epochs, None, 0.0, 0.0
+
+    def begin(self) -> None:
+        self.begun = time.perf_counter()
+
+    def first_batch(self) -> None:
+        self.setup_s = time.perf_counter() - self.begun
+        if self.pending is not None:
+            print(self.pending, flush=True)
+        sys.stdin.readline()
+        self.first = time.perf_counter()
+
+    def end(self, epoch: int) -> None:
+        self.pending = self.setup_s + time.perf_counter() - self.first
+        if epoch == self.epochs - 1:
+            print(self.pending, flush=True)
+
+
+def _fit_keras(spec: TrainSpec, data: Splits, served: Served | None = None) -> list[float]:
     """Keras as its users write it (the backend from ``KERAS_BACKEND``): ``Sequential``, ``compile``
-    with the accuracy metric, one ``fit`` with Keras' own shuffling."""
+    with the accuracy metric, one ``fit`` with Keras' own shuffling; ``served``: one epoch per ask."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
@@ -276,14 +302,25 @@ def _fit_keras(spec: TrainSpec, data: Splits) -> list[float]:
         def on_epoch_end(self, epoch: int, logs: object = None) -> None:
             seconds.append(time.perf_counter() - self.start)
 
+    class ServedTimer(keras.callbacks.Callback):  # a batch hook only when served: Keras calls it per batch
+        def on_epoch_begin(self, epoch: int, logs: object = None) -> None:
+            served.begin()
+
+        def on_train_batch_begin(self, batch: int, logs: object = None) -> None:
+            if batch == 0:
+                served.first_batch()
+
+        def on_epoch_end(self, epoch: int, logs: object = None) -> None:
+            served.end(epoch)
+
     model.fit(
         data.x_train, data.y_train, batch_size=spec.batch_size, epochs=spec.epochs, shuffle=True,
-        callbacks=[EpochTimer()], verbose=0,
+        callbacks=[ServedTimer() if served else EpochTimer()], verbose=0,
     )  # fmt: skip
     return seconds
 
 
-def _fit_lightning(spec: TrainSpec, data: Splits) -> list[float]:
+def _fit_lightning(spec: TrainSpec, data: Splits, served: Served | None = None) -> list[float]:
     """Lightning as its users write it: a ``LightningModule``, a shuffling ``DataLoader`` over a
     ``TensorDataset``, one ``Trainer.fit`` with the settings users set for speed."""
     import logging
@@ -315,10 +352,24 @@ def _fit_lightning(spec: TrainSpec, data: Splits) -> list[float]:
         def on_train_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
             seconds.append(time.perf_counter() - self.start)
 
+    class ServedTimer(pl.Callback):
+        def on_train_epoch_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+            served.begin()
+
+        def on_train_batch_start(
+            self, trainer: pl.Trainer, module: object, batch: object, index: int
+        ) -> None:
+            if index == 0:
+                served.first_batch()
+
+        def on_train_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+            served.end(trainer.current_epoch)
+
     dataset = torch.utils.data.TensorDataset(torch.as_tensor(data.x_train), torch.as_tensor(data.y_train))
     loader = torch.utils.data.DataLoader(dataset, batch_size=spec.batch_size, shuffle=True)
     trainer = pl.Trainer(
-        max_epochs=spec.epochs, accelerator="cpu", devices=1, callbacks=[EpochTimer()], logger=False,
+        max_epochs=spec.epochs, accelerator="cpu", devices=1, logger=False,
+        callbacks=[ServedTimer() if served else EpochTimer()],
         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
         num_sanity_val_steps=0,
     )  # fmt: skip
@@ -377,12 +428,17 @@ def run_bare_child(impl: str, task: str, epochs: int) -> None:
 
 
 def serve_bare_child(impl: str, task: str, epochs: int) -> None:
-    """In this process: a bare low-level loop trained one epoch per line read (the epoch's index),
-    answering each with its seconds; ``ready`` once built and its first epoch (compilation) done."""
+    """In this process: a bare loop trained one epoch per line read (the epoch's index), answering
+    each with its seconds; ``ready`` once built (low-level: and its first epoch, which compiles,
+    done; fit-style: its first epoch is the first asked for)."""
     spec = common.make_spec(task, epochs=epochs)
     _check_spec(spec)
     data = common.load_data(spec)
     n_train = len(data.y_train)
+    if impl in FIT:
+        print(f"ready {spec.steps_per_epoch(n_train)}", flush=True)
+        FIT[impl](spec, data, Served(epochs))
+        return
     epoch, sync = BARE[impl](spec, data)
     epoch(common.batch_order(spec, 0, n_train))
     sync()
@@ -589,20 +645,19 @@ def main(argv: list[str] | None = None) -> int:
     implementation is over the target."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", default="mnist1d", choices=common.TASKS)
-    parser.add_argument(
-        "--impl", nargs="+", choices=IMPLS, help="default: every one (--interleaved: the low-level ones)"
-    )
+    parser.add_argument("--impl", nargs="+", choices=IMPLS, help="default: every one")
     parser.add_argument("--epochs", type=int, default=20, help="epochs per run (the first is not timed)")
     parser.add_argument("--repeats", type=int, default=3, help="rounds of bare, bare again and harness")
     parser.add_argument("--json", type=Path, help="write every sample here")
     parser.add_argument(
         "--interleaved",
         action="store_true",
-        help="the harness's run and two bare loops (low-level ones only) interleaved epoch by epoch in "
-        "one group: paired per round, in the same minutes; --repeats is ignored",
+        help="the harness's run and two bare loops interleaved epoch by epoch in one group (the "
+        "fit-style ones paused at their first batch, as the harness pauses its own): paired per "
+        "round, in the same minutes; --repeats is ignored",
     )
     parser.add_argument("--bare", choices=IMPLS, help=argparse.SUPPRESS)  # child process mode
-    parser.add_argument("--serve", choices=list(BARE), help=argparse.SUPPRESS)  # child, epoch by epoch
+    parser.add_argument("--serve", choices=IMPLS, help=argparse.SUPPRESS)  # child, epoch by epoch
     args = parser.parse_args(argv)
     if args.bare:
         run_bare_child(args.bare, args.task, args.epochs)
@@ -611,13 +666,8 @@ def main(argv: list[str] | None = None) -> int:
         serve_bare_child(args.serve, args.task, args.epochs)
         return 0
     if args.impl is None:
-        args.impl = list(BARE) if args.interleaved else list(IMPLS)
+        args.impl = list(IMPLS)
     if args.interleaved:
-        unknown = [i for i in args.impl if i not in BARE]
-        if unknown:
-            parser.error(
-                f"--interleaved takes the low-level loops only ({', '.join(BARE)}), not {', '.join(unknown)}"
-            )
         samples = {impl: interleaved(impl, args.task, args.epochs) for impl in args.impl}
     else:
         samples = compare(args.impl, args.task, args.epochs, args.repeats)
