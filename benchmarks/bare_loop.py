@@ -276,16 +276,14 @@ class Served:
             print(self.pending, flush=True)
 
 
-def _fit_keras(spec: TrainSpec, data: Splits, served: Served | None = None) -> list[float]:
-    """Keras as its users write it (the backend from ``KERAS_BACKEND``): ``Sequential``, ``compile``
-    with the accuracy metric, one ``fit`` with Keras' own shuffling; ``served``: one epoch per ask."""
+def keras_model(spec: TrainSpec) -> object:
+    """The Keras user's model (the backend from ``KERAS_BACKEND``): ``Sequential`` of ``Dense``
+    layers holding the shared initial weights, compiled with Adam and the accuracy metric."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
-    model = keras.Sequential(
-        [keras.Input((spec.n_features,)), *[keras.layers.Dense(w, activation="relu") for w in spec.hidden]]
-        + [keras.layers.Dense(spec.n_classes)]
-    )
+    layers = [keras.layers.Dense(w, activation="relu") for w in spec.hidden]
+    model = keras.Sequential([keras.Input((spec.n_features,)), *layers, keras.layers.Dense(spec.n_classes)])
     model.set_weights(common.init_params(spec))
     b1, b2 = ADAM_BETAS
     model.compile(
@@ -293,6 +291,15 @@ def _fit_keras(spec: TrainSpec, data: Splits, served: Served | None = None) -> l
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
+    return model
+
+
+def _fit_keras(spec: TrainSpec, data: Splits, served: Served | None = None) -> list[float]:
+    """Keras as its users write it (the backend from ``KERAS_BACKEND``): ``Sequential``, ``compile``
+    with the accuracy metric, one ``fit`` with Keras' own shuffling; ``served``: one epoch per ask."""
+    import keras
+
+    model = keras_model(spec)
     seconds: list[float] = []
 
     class EpochTimer(keras.callbacks.Callback):

@@ -41,20 +41,12 @@ def child(where: str, task: str, epochs: int) -> dict[str, list[float]]:
     sys.path.insert(0, str(REPO))
     import keras
 
-    from harness.problem.train_spec import ADAM_BETAS, ADAM_EPSILON
+    from benchmarks.bare_loop import keras_model  # the same bare Keras model as the overhead check
     from tasks.mlp import common
 
     spec = common.make_spec(task, epochs=epochs)
     data = common.load_data(spec)
-    layers = [keras.layers.Dense(w, activation="relu") for w in spec.hidden]
-    model = keras.Sequential([keras.Input((spec.n_features,)), *layers, keras.layers.Dense(spec.n_classes)])
-    model.set_weights(common.init_params(spec))
-    b1, b2 = ADAM_BETAS
-    model.compile(
-        optimizer=keras.optimizers.Adam(spec.learning_rate, beta_1=b1, beta_2=b2, epsilon=ADAM_EPSILON),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
+    model = keras_model(spec)
 
     def evaluate() -> None:
         for x in (data.x_train, data.x_val):

@@ -131,14 +131,10 @@ class PeakRSS:
     def __init__(self, interval_s: float = 0.01) -> None:
         self.interval_s = interval_s
         self.bytes = 0
-        self.method = (
-            "kernel high-water mark" if _reset_high_water_mark() else f"sampled every {interval_s} s"
-        )
+        self.method = ""  # how the peak was had: set on entering the block
         self._process = psutil.Process()
         self._stop = threading.Event()
-        self._thread = (
-            None if self.method.startswith("kernel") else threading.Thread(target=self._sample, daemon=True)
-        )
+        self._thread: threading.Thread | None = None
 
     def _read(self) -> None:
         self.bytes = max(self.bytes, self._process.memory_info().rss)
@@ -149,10 +145,12 @@ class PeakRSS:
 
     def __enter__(self) -> PeakRSS:
         self._read()
-        if self._thread is not None:
-            self._thread.start()
+        if _reset_high_water_mark():
+            self.method = "kernel high-water mark"
         else:
-            _reset_high_water_mark()
+            self.method = f"sampled every {self.interval_s} s"
+            self._thread = threading.Thread(target=self._sample, daemon=True)
+            self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -64,9 +64,9 @@ WARM_UP_STEPS = 3  # as impls/jax_jit.py
 def warm_up(trainer: Any) -> None:
     """``Trainer.warm_up`` of the ``default`` mode: its jitted train step (which updates the model and
     optimizer in place) run :data:`WARM_UP_STEPS` times on the first batch, then every variable put
-    back, the dropout stream's count included. A
-    forward pass alone left flax's epoch after the schedule's pause 1.08x [1.00, 1.16] a bare NNX
-    loop's in the same minutes (``benchmarks/bare_loop.py --interleaved``, mnist1d, 2026-12-03)."""
+    back, the dropout stream's count included. A forward pass alone left flax's epoch after the
+    schedule's pause 1.08x [1.00, 1.16] a bare NNX loop's in the same minutes
+    (``benchmarks/bare_loop.py --interleaved``, mnist1d, 2026-12-03)."""
     model, optimizer, (x_all, y_all) = trainer.model, trainer.optimizer, trainer.data["train"]
     # a copy of the state: its Variables are the model's own (a step would update them), their
     # arrays are not (immutable: the copy keeps the values of before)
