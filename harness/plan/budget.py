@@ -58,7 +58,7 @@ class Estimate:
 def shape_of(request: RunRequest) -> Shape | None:
     """What ``request`` trains, from its task's plug-in, without loading data (``None``: the
     plug-in cannot say, or the network is too large for its FLOPs to be a float)."""
-    spec = request.spec()
+    spec = request.spec
     family = registry.family(spec.task)
     sizes = family.split_sizes(spec)
     if sizes is None:

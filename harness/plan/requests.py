@@ -1,6 +1,7 @@
 """The plan: the runs to do (:class:`RunRequest`), with the policy every worker applies; its groups
-(the runs measured together) and shards (a deterministic split of the groups over machines); and
-the one place a run's record is first made (:func:`new_record`)."""
+(the runs measured together) and shards (a deterministic split of the groups over machines). Each
+request carries its resolved spec and says which run it is (:meth:`RunRequest.identity`), from
+which :mod:`harness.record.schema` makes its record."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from harness.errors import UsageError
@@ -16,7 +18,7 @@ from harness.plugins import registry
 from harness.plugins.registry import ImplInfo
 from harness.problem.train_spec import TrainSpec
 from harness.record.keys import config_key, run_name
-from harness.record.schema import RunRecord
+from harness.record.schema import RunIdentity
 
 
 @dataclass(frozen=True)
@@ -40,8 +42,11 @@ class RunRequest:
     # are kept out of the headline (harness.record.derived.steady_epochs_s) and measure the pause.
     epochs_per_round: int = 1
 
+    @cached_property
     def spec(self) -> TrainSpec:
-        """The resolved spec: the task's defaults, the overrides, this seed."""
+        """The resolved spec: the task's defaults, the overrides, this seed. Resolved here, once
+        per request (the plan's validation resolves it first; a worker once on receiving it), and
+        carried with the request: the run stage reads it, never resolves it again."""
         return registry.family(self.task).make_spec(self.task, **{**self.overrides, "seed": self.seed})
 
     def label(self) -> str:
@@ -62,30 +67,22 @@ class RunRequest:
     def from_dict(cls, data: dict[str, Any]) -> RunRequest:
         return cls(**data)
 
-
-def new_record(request: RunRequest, info: ImplInfo | None) -> RunRecord:
-    """The record of ``request`` before it runs (status ``ok`` until something says otherwise)."""
-    record = RunRecord(
-        task=request.task,
-        impl=request.impl,
-        framework=info.framework if info else request.impl,
-        backend=info.backend if info else "",
-        api=info.api if info else "",
-        device=request.device,
-        mode=request.mode,
-        seed=request.seed,
-        suite=request.suite,
-        config=request.spec().to_dict(),
-    )
-    if request.twin:
-        record.execution["twin"] = True
-    return record
-
-
-def unfinished(request: RunRequest, info: ImplInfo | None, status: str, reason: str) -> RunRecord:
-    """The record of a run that ended before it could be measured (``unavailable``, ``crashed``,
-    ``timeout``: see :meth:`RunRecord.ended`), made the one way every stage makes it."""
-    return new_record(request, info).ended(status, reason)
+    def identity(self, info: ImplInfo | None) -> RunIdentity:
+        """Which run this is, as its record says it (``info``: the implementation's plug-in;
+        ``None`` when it is not known here)."""
+        return RunIdentity(
+            task=self.task,
+            impl=self.impl,
+            framework=info.framework if info else self.impl,
+            backend=info.backend if info else "",
+            api=info.api if info else "",
+            device=self.device,
+            mode=self.mode,
+            seed=self.seed,
+            suite=self.suite,
+            config=self.spec.to_dict(),
+            twin=self.twin,
+        )
 
 
 def groups(requests: list[RunRequest]) -> list[list[RunRequest]]:
@@ -94,7 +91,7 @@ def groups(requests: list[RunRequest]) -> list[list[RunRequest]]:
     a shard or a cluster node takes whole."""
     out: dict[tuple[Any, ...], list[RunRequest]] = {}
     for request in requests:
-        key = (request.task, request.device, request.seed, config_key(request.spec().to_dict()))
+        key = (request.task, request.device, request.seed, config_key(request.spec.to_dict()))
         out.setdefault(key, []).append(request)
     return list(out.values())
 

@@ -343,7 +343,7 @@ def validate(requests: list[RunRequest]) -> None:
         if request.timeout_s <= 0:
             raise SuiteError(f"timeout must be > 0 seconds, got {request.timeout_s}")
         try:
-            spec = request.spec()
+            spec = request.spec
             registry.family(spec.task).check_spec(spec)
         except SpecError as exc:
             raise SuiteError(f"{request.label()}: {exc}") from exc

@@ -171,6 +171,42 @@ class RunRecord:
         return (self.task, self.impl, self.mode, self.device)
 
 
+@dataclass(frozen=True)
+class RunIdentity:
+    """Which run a record is of, known before it runs: what the plan asked for, and the
+    implementation's plug-in names (``framework`` falls back to the implementation's name where
+    its plug-in is not known)."""
+
+    task: str
+    impl: str
+    framework: str
+    device: str
+    seed: int
+    mode: str = "default"
+    backend: str = ""
+    api: str = ""
+    suite: str = ""
+    config: Mapping[str, Any] = field(default_factory=dict)
+    twin: bool = False  # the group's A/A twin (execution.twin)
+
+
+def new_record(identity: RunIdentity) -> RunRecord:
+    """The record of a run before it runs (status ``ok`` until something says otherwise): the one
+    place a record is first made, in the worker that measures it or in the parent for a run that
+    never reached one."""
+    fields = {k: getattr(identity, k) for k in RunIdentity.__dataclass_fields__ if k != "twin"}
+    record = RunRecord(**{**fields, "config": dict(identity.config)})
+    if identity.twin:
+        record.execution["twin"] = True
+    return record
+
+
+def unfinished(identity: RunIdentity, status: str, reason: str) -> RunRecord:
+    """The record of a run that ended before it could be measured (``unavailable``, ``crashed``,
+    ``timeout``: see :meth:`RunRecord.ended`), made the one way every stage makes it."""
+    return new_record(identity).ended(status, reason)
+
+
 def _migrate_v1(data: Mapping[str, Any]) -> dict[str, Any]:
     """A version-1 record as version 2: the calibration's raw rates kept from ``efficiency``, the
     figures derived from the run (``achieved_flops_per_s``, ``fraction_of_peak``, ...) and

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import UsageError
-from harness.plan.requests import RunRequest, unfinished
+from harness.plan.requests import RunRequest
 from harness.plugins.registry import get
-from harness.record.schema import RunRecord
+from harness.record.schema import RunRecord, unfinished
 from harness.run import calibration, machine
 from harness.run.faults import ray_task_fault
 from harness.run.stamp import finish
@@ -135,7 +135,7 @@ def _options(requests: list[RunRequest], threads: int, accelerator: str | None) 
 
 
 def _ended(requests: list[RunRequest], status: str, reason: str) -> list[RunRecord]:
-    return [unfinished(request, get(request.impl), status, reason) for request in requests]
+    return [unfinished(request.identity(get(request.impl)), status, reason) for request in requests]
 
 
 def _missing(requests: list[RunRequest], resources: dict[str, float]) -> str | None:

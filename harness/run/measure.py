@@ -21,14 +21,15 @@ import os
 import traceback
 from typing import Protocol
 
+import numpy as np
 import psutil
 
-from harness.plan.requests import RunRequest, new_record
+from harness.plan.requests import RunRequest
 from harness.plugins import registry
 from harness.plugins.contract import Engine, Trainer, Unavailable
 from harness.plugins.registry import ImplInfo
 from harness.problem.train_spec import TrainSpec
-from harness.record.schema import RunRecord
+from harness.record.schema import RunRecord, new_record
 from harness.run.faults import TWIN_MARK, Fault, inject_fault
 from harness.run.timing import CpuMeter, PeakRSS, Span, busy_wait, repeat, timed, wait_for_quiet
 
@@ -154,9 +155,9 @@ class EpochTimer:
         return val_loss, val_acc
 
 
-def _step_samples(trainer: Trainer, spec: TrainSpec, n_train: int, count: int) -> list[float]:
-    """``count`` synchronised single steps on full batches of a fresh permutation."""
-    order = registry.family(spec.task).batch_order(spec, spec.epochs, n_train)
+def _step_samples(trainer: Trainer, order: np.ndarray, count: int) -> list[float]:
+    """``count`` synchronised single steps on full batches of ``order`` (a fresh permutation)."""
+    spec = trainer.spec
     cuts = [order[i : i + spec.batch_size] for i in range(0, len(order), spec.batch_size)]
     batches = [b for b in cuts if len(b) == spec.batch_size] or cuts  # a split smaller than a batch
     samples = []
@@ -179,8 +180,8 @@ def execute(
     Never raises for a failing run: an exception becomes a ``crashed`` record with its traceback,
     a device or mode the implementation cannot do becomes ``unavailable``.
     """
-    spec = request.spec()
-    record = new_record(request, info)
+    spec = request.spec
+    record = new_record(request.identity(info))
     try:
         reason = engine.device_reason(request.device)
         if reason:
@@ -221,7 +222,8 @@ def _measure(
         else:
             record.test_loss, record.test_accuracy = trainer.evaluate("test")
             timings.eval_s = repeat(lambda: trainer.evaluate("test"), trainer.sync, request.eval_repeats)
-            timings.step_s = _step_samples(trainer, spec, n_train, request.step_samples)
+            fresh = family.batch_order(spec, spec.epochs, n_train)
+            timings.step_s = _step_samples(trainer, fresh, request.step_samples)
     record.peak_rss_bytes = peak.bytes
     record.device_peak_bytes = trainer.device_memory_peak_bytes()
     record.execution.update(trainer.execution())

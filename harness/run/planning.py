@@ -69,7 +69,7 @@ def _runnable(request: RunRequest) -> bool:
 
 def _fetch(plan: Plan) -> list[budget.Phase]:
     """Fetching the data of the plan's tasks that is not cached yet (a step of its own)."""
-    missing = sorted({r.task for r in plan.requests if not registry.family(r.task).data_ready(r.spec())})
+    missing = sorted({r.task for r in plan.requests if not registry.family(r.task).data_ready(r.spec)})
     return [budget.Phase(f"fetch data: {', '.join(missing)}", FETCH_S * len(missing))] if missing else []
 
 

@@ -19,10 +19,10 @@ from typing import Protocol
 
 from harness.errors import UsageError
 from harness.plan import budget
-from harness.plan.requests import Plan, RunRequest, groups, unfinished
+from harness.plan.requests import Plan, RunRequest, groups
 from harness.plugins import registry
 from harness.record import keys
-from harness.record.schema import RunRecord
+from harness.record.schema import RunRecord, unfinished
 from harness.run import calibration, cluster, machine, schedule
 from harness.run.stamp import finish
 from harness.store.calibration import Entry
@@ -122,7 +122,7 @@ def prepare_data(requests: list[RunRequest], observer: Observer) -> None:
     cannot be had is said here and costs only the runs that need it (they record the error)."""
     missing = {}
     for request in requests:
-        spec = request.spec()
+        spec = request.spec
         if (spec.task, spec.split_seed) not in missing and not registry.family(spec.task).data_ready(spec):
             missing[(spec.task, spec.split_seed)] = spec
     if missing:
@@ -208,7 +208,7 @@ def run_plan(plan: Plan, results_dir: Path, observer: Observer | None = None) ->
         elif not plan.says_first(request, reason, reason_of):
             observer.skip()  # one unavailable record per implementation, task and mode says it
         else:
-            store(unfinished(request, info, "unavailable", reason))
+            store(unfinished(request.identity(info), "unavailable", reason))
     if plan.executor == "ray":
         for group, finished in cluster.run_groups(
             groups(runnable), lambda g: _task(plan, g), plan.address, plan.threads, plan.accelerator_type

@@ -20,9 +20,9 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from harness.plan.requests import RunRequest, unfinished
+from harness.plan.requests import RunRequest
 from harness.plugins import registry
-from harness.record.schema import RunRecord
+from harness.record.schema import RunRecord, unfinished
 from harness.run.messages import Epochs, EpochsDone, Finish, Finished, Message, Start, Started
 from harness.run.timing import clock
 from harness.run.worker_client import Checkout, Worker, WorkerDied
@@ -204,7 +204,7 @@ class Group:
             worker = self.pool.get(live.key)
             if worker.ready.error is not None:
                 reason = f"import failed: {worker.ready.error}"
-                live.record = unfinished(live.request, live.info, "unavailable", reason)
+                live.record = unfinished(live.request.identity(live.info), "unavailable", reason)
                 return
             warm_up = self.schedule == "interleaved" and self.warm_up
             self._answer(live, self._ask(live, Start(live.run_id, live.request.to_dict(), warm_up)))
@@ -242,4 +242,4 @@ class Group:
         """The worker serving ``live`` died: it costs ``live`` (no other run of the group shares
         its process); the next group gets a fresh worker."""
         self.pool.drop(live.key)
-        live.record, live.more = unfinished(live.request, live.info, died.status, str(died)), False
+        live.record, live.more = unfinished(live.request.identity(live.info), died.status, str(died)), False

@@ -61,7 +61,7 @@ def test_selection_narrows_and_overrides() -> None:
         )
     )
     assert len(plan.requests) == 4
-    spec = plan.requests[0].spec()
+    spec = plan.requests[0].spec
     assert spec.epochs == 3 and spec.hidden == (8,) and spec.learning_rate == 0.1
     assert {r.seed for r in plan.requests} == {4, 5}
 
@@ -246,7 +246,7 @@ def test_a_suite_spec_is_given_its_fields_types(tmp_path: Path) -> None:
     )
     request = suites.plan_for(_args(suite=str(path))).requests[0]
     assert request.overrides == {"hidden": [16], "learning_rate": 1.0}
-    assert request.spec().hidden == (16,)
+    assert request.spec.hidden == (16,)
 
 
 @pytest.mark.parametrize(
@@ -297,7 +297,7 @@ def test_conflicting_overrides_say_which_wins() -> None:
     ]
     assert overrides.conflicts(["epochs=5"], None) == [] and overrides.conflicts([], 7) == []
     plan = suites.plan_for(_args(task=["iris"], impl=["numpy"], set=["epochs=5"], epochs=7))
-    assert plan.requests[0].spec().epochs == 7
+    assert plan.requests[0].spec.epochs == 7
 
 
 @pytest.mark.parametrize(

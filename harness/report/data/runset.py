@@ -124,7 +124,7 @@ def not_run(records: list[RunRecord], reference: str = "full") -> list[str]:
     lines = []
     for task in dict.fromkeys(q.task for q in plan.requests):
         wanted = [q for q in plan.requests if q.task == task and not q.twin and q.device in devices]
-        specs = {id(q): q.spec().to_dict() for q in wanted}
+        specs = {id(q): q.spec.to_dict() for q in wanted}
         keys = {id(q): (q.task, q.impl, q.mode, q.device, q.seed, config_key(specs[id(q)])) for q in wanted}
         missing = [q for q in wanted if keys[id(q)] not in here]
         if not missing:
