@@ -104,8 +104,8 @@ def record_gate(slowdown: float, swapped: bool = False, busy: int = 0) -> list[d
     pairs: dict[int, dict[str, list[float]]] = {}
     for r in records:
         steps = round_steps_s(r)
-        pairs.setdefault(r.execution["ab_pair"], {})[r.execution["side"]] = [steps[k] for k in sorted(steps)]
-        pairs[r.execution["ab_pair"]]["first"] = r.execution.get("ab_first_side", "")
+        pairs.setdefault(r.provenance["ab_pair"], {})[r.execution["side"]] = [steps[k] for k in sorted(steps)]
+        pairs[r.provenance["ab_pair"]]["first"] = r.provenance.get("ab_first_side", "")
     return [pairs[k] for k in sorted(pairs)]
 
 

@@ -251,7 +251,7 @@ def main(args: argparse.Namespace) -> int:
         sides = {name: ab.resolve(spec, stack) for name, spec in specs.items()}
         result, records, path = gate(fitted, sides, args.results, started)
     result.sides = {name: side.describe() for name, side in sides.items()}
-    pairs = len({r.execution.get("ab_pair") for r in records})
+    pairs = len({r.provenance.get("ab_pair") for r in records})
     print(render.gate_text(result, pairs, fitted.plan.rounds))
     print(f"records: {path}", file=sys.stderr)
     if args.markdown is not None:

@@ -246,7 +246,7 @@ def _solo_starts(records: list[RunRecord]) -> dict[Key, float]:
     for r in records:
         start = (r.execution or {}).get("worker_start_s")
         if r.status == "ok" and start and r.timings.worker_runs_before == 0 and not derived.is_twin(r):
-            plan = str((r.execution or {}).get("plan_id", ""))
+            plan = str((r.provenance or {}).get("plan_id", ""))
             by_plan[plan][(r.impl, r.mode, r.device)] = float(start)
             cores[plan] = derived.cores(r)
     out: dict[Key, list[float]] = defaultdict(list)

@@ -196,6 +196,15 @@ class Plan:
         body = json.dumps([self.name, [r.to_dict() for r in self.whole]], sort_keys=True, default=str)
         return hashlib.sha256(body.encode()).hexdigest()[:16]
 
+    def provenance(self) -> dict[str, Any]:
+        """What every record of this plan says it came from (``RunRecord.provenance``): the plan,
+        its shard, the seed of its rounds' order, and the budget it was fitted to with the tables
+        that budget left out."""
+        out: dict[str, Any] = {"plan_id": self.plan_id, "shard": self.shard, "order_seed": self.order_seed}
+        if self.budget_s is not None:
+            out |= {"budget_s": self.budget_s, "left_out": list(self.notes)}
+        return out
+
     def sharded(self, k: int, n: int) -> Plan:
         """Shard ``k`` of ``n``: every ``n``-th group of the whole plan, starting at the ``k``-th."""
         chosen = [r for i, group in enumerate(groups(self.whole)) if i % n == k - 1 for r in group]

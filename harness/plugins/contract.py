@@ -269,6 +269,10 @@ class Trainer(ABC):
     # What compiles (or does not compile) the training step in each mode, recorded per run as
     # ``execution.compile``; a mode it does not name records none.
     COMPILE: ClassVar[Mapping[str, str]] = {}
+    # Facts of its own that :meth:`execution` adds to the contract's (Keras' backend, Lightning's
+    # trainer settings), each with its type: recorded as ``execution["plugin"]``; a fact it adds
+    # and does not declare here crashes the run, naming it (so a record says only declared facts).
+    FACTS: ClassVar[Mapping[str, type | tuple[type, ...]]] = {}
 
     def __init__(self, spec: TrainSpec, device: str, mode: str, engine: type[Engine]) -> None:
         reason = self.mode_reason(mode, engine.NAME)
@@ -360,7 +364,9 @@ class Trainer(ABC):
         """Forward pass on host array ``x`` (inference timing); waits for the result."""
 
     def execution(self) -> dict[str, Any]:
-        """Facts about how this run executes (compile mode, XLA, data path...), for the record."""
+        """Facts about how this run executes, for the record: the contract's (mode, data path, whose
+        batch order, sync, what compiles) and any of the implementation's own, declared in
+        :attr:`FACTS`."""
         return {
             "mode": self.mode,
             "data_path": self.DATA_PATH,

@@ -279,7 +279,7 @@ def import_s(record: RunRecord) -> float | None:
 
 def generalization_gap(record: RunRecord) -> float | None:
     """Final train minus validation accuracy; ``None`` without both."""
-    train, val = record.history.train_accuracy, record.history.val_accuracy
+    train, val = record.curves.train_accuracy, record.curves.val_accuracy
     if not train or not val or train[-1] is None or val[-1] is None:
         return None
     return float(train[-1] - val[-1])
@@ -371,8 +371,8 @@ def efficiency(record: RunRecord) -> dict[str, Any]:
 
 
 def overfitting_of(record: RunRecord) -> dict[str, Any] | None:
-    """The overfitting analysis of an ok run's history (:func:`harness.record.overfitting.analyse`,
+    """The overfitting analysis of an ok run's curves (:func:`harness.record.overfitting.analyse`,
     default parameters), computed on reading; ``None`` for a run that did not finish."""
     if record.status != "ok":
         return None
-    return overfitting.analyse(record.history)
+    return overfitting.analyse(record.curves)

@@ -1,7 +1,7 @@
-"""Overfitting analysis of one run's per-epoch history: pure functions on lists of floats.
+"""Overfitting analysis of one run's per-epoch curves: pure functions on lists of floats.
 
 Epochs are numbered from 1 (epoch ``e`` is list index ``e - 1``). Every function takes the curves
-as recorded in :class:`harness.record.schema.History` (train/validation loss and accuracy evaluated
+as recorded in :class:`harness.record.schema.Curves` (train/validation loss and accuracy evaluated
 with dropout off after each epoch; test accuracy per epoch only when the run asked for it).
 
 Definitions
@@ -43,7 +43,7 @@ early stopping (Keras ``EarlyStopping(monitor="val_loss", patience=P, restore_be
     behaviour with ``min_delta = d * best``; with ``d = 0`` the two are the same. Reported: the
     stop epoch (``None`` when patience never ran out), the restored epoch, the validation
     accuracy and accuracy gap there, the last epoch's validation accuracy, and the same for test
-    accuracy when the history has it per epoch (otherwise only the final test accuracy of the
+    accuracy when the curves has it per epoch (otherwise only the final test accuracy of the
     run is known, so the test accuracy the early-stopped model would have had is ``None``).
 """
 
@@ -54,7 +54,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from harness.record.schema import History
+from harness.record.schema import Curves
 
 DEFAULT_PATIENCE = 5
 DEFAULT_MIN_DELTA = 0.01  # 1% of the best validation loss: above the epoch-to-epoch noise on mnist1d
@@ -112,12 +112,12 @@ def best_epoch(val_loss: Sequence[float]) -> int:
     return min(range(len(val_loss)), key=lambda i: (val_loss[i], i)) + 1
 
 
-def gaps(history: History, epoch: int) -> dict[str, float]:
+def gaps(curves: Curves, epoch: int) -> dict[str, float]:
     """Train minus validation accuracy and validation minus train loss at 1-based ``epoch``."""
     i = epoch - 1
     return {
-        "accuracy_gap": history.train_accuracy[i] - history.val_accuracy[i],
-        "loss_gap": history.val_loss[i] - history.train_loss[i],
+        "accuracy_gap": curves.train_accuracy[i] - curves.val_accuracy[i],
+        "loss_gap": curves.val_loss[i] - curves.train_loss[i],
     }
 
 
@@ -152,10 +152,10 @@ def onset(
 
 
 def early_stop(
-    history: History, patience: int = DEFAULT_PATIENCE, min_delta: float = DEFAULT_MIN_DELTA
+    curves: Curves, patience: int = DEFAULT_PATIENCE, min_delta: float = DEFAULT_MIN_DELTA
 ) -> EarlyStop:
-    """Keras-style early stopping on validation loss, replayed on the history (module docstring)."""
-    v = history.val_loss
+    """Keras-style early stopping on validation loss, replayed on the curves (module docstring)."""
+    v = curves.val_loss
     if not v:
         raise ValueError("early_stop needs at least one epoch")
     best, restored, wait, stopped = math.inf, 1, 0, None
@@ -166,30 +166,30 @@ def early_stop(
         elif wait >= patience:
             stopped = epoch
             break
-    tests = history.test_accuracy
+    tests = curves.test_accuracy
     per_epoch_test = len(tests) == len(v)
     return EarlyStop(
         stopped_epoch=stopped,
         restored_epoch=restored,
         epochs_trained=stopped or len(v),
-        val_accuracy=history.val_accuracy[restored - 1],
-        val_accuracy_final=history.val_accuracy[-1],
-        accuracy_gap=gaps(history, restored)["accuracy_gap"],
+        val_accuracy=curves.val_accuracy[restored - 1],
+        val_accuracy_final=curves.val_accuracy[-1],
+        accuracy_gap=gaps(curves, restored)["accuracy_gap"],
         test_accuracy=tests[restored - 1] if per_epoch_test else None,
         test_accuracy_final=tests[-1] if per_epoch_test else None,
     )
 
 
 def analyse(
-    history: History,
+    curves: Curves,
     patience: int = DEFAULT_PATIENCE,
     min_delta: float = DEFAULT_MIN_DELTA,
     smooth_epochs: int = 1,
 ) -> dict[str, Any]:
     """Everything above as a JSON-ready dict (what :func:`harness.record.derived.overfitting_of`
     gives a record), parameters included; ``{"reason": ...}`` with the parameters when the
-    history cannot be analysed."""
-    h = history
+    curves cannot be analysed."""
+    h = curves
     params = {"patience": patience, "min_delta": min_delta, "smooth_epochs": smooth_epochs}
     problem = _check(h.train_loss, h.train_accuracy, h.val_loss, h.val_accuracy) or (
         "no epochs" if not h.val_loss else ""

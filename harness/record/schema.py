@@ -3,11 +3,14 @@
 Records keep raw samples only (seconds per epoch, per step, per evaluation); statistics are
 derived when reading (see :mod:`harness.record.derived`). ``results/README.md`` documents every field.
 
-Versions: 2 (this one) keeps only the machine calibration's raw rates in ``calibration``; version 1
-stored them in ``efficiency`` beside figures derived from the run's own step time, and the
-overfitting analysis in ``extra["overfitting"]``. :meth:`RunRecord.from_dict` reads both: a
-version-1 record is migrated as it is read (its derived figures dropped; they are computed on
-reading, as for every version-2 record).
+Versions: 3 (this one) keeps a run's per-epoch metrics in ``curves`` and where it came from (its
+plan, shard and order seed, its budget, its A/B pair) in ``provenance``, apart from how it ran
+(``execution``); the implementation's own facts are ``execution["plugin"]``, declared by its plug-in.
+Version 2 called the curves ``history`` and kept every fact in ``execution``; version 1 also
+stored the calibration's raw rates in ``efficiency`` beside figures derived from the run's own
+step time, and the overfitting analysis in ``extra["overfitting"]``. :meth:`RunRecord.from_dict`
+reads all three: an older record is migrated as it is read (version 1's derived figures dropped;
+they are computed on reading, as for every newer record).
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from harness.errors import RecordError
+from harness.record.execution import PLUGIN, PLUGIN_PREFIX, PROVENANCE, V2_PLUGIN_FACTS
 
-SCHEMA_VERSION = 2
-READABLE_VERSIONS = (1, 2)  # what from_dict reads (older ones are migrated)
+SCHEMA_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)  # what from_dict reads (older ones are migrated)
 CALIBRATION_KEYS = (  # the raw calibration facts a record keeps (derived.efficiency reads them)
     "peak_flops_per_s",
     "peak_engine",
@@ -72,7 +76,7 @@ class Timings:
 
 
 @dataclass
-class History:
+class Curves:
     """Per-epoch metrics on the train and validation splits, evaluated with dropout off.
 
     ``test_accuracy`` is filled per epoch only when the run asked for it (``track_test``), for
@@ -104,10 +108,11 @@ class RunRecord:
     suite: str = ""
     machine: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, Any] = field(default_factory=dict)
-    execution: dict[str, Any] = field(default_factory=dict)
+    execution: dict[str, Any] = field(default_factory=dict)  # how it ran (harness/record/execution.py)
+    provenance: dict[str, Any] = field(default_factory=dict)  # which plan or A/B pair it came from
     git_commit: str = ""
     timings: Timings = field(default_factory=Timings)
-    history: History = field(default_factory=History)
+    curves: Curves = field(default_factory=Curves)  # per epoch ("history" in versions 1-2)
     n_train: int | None = None
     n_test: int | None = None
     n_val: int | None = None  # validation samples (None in records before it was kept)
@@ -141,6 +146,8 @@ class RunRecord:
             raise RecordError(f"schema_version {version!r} is not supported (readable: {valid})")
         if version == 1:
             data = _migrate_v1(data)
+        if version in (1, 2):
+            data = _migrate_v2(data)
         missing = [k for k in ("task", "impl", "framework", "device", "seed", "status") if k not in data]
         if missing:
             raise RecordError(f"record is missing field(s): {', '.join(missing)}")
@@ -150,7 +157,7 @@ class RunRecord:
         body = {k: v for k, v in data.items() if k in known}
         try:
             body["timings"] = Timings(**data.get("timings", {}))
-            body["history"] = History(**data.get("history", {}))
+            body["curves"] = Curves(**data.get("curves", {}))
             return cls(**body)
         except TypeError as exc:
             raise RecordError(f"record has a malformed field: {exc}") from exc
@@ -218,5 +225,24 @@ def _migrate_v1(data: Mapping[str, Any]) -> dict[str, Any]:
     extra = data.get("extra")
     if isinstance(extra, Mapping):
         out["extra"] = {k: v for k, v in extra.items() if k != "overfitting"}
+    out["schema_version"] = 2
+    return out
+
+
+def _migrate_v2(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A version-2 record as version 3: ``history`` is ``curves``; the plan's and the A/B gate's
+    facts move from ``execution`` to ``provenance``; the implementation's own facts (those its
+    plug-in declares: in version 2, the ones :data:`harness.record.execution.V2_PLUGIN_FACTS`
+    names, and any ``plugin_`` key) to ``execution["plugin"]``."""
+    out = {k: v for k, v in data.items() if k != "history"}
+    out["curves"] = data.get("history", {})
+    execution = dict(data.get("execution") or {})
+    out["provenance"] = {k: execution.pop(k) for k in list(execution) if k in PROVENANCE}
+    plugin = {
+        k: execution.pop(k) for k in list(execution) if k in V2_PLUGIN_FACTS or k.startswith(PLUGIN_PREFIX)
+    }
+    if plugin:
+        execution[PLUGIN] = plugin
+    out["execution"] = execution
     out["schema_version"] = SCHEMA_VERSION
     return out

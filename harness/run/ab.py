@@ -266,7 +266,7 @@ def measure_pair(
 ) -> list[RunRecord]:
     """Process pair ``k`` of the gated runs (of ``only`` those, when given): fresh workers of both
     sides, one interleaved group; its records (``execution.side`` says whose). Which side's workers
-    start first, and come first in the group, is drawn per pair (``execution.ab_first_side``): a
+    start first, and come first in the group, is drawn per pair (``provenance.ab_first_side``): a
     fixed order would be a side bias."""
     checkouts = {name: side.checkout for name, side in sides.items()}
     order = list(SIDES)
@@ -286,14 +286,8 @@ def measure_pair(
     pool.close()
     for record in records:
         side = sides[record.execution["side"]]
-        finish(record, plan.threads, [])
-        record.execution |= {
-            "ab_pair": k,
-            "ab_source": side.source,
-            "ab_first_side": order[0],
-            "order_seed": plan.order_seed,
-        }
-        record.git_commit = side.commit
+        pair = {"ab_pair": k, "ab_source": side.source, "ab_first_side": order[0]}
+        finish(record, plan.threads, [], pair | {"order_seed": plan.order_seed}, commit=side.commit)
     return records
 
 

@@ -21,7 +21,7 @@ import os
 import random
 import socket
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from harness.errors import UsageError
@@ -46,6 +46,7 @@ class GroupTask:
     warm_up: bool
     order_seed: int
     calibrate: bool
+    provenance: dict[str, Any] = field(default_factory=dict)  # the plan's, for the node's stamp
 
 
 def import_ray() -> Any:
@@ -122,7 +123,7 @@ def run_on_node(task: GroupTask) -> list[dict[str, Any]]:
         records = group.run()
     finally:
         pool.close(kill=True)
-    return [finish(r, task.threads, entries).to_dict() for r in records]
+    return [finish(r, task.threads, entries, task.provenance).to_dict() for r in records]
 
 
 def _options(requests: list[RunRequest], threads: int, accelerator: str | None) -> dict[str, Any]:

@@ -4,9 +4,9 @@ Each phase is timed on its own (never mixed): ``build_s``; ``first_epoch_s`` (in
 and compilation); ``epoch_s`` for the steady-state epochs 2..E, each timed between the training
 loop's hooks (:class:`harness.plugins.contract.EpochHooks`) and ending with one device sync, as real
 training runs; ``eval_s`` full test-split evaluations; ``step_s`` single training steps, each
-synchronised. Per-epoch evaluation on train and validation (the history) happens inside the end
+synchronised. Per-epoch evaluation on train and validation (its curves) happens inside the end
 hook but outside its timer, as does the per-epoch test evaluation a ``track_test`` request adds.
-The overfitting analysis is not stored: it is derived from the history on reading
+The overfitting analysis is not stored: it is derived from the curves on reading
 (:func:`harness.record.derived.overfitting_of`).
 
 When a run may go on is decided by its :class:`Control`: :class:`FreeRun` lets it run straight
@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import os
 import traceback
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import psutil
@@ -29,6 +29,7 @@ from harness.plugins import registry
 from harness.plugins.contract import Engine, Trainer, Unavailable
 from harness.plugins.registry import ImplInfo
 from harness.problem.train_spec import TrainSpec
+from harness.record import execution
 from harness.record.schema import RunRecord, new_record
 from harness.run.faults import TWIN_MARK, Fault, inject_fault
 from harness.run.timing import CpuMeter, PeakRSS, Span, busy_wait, repeat, timed, wait_for_quiet
@@ -79,7 +80,7 @@ class LoopEnded(RuntimeError):
 class EpochTimer:
     """The harness's :class:`~harness.plugins.contract.EpochHooks`: times each epoch (the loop's own
     epoch setup, then its steps, with the schedule's pause between them outside the timer), then
-    (untimed) evaluates, records the history and checks for divergence and target."""
+    (untimed) evaluates, records the curves and checks for divergence and target."""
 
     def __init__(self, trainer: Trainer, record: RunRecord, control: Control, fault: Fault, track_test: bool):
         self.trainer, self.record, self.control = trainer, record, control
@@ -138,20 +139,20 @@ class EpochTimer:
         val_loss, val_acc = self._evaluate()
         if timings.time_to_target_s is None and val_acc >= spec.target_val_accuracy:
             timings.time_to_target_s, timings.epochs_to_target = self.trained_s, epoch + 1
-        self.stopped = not math.isfinite(val_loss) or not math.isfinite(self.record.history.train_loss[-1])
+        self.stopped = not math.isfinite(val_loss) or not math.isfinite(self.record.curves.train_loss[-1])
         self.control.after_epoch(epoch, seconds, more=not self.stopped and epoch + 1 < spec.epochs)
         return self.stopped
 
     def _evaluate(self) -> tuple[float, float]:
-        history = self.record.history
+        curves = self.record.curves
         train_loss, train_acc = self.trainer.evaluate("train")
         val_loss, val_acc = self.trainer.evaluate("val")
-        history.train_loss.append(train_loss)
-        history.train_accuracy.append(train_acc)
-        history.val_loss.append(val_loss)
-        history.val_accuracy.append(val_acc)
+        curves.train_loss.append(train_loss)
+        curves.train_accuracy.append(train_acc)
+        curves.val_loss.append(val_loss)
+        curves.val_accuracy.append(val_acc)
         if self.track_test:
-            history.test_accuracy.append(self.trainer.evaluate("test")[1])
+            curves.test_accuracy.append(self.trainer.evaluate("test")[1])
         return val_loss, val_acc
 
 
@@ -226,10 +227,21 @@ def _measure(
             timings.step_s = _step_samples(trainer, fresh, request.step_samples)
     record.peak_rss_bytes = peak.bytes
     record.device_peak_bytes = trainer.device_memory_peak_bytes()
-    record.execution.update(trainer.execution())
+    record.execution.update(_facts_of(trainer))
     if control.warm_up:
         record.execution["warm_up"] = "untimed Trainer.warm_up() before every epoch (interleaved)"
         record.execution["quiet_wait_s"] = round(timer.quiet_wait_s, 4)
         record.execution["epochs_not_quiet"] = timer.not_quiet
     record.execution["process_threads"] = psutil.Process().num_threads()
     record.execution["loadavg_1m_after"] = os.getloadavg()[0]
+
+
+def _facts_of(trainer: Trainer) -> dict[str, Any]:
+    """What ``trainer`` says of how it ran: the facts the contract has every implementation say,
+    and its own under ``execution["plugin"]``, each of which its class declares (``Trainer.FACTS``)."""
+    facts = trainer.execution()
+    own = {k: facts.pop(k) for k in list(facts) if k not in execution.FACTS}
+    wrong = execution.typed(own, type(trainer).FACTS)
+    if wrong:
+        raise TypeError(f"{type(trainer).__name__}.execution(): {'; '.join(wrong)}")
+    return {**facts, execution.PLUGIN: own} if own else facts

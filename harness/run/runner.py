@@ -106,6 +106,7 @@ def _task(plan: Plan, requests: list[RunRequest]) -> cluster.GroupTask:
         plan.warm_up,
         plan.order_seed,
         plan.calibrate,
+        plan.provenance(),
     )
 
 
@@ -182,11 +183,8 @@ def run_plan(plan: Plan, results_dir: Path, observer: Observer | None = None) ->
     records: list[RunRecord] = []
 
     def store(record: RunRecord, finished: bool = False) -> None:
-        record.execution |= {"plan_id": plan.plan_id, "shard": plan.shard, "order_seed": plan.order_seed}
-        if plan.budget_s is not None:
-            record.execution |= {"budget_s": plan.budget_s, "left_out": list(plan.notes)}
-        if not finished:
-            finish(record, plan.threads, entries)
+        if not finished:  # a Ray node stamps its own
+            finish(record, plan.threads, entries, plan.provenance())
         machine_id = keys.machine_id(record)
         if machine_id not in writers:
             writers[machine_id] = RecordWriter(results_dir, machine_id, machine.git_commit(), plan.name)

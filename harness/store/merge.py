@@ -1,6 +1,6 @@
 """Merging the result trees of a plan's shards (CI-matrix jobs, cluster nodes) into one store.
 
-Every record carries its plan's id (``execution.plan_id``, a hash of the whole plan) and the
+Every record carries its plan's id (``provenance.plan_id``, a hash of the whole plan) and the
 shard it ran in. Merging reads every ``*.jsonl`` under the given folders and writes, per machine,
 one new run file through the store: nothing is written unless every line is a record of the
 supported schema, all of one plan, and no ``run_id`` appears twice (the error names both files).
@@ -48,7 +48,7 @@ def collect(sources: list[Path]) -> list[RunRecord]:
                     "another schema cannot be merged; nothing was merged"
                 )
             record = RunRecord.from_dict(data)
-            plan = str(record.execution.get("plan_id") or "")
+            plan = str(record.provenance.get("plan_id") or "")
             plans.setdefault(plan, path)
             if record.run_id in seen:
                 raise UsageError(

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from harness.record import overfitting
-from harness.record.schema import History
+from harness.record.schema import Curves
 
 
 def _falling(n_epochs: int, start: float = 2.0, rate: float = 0.1) -> list[float]:
@@ -20,10 +20,10 @@ def _vee(n_epochs: int, best: int, slope: float = 0.05) -> list[float]:
     return [1.0 + slope * abs(e - best) for e in range(1, n_epochs + 1)]
 
 
-def _history(val_loss: list[float], train_loss: list[float] | None = None, **more: list[float]) -> History:
+def _curves(val_loss: list[float], train_loss: list[float] | None = None, **more: list[float]) -> Curves:
     n_epochs = len(val_loss)
     train_loss = train_loss or _falling(n_epochs)
-    return History(
+    return Curves(
         train_loss=train_loss,
         train_accuracy=more.get("train_accuracy", [0.5 + 0.5 * e / n_epochs for e in range(n_epochs)]),
         val_loss=val_loss,
@@ -95,7 +95,7 @@ def test_early_stopping_matches_a_hand_computation() -> None:
     val_loss = [1.0, 0.9, 0.85, 0.8, 0.79, 0.9, 0.95, 1.0, 1.1]
     val_acc = [0.50, 0.55, 0.60, 0.62, 0.63, 0.61, 0.60, 0.58, 0.57]
     test_acc = [0.49, 0.54, 0.59, 0.61, 0.64, 0.60, 0.59, 0.57, 0.55]
-    history = _history(val_loss, val_accuracy=val_acc, test_accuracy=test_acc)
+    history = _curves(val_loss, val_accuracy=val_acc, test_accuracy=test_acc)
     stop = overfitting.early_stop(history, patience=3, min_delta=0.1)
     assert stop == overfitting.EarlyStop(
         stopped_epoch=6,
@@ -110,7 +110,7 @@ def test_early_stopping_matches_a_hand_computation() -> None:
 
 
 def test_early_stopping_without_running_out_of_patience_keeps_training() -> None:
-    stop = overfitting.early_stop(_history(_falling(10)), patience=3, min_delta=0.0)
+    stop = overfitting.early_stop(_curves(_falling(10)), patience=3, min_delta=0.0)
     assert stop.stopped_epoch is None and stop.restored_epoch == 10 and stop.epochs_trained == 10
     assert stop.test_accuracy is None  # no per-epoch test accuracy in this history
 
@@ -120,7 +120,7 @@ def test_analyse_is_json_ready_and_holds_gaps_and_parameters() -> None:
     train_acc = [0.5 + 0.025 * e for e in range(20)]
     val_acc = [0.4 + 0.01 * e for e in range(20)]
     result = overfitting.analyse(
-        _history(val_loss, train_accuracy=train_acc, val_accuracy=val_acc), patience=4, min_delta=0.02
+        _curves(val_loss, train_accuracy=train_acc, val_accuracy=val_acc), patience=4, min_delta=0.02
     )
     assert json.loads(json.dumps(result)) == result
     assert result["params"] == {"patience": 4, "min_delta": 0.02, "smooth_epochs": 1}
@@ -133,5 +133,5 @@ def test_analyse_is_json_ready_and_holds_gaps_and_parameters() -> None:
 
 
 def test_analyse_of_an_empty_history_says_why() -> None:
-    result = overfitting.analyse(History())
+    result = overfitting.analyse(Curves())
     assert result["reason"] == "no epochs" and result["params"]["patience"] == overfitting.DEFAULT_PATIENCE

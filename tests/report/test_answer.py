@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from harness.record.schema import History, RunRecord, Timings
+from harness.record.schema import Curves, RunRecord, Timings
 from harness.report.build import build_report
 from harness.store.runs import RecordWriter
 
@@ -21,7 +21,7 @@ def _record(task: str, impl: str, device: str, seed: int, step_ms: float, status
         machine={"machine_id": "box", "cpu_model": "Synthetic CPU", "cpu_cores_logical": 2},
         steps_per_epoch=20, n_train=1280, test_accuracy=0.9 + seed / 1000,
         timings=Timings(first_epoch_s=1.0, epoch_s=[step_ms * 20e-3 * (1 + 0.01 * i) for i in range(3)]),
-        history=History(val_accuracy=[0.8, 0.85, 0.9, 0.91], train_accuracy=[0.8, 0.86, 0.92, 0.93]),
+        curves=Curves(val_accuracy=[0.8, 0.85, 0.9, 0.91], train_accuracy=[0.8, 0.86, 0.92, 0.93]),
     )  # fmt: skip
     return record if status == "ok" else RunRecord(**{**record.__dict__, "timings": Timings()})
 

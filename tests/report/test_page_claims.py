@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from harness.record.derived import median
-from harness.record.schema import History, RunRecord, Timings
+from harness.record.schema import Curves, RunRecord, Timings
 from harness.report.build import build_report
 from harness.report.sections import modes
 from tests.report.page_claims import contradictions, modes_contradictions
@@ -45,7 +45,7 @@ def _keras(mode: str, seed: int, epoch_ms: float, order: int) -> RunRecord:
                        execution={"schedule": "interleaved", "group": f"g{seed}", "order": order},
                        timings=Timings(first_epoch_s=1.0, epoch_rounds=rounds,
                                        epoch_s=[epoch_ms * 35e-3 * (1 + 0.01 * (r % 3)) for r in rounds[1:]]),
-                       history=History(val_accuracy=[0.6] * 9, train_accuracy=[0.6] * 9))  # fmt: skip
+                       curves=Curves(val_accuracy=[0.6] * 9, train_accuracy=[0.6] * 9))  # fmt: skip
     return record
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from harness.errors import UsageError
-from harness.record.schema import History, RunRecord, Timings
+from harness.record.schema import Curves, RunRecord, Timings
 from harness.report.build import build_report
 from harness.report.data.frame import build_frames
 from harness.report.data.summary import group_stats
@@ -168,7 +168,7 @@ def test_test_accuracy_is_mean_over_seeds_and_best_marked(built: dict) -> None:
 def test_generalization_gap_is_final_train_minus_val_accuracy(built: dict) -> None:
     records = golden_records(MACHINE_A, "mnist", "tensorflow")
     expected = np.mean(
-        [r["history"]["train_accuracy"][-1] - r["history"]["val_accuracy"][-1] for r in records]
+        [r["curves"]["train_accuracy"][-1] - r["curves"]["val_accuracy"][-1] for r in records]
     )
     cell = built["cells"][(MACHINE_A, "mnist", "tensorflow", "cpu", "gap")]
     assert float(cell["data-value"]) == pytest.approx(expected, rel=1e-12)
@@ -268,7 +268,7 @@ def _record(
         config={"batch_size": batch_size, "seed": seed},
         machine={"machine_id": "m"},
         timings=Timings(first_epoch_s=2.0, epoch_s=list(epoch_s)),
-        history=History(train_accuracy=[0.9, train_acc], val_accuracy=[0.9, 0.95]),
+        curves=Curves(train_accuracy=[0.9, train_acc], val_accuracy=[0.9, 0.95]),
         n_train=1000,
         steps_per_epoch=10,
         test_accuracy=0.95,
@@ -306,9 +306,9 @@ def test_gap_best_is_closest_to_zero() -> None:
 def test_validation_peak_before_the_end_is_called_overfitting() -> None:
     late = _record("torch", 0)
     early = _record("jax", 0)
-    early.history.val_accuracy = [0.96, 0.95]
+    early.curves.val_accuracy = [0.96, 0.95]
     frames = build_frames([late, early])
-    (sentence,) = narrative.overfitting_sentences(frames.history, frames.runs)
+    (sentence,) = narrative.overfitting_sentences(frames.curves, frames.runs)
     # one seed, and no onset in two epochs: the drop is named, and not called overfitting
     assert (
         sentence == "Not called overfitting: jax (validation accuracy -1.00 pp from epoch 1 to 2: one seed)."

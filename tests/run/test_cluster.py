@@ -52,7 +52,7 @@ def test_ray_runs_the_groups_as_a_local_run_would_and_a_dead_task_costs_its_grou
     assert all(set(r.to_dict()) == set(local[0].to_dict()) for r in on_ray)  # the same schema
     assert {r.execution["schedule"] for r in on_ray} == {"interleaved"}
     assert all(
-        r.machine["machine_id"] and r.execution["plan_id"] == local[0].execution["plan_id"] for r in on_ray
+        r.machine["machine_id"] and r.provenance["plan_id"] == local[0].provenance["plan_id"] for r in on_ray
     )
     # the Ray task of the iris group dies: its runs are crashed, digits' complete
     monkeypatch.setenv(RAY_KILL_ENV, "iris")

@@ -146,6 +146,7 @@ def test_execution_block_is_read_back_and_efficiency_is_against_the_calibration(
     assert by_impl["jax"].execution["matmul_precision"] == "highest"
     for record in records:
         assert execution_facts.problems(record.execution) == [], record.impl
+        assert execution_facts.problems(record.provenance, execution_facts.PROVENANCE) == [], record.impl
         eff = derived.efficiency(record)
         assert eff["engine"] == record.impl and 0 < eff["fraction_of_peak"] < 1, eff
         fastest = min(derived.step_samples_s(record)) * record.steps_per_epoch  # its steps, overhead aside

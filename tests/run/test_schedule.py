@@ -63,7 +63,7 @@ def test_interleaved_rounds_follow_the_recorded_random_order(tmp_path: Path, sui
         assert min(s[r] for s in starts.values()) > max(s[r - 1] for s in starts.values())
     # and within a round, the order is the one the recorded seed draws (requests in plan order)
     plan_order = ["jax[default]", "jax[scan]", "torch[default]"]
-    rng = random.Random(records[0].execution["order_seed"])
+    rng = random.Random(records[0].provenance["order_seed"])
     for r in range(ROUNDS):
         expected = list(plan_order)
         rng.shuffle(expected)

@@ -19,7 +19,7 @@ def _record(seed: int, plan: str = "p1", machine: str = "box-1") -> RunRecord:
     return RunRecord(
         task="iris", impl="jax", framework="jax", device="cpu", seed=seed,
         machine={"machine_id": machine}, git_commit="abc", timings=Timings(epoch_s=[0.1]),
-        execution={"plan_id": plan, "shard": f"{seed % 2 + 1}/2"},
+        provenance={"plan_id": plan, "shard": f"{seed % 2 + 1}/2"},
     )  # fmt: skip
 
 

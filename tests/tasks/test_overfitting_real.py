@@ -51,8 +51,8 @@ def test_every_run_is_analysed_with_per_epoch_test_accuracy(records: list[RunRec
     for record in records:
         result = derived.overfitting_of(record)
         assert record.status == "ok" and result["epochs"] == 30
-        assert len(record.history.test_accuracy) == 30
-        assert record.history.test_accuracy[-1] == pytest.approx(record.test_accuracy, abs=1e-6)
+        assert len(record.curves.test_accuracy) == 30
+        assert record.curves.test_accuracy[-1] == pytest.approx(record.test_accuracy, abs=1e-6)
         assert 0.0 < result["early_stopping"]["test_accuracy"] < 1.0
 
 
@@ -61,7 +61,7 @@ def test_detector_finds_an_onset_without_a_cure(records: list[RunRecord]) -> Non
     for record in plain:
         result = derived.overfitting_of(record)
         assert result["onset_epoch"] is not None and 1 <= result["onset_epoch"] < 25
-        assert record.history.train_accuracy[-1] > 0.95  # it memorised the training set
+        assert record.curves.train_accuracy[-1] > 0.95  # it memorised the training set
 
 
 def test_dropout_narrows_the_gap(records: list[RunRecord]) -> None:

@@ -16,11 +16,12 @@ from typing import Any
 import pandas as pd
 
 from harness.record import derived, keys
+from harness.record.execution import PLUGIN
 from harness.record.keys import config_key, machine_id, run_label
 from harness.record.schema import RunRecord
 
 KEY = ["machine_id", "task", "variant", "label", "impl", "mode", "device"]
-HISTORY_METRICS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy")
+CURVE_METRICS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy")
 
 
 @dataclass
@@ -31,7 +32,7 @@ class Frames:
     versions and machine blocks). ``epochs``: one row per steady-state epoch (``epoch_s``,
     ``step_s``, ``samples_per_s``, and ``setup_s``, its epoch overhead). ``steps``: one row per
     single synchronised step.
-    ``evals``: one row per test-split evaluation. ``history``: one row per run, epoch and metric.
+    ``evals``: one row per test-split evaluation. ``curves``: one row per run, epoch and metric.
     ``rounds``: one row per steady epoch of an interleaved run, with its ``group`` and ``round``
     (what paired ratios are made of). ``twins``: the A/A twins, kept out of every other table: one
     row per steady round of an ok twin (``group``, ``round``, ``step_s``), one row with its
@@ -42,7 +43,7 @@ class Frames:
     epochs: pd.DataFrame
     steps: pd.DataFrame
     evals: pd.DataFrame
-    history: pd.DataFrame
+    curves: pd.DataFrame
     rounds: pd.DataFrame
     twins: pd.DataFrame
 
@@ -80,7 +81,7 @@ def _last(values: Sequence[float | None]) -> float | None:
 
 
 def _run_row(record: RunRecord, variant: str) -> dict[str, Any]:
-    t, h = record.timings, record.history
+    t, h = record.timings, record.curves
     return {
         "machine_id": machine_id(record),
         "task": record.task,
@@ -124,7 +125,7 @@ def _run_row(record: RunRecord, variant: str) -> dict[str, Any]:
         "created_at": record.created_at,
         "suite": record.suite,
         "config": record.config or {},
-        "execution": record.execution or {},
+        "execution": _settings(record),
         "versions": record.versions or {},
         "machine": record.machine or {},
         "overfitting": derived.overfitting_of(record),
@@ -185,10 +186,18 @@ def _sample_rows(key: dict[str, Any], record: RunRecord) -> tuple[list, list, li
     return epochs, steps, evals
 
 
-def _history_rows(key: dict[str, Any], history: Any) -> list[dict[str, Any]]:
+def _settings(record: RunRecord) -> dict[str, Any]:
+    """Every fact of how a run ran and where it came from, one level (the page lists them by
+    name): ``execution``, the implementation's own facts in it, and ``provenance``."""
+    execution = dict(record.execution or {})
+    own = execution.pop(PLUGIN, None) or {}
+    return {**execution, **own, **(record.provenance or {})}
+
+
+def _curve_rows(key: dict[str, Any], curves: Any) -> list[dict[str, Any]]:
     rows = []
-    for metric in HISTORY_METRICS:
-        for epoch, value in enumerate(getattr(history, metric), start=1):
+    for metric in CURVE_METRICS:
+        for epoch, value in enumerate(getattr(curves, metric), start=1):
             if value is not None:
                 rows.append({**key, "metric": metric, "epoch": epoch, "value": float(value)})
     return rows
@@ -199,9 +208,9 @@ def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
 
 
 def build_frames(records: Sequence[RunRecord]) -> Frames:
-    """Tidy tables of ``records``; timing and history rows come from ``ok`` runs only."""
+    """Tidy tables of ``records``; timing and curve rows come from ``ok`` runs only."""
     labels = _variants(records)
-    runs, epochs, steps, evals, history, rounds, twins = [], [], [], [], [], [], []
+    runs, epochs, steps, evals, curves, rounds, twins = [], [], [], [], [], [], []
     for record in records:
         row = _run_row(record, _variant_of(record, labels))
         if derived.is_twin(record):
@@ -212,7 +221,7 @@ def build_frames(records: Sequence[RunRecord]) -> Frames:
             continue
         key = {k: row[k] for k in KEY} | {"seed": record.seed}
         more = _sample_rows(key, record)
-        history += _history_rows(key, record.history)
+        curves += _curve_rows(key, record.curves)
         if row["left_out"]:  # listed with its epochs, never in a table, sentence or ratio
             continue
         epochs += more[0]
@@ -230,7 +239,7 @@ def build_frames(records: Sequence[RunRecord]) -> Frames:
         epochs=_frame(epochs, [*sample_cols, "epoch_s", "step_s", "samples_per_s", "setup_s"]),
         steps=_frame(steps, [*sample_cols, "step_s"]),
         evals=_frame(evals, [*sample_cols, "eval_samples_per_s"]),
-        history=_frame(history, [*sample_cols, "metric", "epoch", "value"]),
+        curves=_frame(curves, [*sample_cols, "metric", "epoch", "value"]),
         rounds=_frame(rounds, [*sample_cols, "group", "round", "step_s"]),
         twins=_frame(twins, [*sample_cols, "status", "reason", "group", "round", "step_s"]),
     )

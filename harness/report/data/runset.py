@@ -96,10 +96,10 @@ def select(
     others = {d.git_commit for f, i, d in everything if (f, i) not in picked}
     left_out = len(everything) - len(chosen)
     found = RunSet(records, lines, left_out, len(others), not_run(records))
-    budgets = [r.execution["budget_s"] for r in records if (r.execution or {}).get("budget_s")]
+    budgets = [r.provenance["budget_s"] for r in records if (r.provenance or {}).get("budget_s")]
     found.budget_s = max(budgets) if budgets else None
     found.budget_left_out = list(
-        dict.fromkeys(x for r in records for x in (r.execution or {}).get("left_out", []))
+        dict.fromkeys(x for r in records for x in (r.provenance or {}).get("left_out", []))
     )
     return found
 

@@ -172,7 +172,7 @@ def _interval_errorbars(ax: object, data: pd.DataFrame, name: str, scale: float,
 
 
 @_styled
-def curves_figure(history: pd.DataFrame, colours: dict) -> Figure:
+def curves_figure(curves: pd.DataFrame, colours: dict) -> Figure:
     """Loss and accuracy per epoch, train (left) and validation (right): mean over seeds with a
     ±1 standard deviation band; a star marks each implementation's best-validation epoch.
 
@@ -182,10 +182,10 @@ def curves_figure(history: pd.DataFrame, colours: dict) -> Figure:
     fig = Figure(figsize=(8.0, 6.4), layout="constrained")
     axes = fig.subplots(2, 2, sharex=True)
     keys = ["label", "device", "metric", "epoch"]
-    agg = history.groupby(keys, as_index=False)["value"].agg(["mean", "std"])
+    agg = curves.groupby(keys, as_index=False)["value"].agg(["mean", "std"])
     mean = agg.rename(columns={"mean": "value"})
     best = _best_epochs(mean).merge(mean, on=["label", "device", "epoch"])
-    devices = sorted(history["device"].unique())
+    devices = sorted(curves["device"].unique())
     dashes = {d: DEVICE_LINES[i % len(DEVICE_LINES)] for i, d in enumerate(devices)}
     for row, metrics in enumerate(PANELS):
         for col, metric in enumerate(metrics):

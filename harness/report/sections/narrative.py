@@ -149,7 +149,7 @@ def _one_sample(runs: pd.DataFrame, label: str, device: str) -> float:
     return 1.0 / float(sizes.median()) if len(sizes) and sizes.median() > 0 else math.nan
 
 
-def overfitting_sentences(history: pd.DataFrame, runs: pd.DataFrame) -> list[str]:
+def overfitting_sentences(curves: pd.DataFrame, runs: pd.DataFrame) -> list[str]:
     """Which implementations overfit, and which only look as if they might.
 
     Overfitting is the lesson's: validation loss stops falling and rises while training loss still
@@ -158,7 +158,7 @@ def overfitting_sentences(history: pd.DataFrame, runs: pd.DataFrame) -> list[str
     its validation accuracy's fall from the best epoch to the last is quoted where it is at least
     one validation sample (less is a single prediction flipping). A fall or an onset that misses
     these is named with the reason it is not a claim."""
-    val = history[history["metric"] == "val_accuracy"]
+    val = curves[curves["metric"] == "val_accuracy"]
     if val.empty:
         return []
     onsets = _onsets(runs)

@@ -72,7 +72,7 @@ def as_written(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _figures(frames: Frames, key: tuple, stats: pd.DataFrame, colours: list[str]) -> list[FigureView]:
-    epochs, history = as_written(_part(frames.epochs, key)), as_written(_part(frames.history, key))
+    epochs, curves = as_written(_part(frames.epochs, key)), as_written(_part(frames.curves, key))
     out = []
     if not epochs.empty:
         out.append(FigureView(
@@ -82,14 +82,14 @@ def _figures(frames: Frames, key: tuple, stats: pd.DataFrame, colours: list[str]
             "epoch overhead and the first epoch left out) over their number; a box pools every steady "
             "epoch of every seed.",
         ))  # fmt: skip
-    if not history.empty:
+    if not curves.empty:
         runs = as_written(_part(frames.runs, key))
         out.append(FigureView(
-            Plot("curves", {"history": history}, colours),
+            Plot("curves", {"curves": curves}, colours),
             "Loss and accuracy per epoch",
             "Train and validation loss and accuracy per epoch: line the mean over seeds, band ±1 standard "
             "deviation; a star marks each implementation's best validation-accuracy epoch.",
-            narrative.overfitting_sentences(history, runs) + narrative.target_sentences(stats),
+            narrative.overfitting_sentences(curves, runs) + narrative.target_sentences(stats),
         ))  # fmt: skip
     return out
 

@@ -48,6 +48,7 @@ class KerasTrainer(Trainer):
     OWN_SHUFFLE_MODES = ("default", "fast")
     SYNC_METHOD = "an epoch ends after Keras reads its logs back; the hook then waits for the last weight"
     DATA_PATH = "numpy arrays (default, fast) or a PyDataset (same-batches) fed to fit by Keras' adapter"
+    FACTS = {"keras_backend": str, "jit_compile": bool, "steps_per_execution": int}
 
     @classmethod
     def worker_env(cls, engine: str) -> dict[str, str]:

@@ -80,6 +80,7 @@ class LightningTrainer(TorchSteps, Trainer):
         "whole dataset as tensors on the device; a DataLoader (num_workers=0) whose batch sampler "
         "yields index batches and whose dataset gathers a batch by index on the device (__getitems__)"
     )
+    FACTS = {**TorchSteps.FACTS, "trainer": dict, "loop": str}
 
     @classmethod
     def prepare(cls, engine: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ class TorchSteps:
     evaluating (a framework's own loop goes on from there)."""
 
     TRAIN_AFTER_EVAL = False
+    FACTS = {"optimizer_kernel": str}  # what optimizer_kernel() says, recorded by each trainer
     dev: Any
     data: dict[str, tuple[Any, Any]]
     model: Any

@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from harness.record.schema import History, RunRecord, Timings  # noqa: E402
+from harness.record.schema import Curves, RunRecord, Timings  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SCRIPT_LABEL = "<script>alert(1)</script>"
@@ -134,7 +134,7 @@ def _config(task: str, seed: int) -> dict:
     }
 
 
-def _history(rng: np.random.Generator, run: Run, epochs: int) -> History:
+def _curves(rng: np.random.Generator, run: Run, epochs: int) -> Curves:
     offset = IMPLS[run.impl][5]
     final_val = TASKS[run.task][6] + offset + rng.normal(0, 0.0015)
     t = np.arange(1, epochs + 1) / epochs
@@ -142,7 +142,7 @@ def _history(rng: np.random.Generator, run: Run, epochs: int) -> History:
     train_acc = np.minimum(0.999, final_val + 0.02 * t - 0.04 * np.exp(-4 * t))
     val_loss = 0.07 - 2 * offset + 0.12 * np.exp(-4 * t) + 0.015 * t**2 + rng.normal(0, 0.001, epochs)
     train_loss = (0.02 + 0.2 * np.exp(-4 * t)) * (1 - 20 * offset) + rng.normal(0, 0.0005, epochs)
-    return History(
+    return Curves(
         train_loss=[round(float(v), 5) for v in train_loss],
         train_accuracy=[round(float(v), 5) for v in train_acc],
         val_loss=[round(float(v), 5) for v in val_loss],
@@ -150,7 +150,7 @@ def _history(rng: np.random.Generator, run: Run, epochs: int) -> History:
     )
 
 
-def _timings(rng: np.random.Generator, run: Run, history: History) -> Timings:
+def _timings(rng: np.random.Generator, run: Run, history: Curves) -> Timings:
     n_train, n_test, batch, epochs, target, _, _ = TASKS[run.task]
     steps = math.ceil(n_train / batch)
     step_s = STEP_MS[run.impl] * TASK_SCALE[run.task] / 1000 * (0.35 if run.device == "gpu" else 1.0)
@@ -196,14 +196,14 @@ def make_record(run: Run, rng: np.random.Generator) -> RunRecord:
     )
     if run.status != "ok":
         return record
-    record.history = _history(rng, run, epochs)
-    record.timings = _timings(rng, run, record.history)
+    record.curves = _curves(rng, run, epochs)
+    record.timings = _timings(rng, run, record.curves)
     _schedule(record, run, epochs)
     record.n_train, record.n_test = n_train, n_test
     record.steps_per_epoch = math.ceil(n_train / batch)
     record.train_flops_per_sample = 1_868_800
-    record.test_accuracy = round(record.history.val_accuracy[-1] + float(rng.normal(0, 0.001)), 5)
-    record.test_loss = round(record.history.val_loss[-1] * 1.02, 5)
+    record.test_accuracy = round(record.curves.val_accuracy[-1] + float(rng.normal(0, 0.001)), 5)
+    record.test_loss = round(record.curves.val_loss[-1] * 1.02, 5)
     record.peak_rss_bytes = int(rss_mib * 2**20 * float(rng.lognormal(0, 0.01)))
     if run.device == "gpu":
         record.device_peak_bytes = int(300 * 2**20)

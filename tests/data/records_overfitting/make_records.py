@@ -19,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from harness.record.schema import History, RunRecord, Timings  # noqa: E402
+from harness.record.schema import Curves, RunRecord, Timings  # noqa: E402
 from tasks.mlp.common import make_spec  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -37,7 +37,7 @@ SEED_JITTER = (-0.01, 0.01)  # seed 0 and seed 1 gaps differ by 2 pp
 IMPLS = ("jax", "torch")
 
 
-def _history(name: str, impl: str, seed: int) -> History:
+def _history(name: str, impl: str, seed: int) -> Curves:
     epochs = np.arange(1, EPOCHS + 1)
     gap = GAPS[name] + TORCH_EXTRA_GAP.get(name, 0.0) * (impl == "torch") + SEED_JITTER[seed]
     val_final = 0.45
@@ -47,7 +47,7 @@ def _history(name: str, impl: str, seed: int) -> History:
     rising = 1.5 * (1 + 0.04 * np.abs(epochs - 8))  # minimum at epoch 8, then 4% more per epoch
     falling = 1.5 + 0.5 * np.exp(-epochs / 6)  # still improving at the end: no onset
     val_loss = falling if name == "dropout" else rising
-    history = History(
+    history = Curves(
         train_loss=train_loss.round(5).tolist(),
         train_accuracy=train_acc.round(5).tolist(),
         val_loss=val_loss.round(5).tolist(),
@@ -72,7 +72,7 @@ def make_record(name: str, impl: str, seed: int, index: int) -> RunRecord:
         machine=MACHINE,
         git_commit="0123456789abcdef0123456789abcdef01234567",
         timings=Timings(import_s=0.5, build_s=0.1, first_epoch_s=0.2, epoch_s=[0.05] * (EPOCHS - 1)),
-        history=history,
+        curves=history,
         n_train=875,
         n_test=1000,
         steps_per_epoch=9,
