@@ -47,7 +47,7 @@ def test_ok_runs_record_every_phase(tmp_path: Path, suite_file: Path) -> None:
     assert t.import_s > 0 and t.build_s > 0 and t.first_epoch_s > 0
     assert len(t.epoch_s) == 2 and len(t.step_s) == 4 and len(t.eval_s) == 2
     assert first.timings.worker_runs_before == 0 and second.timings.worker_runs_before == 1
-    assert len(first.history.val_accuracy) == 3 and 0.5 < first.test_accuracy <= 1.0
+    assert len(first.curves.val_accuracy) == 3 and 0.5 < first.test_accuracy <= 1.0
     assert first.config["epochs"] == 3 and first.config["seed"] == 0 and second.config["seed"] == 1
     assert first.machine["fingerprint"] == machine.machine_info()["fingerprint"]
     assert first.versions["jax"] and first.git_commit is not None
