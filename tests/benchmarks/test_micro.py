@@ -26,7 +26,7 @@ from harness.plugins.contract import Trainer
 from harness.problem.train_spec import TrainSpec
 from harness.run import machine, worker
 from tasks.datasets import Splits
-from tasks.mlp import problem as mlp_problem
+from tasks.mlp import common
 
 SYNTHETIC_SIZES = {"train": 8192, "val": 1024, "test": 1024}
 # Problem name -> (spec, data loader). "mnist-synthetic" is the MNIST-sized network on random
@@ -38,8 +38,8 @@ WARMUP_CALLS = 5  # compile / trace / allocator warm-up before pytest-benchmark'
 
 def _problem(name: str) -> tuple[TrainSpec, Callable[[TrainSpec], Splits]]:
     if name == "mnist-synthetic":
-        return mlp_problem.make_spec("mnist"), _synthetic_splits
-    return mlp_problem.make_spec(name), mlp_problem.load_data
+        return common.make_spec("mnist"), _synthetic_splits
+    return common.make_spec(name), common.load_data
 
 
 def _synthetic_splits(spec: TrainSpec) -> Splits:
@@ -100,7 +100,7 @@ class TrainerCache:
         spec, load = _problem(problem)
         data = load(spec)
         trainer = unit.trainer(spec, device, "default", unit.engine)
-        trainer.build(mlp_problem.init_params(spec), data)
+        trainer.build(common.init_params(spec), data)
         return trainer, data
 
 
@@ -133,8 +133,8 @@ def _warm(fn: Callable[[], Any]) -> Callable[[], Any]:
 def _step_fn(trainer: Trainer, data: Splits) -> Callable[[], None]:
     """One synchronised training step per call, cycling through the full batches of one epoch."""
     spec = trainer.spec
-    order = mlp_problem.batch_order(spec, 0, len(data.y_train))
-    full = [b for b in mlp_problem.batch_slices(order, spec.batch_size) if len(b) == spec.batch_size]
+    order = common.batch_order(spec, 0, len(data.y_train))
+    full = [b for b in common.batch_slices(order, spec.batch_size) if len(b) == spec.batch_size]
     batches = itertools.cycle(full)
 
     def step() -> None:
