@@ -3,9 +3,10 @@ implementation, device and problem size.
 
 Run with ``tox -e bench-micro`` (or ``pytest tests/benchmarks --benchmark-only``; the normal test
 run ignores this folder). Implementations come from :mod:`harness.plugins.registry`, so a new
-``impl_*.py`` file is benchmarked without touching this file. Every timed call ends with the
+file under ``tasks/mlp/impls/`` is benchmarked without touching this file. Every timed call ends with the
 device done: ``train_step`` returns a host float and is followed by ``sync`` as in
-:mod:`harness.run.measure`; ``predict_batch`` waits for its result.
+:mod:`harness.run.measure`; ``predict_batch`` waits for its result (it is optional: an
+implementation without it is skipped, with the reason, in the inference benchmark).
 
 Unlike ``harness run``, everything runs in this one process: Keras is benchmarked on the backend
 ``$KERAS_BACKEND`` names (TensorFlow by default); other Keras backends are skipped with a reason.
@@ -27,6 +28,7 @@ from harness.problem.train_spec import TrainSpec
 from harness.run import machine, worker
 from tasks.datasets import Splits
 from tasks.mlp import common
+from tests.real_runs import skip_without
 
 SYNTHETIC_SIZES = {"train": 8192, "val": 1024, "test": 1024}
 # Problem name -> (spec, data loader). "mnist-synthetic" is the MNIST-sized network on random
@@ -159,6 +161,7 @@ def test_train_step(benchmark: Any, trainers: TrainerCache, impl: str, device: s
 @pytest.mark.parametrize(("impl", "device"), list(_cases()))
 def test_inference(benchmark: Any, trainers: TrainerCache, impl: str, device: str, problem: str) -> None:
     """A forward pass on ``batch_size`` host rows of the test split, waiting for the result."""
+    skip_without(registry.get(impl).trainer_class(), "predict_batch")
     trainer, data = trainers.get(impl, device, problem)
     _label(benchmark, "inference", problem, impl, device)
     x = np.ascontiguousarray(data.x_test[: trainer.spec.batch_size])
