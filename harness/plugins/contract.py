@@ -326,9 +326,12 @@ class Trainer(ABC):
 
     @classmethod
     def prepare(cls, engine: str) -> dict[str, Any]:
-        """Import what the API style needs once per worker, after the engine's setup; return
-        ``{"versions": {...}}`` of what it imported. Raise to make the implementation unavailable."""
-        return {}
+        """Import what the API style needs once per worker, after the engine's setup (inside the
+        worker's timed import); return ``{"versions": {...}}`` of what it imported. Raise to make
+        the implementation unavailable. The default imports :attr:`MODULES` and records each one's
+        ``__version__`` (``""``: none); an override that sets up more calls it too."""
+        modules = {name: importlib.import_module(name) for name in cls.MODULES}
+        return {"versions": {name: getattr(module, "__version__", "") for name, module in modules.items()}}
 
     @abstractmethod
     def build(self, params: list[np.ndarray], data: Splits) -> None:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 from collections.abc import Sequence
 from functools import cache, partial
 from typing import Any
@@ -86,7 +85,7 @@ class FlaxTrainer(Trainer):
     @classmethod
     def prepare(cls, engine: str) -> dict[str, Any]:
         nnx.load()  # imported here, where the worker's import time is measured, not in build
-        return {"versions": {"flax": importlib.metadata.version("flax"), "optax": optax.load().__version__}}
+        return super().prepare(engine)
 
     def build(self, params: list[np.ndarray], data: Splits) -> None:
         self.dev = device_of(self.device)

@@ -53,10 +53,6 @@ class JaxTrainer(Trainer):
     DATA_PATH = "whole dataset as jax.Arrays on the device; batches gathered by index inside jit"
     COMPILE = {"default": "xla (jax.jit)", "scan": "xla (jax.jit), lax.scan over the epoch"}
 
-    @classmethod
-    def prepare(cls, engine: str) -> dict[str, Any]:
-        return {"versions": {"optax": optax.load().__version__}}
-
     def build(self, params: list[np.ndarray], data: Splits) -> None:
         self.dev = device_of(self.device)
         put = partial(jax.device_put, device=self.dev)

@@ -58,7 +58,7 @@ class KerasTrainer(Trainer):
         backend = keras.backend.backend()
         if backend != engine:
             raise RuntimeError(f"keras already runs on {backend!r} in this process, not {engine!r}")
-        return {"versions": {"keras": keras.__version__}}
+        return super().prepare(engine)
 
     @classmethod
     def mode_reason(cls, mode: str, engine: str) -> str | None:

@@ -58,10 +58,6 @@ class TensorflowTrainer(Trainer):
         "xla": "tf.function(jit_compile=True) per step",
     }
 
-    @classmethod
-    def prepare(cls, engine: str) -> dict[str, Any]:
-        return {"versions": {"keras": keras.__version__}}
-
     def build(self, params: list[np.ndarray], data: Splits) -> None:
         self.tf_device = device_of(self.device)
         with tf.device(self.tf_device):
