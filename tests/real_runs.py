@@ -1,6 +1,7 @@
 """What tests share to make real runs: one factory for a tiny real ``harness run`` (the
 ``real_run`` fixture in ``tests/conftest.py``), and the parameters of a test over every plug-in,
-the unavailable ones skipped where pytest shows it, with the reason."""
+the unavailable ones skipped where pytest shows it, with the reason (as are the implementations
+without an optional method a test needs)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 
 from harness import cli
+from harness.plugins.contract import Trainer
 from harness.record.schema import RunRecord
 from harness.store import runs as store
 
@@ -54,6 +56,14 @@ def each_available(plugins: Mapping[str, Any], values: Iterable[str] | None = No
         marks = [pytest.mark.skip(reason=f"unavailable here: {reason}")] if reason else []
         out.append(pytest.param(value, marks=marks, id=value))
     return out
+
+
+def skip_without(trainer: type[Trainer], method: str) -> None:
+    """Skip the calling test, with :meth:`Trainer.lacks`'s reason, when ``trainer`` does not implement
+    the optional ``method`` it needs."""
+    reason = trainer.lacks(method)
+    if reason:
+        pytest.skip(reason)
 
 
 def interruptible() -> None:

@@ -125,6 +125,13 @@ class TaskFamily(ABC):
 BATCHES_HARNESS = "the harness's per-epoch permutation (the same batches in every implementation)"
 BATCHES_OWN = "the framework's own seeded shuffling (other batches than the other implementations)"
 
+# The Trainer's optional methods: the capability constant that says a class implements one (set for
+# each class from its methods, by ``Trainer.__init_subclass__``) and what needs the method.
+OPTIONAL_METHODS: Mapping[str, tuple[str, str]] = {
+    "predict_batch": ("SUPPORTS_PREDICT_BATCH", "the inference micro-benchmarks"),
+    "get_params": ("SUPPORTS_GET_PARAMS", "the parity tests (they compare weights)"),
+}
+
 
 class Unavailable(RuntimeError):
     """This implementation cannot run here (device, mode or backend missing); says why."""
@@ -253,7 +260,10 @@ class Engine(ABC):
 class Trainer(ABC):
     """One framework's implementation of the MLP task, in one API style, on one of its engines.
 
-    A ``Trainer`` is built once per run, in the worker process of its engine and device.
+    A ``Trainer`` is built once per run, in the worker process of its engine and device. A run
+    needs only the abstract methods; :data:`OPTIONAL_METHODS` (``predict_batch``, ``get_params``)
+    serve the micro-benchmarks and the parity tests, which skip, with :meth:`lacks`'s reason, a
+    class without them.
     """
 
     FRAMEWORK: ClassVar[str]  # what users install and import: torch | tensorflow | jax | keras ...
@@ -273,6 +283,29 @@ class Trainer(ABC):
     # trainer settings), each with its type: recorded as ``execution["plugin"]``; a fact it adds
     # and does not declare here crashes the run, naming it (so a record says only declared facts).
     FACTS: ClassVar[Mapping[str, type | tuple[type, ...]]] = {}
+    # Whether the class implements each optional method: derived from the class's own methods, never
+    # declared, so it cannot disagree with them; callers check it instead of calling and catching.
+    SUPPORTS_PREDICT_BATCH: ClassVar[bool] = False
+    SUPPORTS_GET_PARAMS: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for method, (capability, _) in OPTIONAL_METHODS.items():
+            setattr(cls, capability, getattr(cls, method) is not getattr(Trainer, method))
+
+    @classmethod
+    def lacks(cls, method: str) -> str | None:
+        """``None`` when the class implements the optional ``method``, else the reason a caller
+        that needs it skips the class: which implementation, which method, what needs it."""
+        if method not in OPTIONAL_METHODS:
+            raise ValueError(f"no optional Trainer method {method!r}; valid: {', '.join(OPTIONAL_METHODS)}")
+        capability, needed_by = OPTIONAL_METHODS[method]
+        if getattr(cls, capability):
+            return None
+        return (
+            f"{cls.FRAMEWORK} ({cls.__name__}) does not implement the optional Trainer.{method} "
+            f"({capability} is False): {needed_by} need it"
+        )
 
     def __init__(self, spec: TrainSpec, device: str, mode: str, engine: type[Engine]) -> None:
         reason = self.mode_reason(mode, engine.NAME)
@@ -297,9 +330,12 @@ class Trainer(ABC):
 
     @classmethod
     def prepare(cls, engine: str) -> dict[str, Any]:
-        """Import what the API style needs once per worker, after the engine's setup; return
-        ``{"versions": {...}}`` of what it imported. Raise to make the implementation unavailable."""
-        return {}
+        """Import what the API style needs once per worker, after the engine's setup (inside the
+        worker's timed import); return ``{"versions": {...}}`` of what it imported. Raise to make
+        the implementation unavailable. The default imports :attr:`MODULES` and records each one's
+        ``__version__`` (``""``: none); an override that sets up more calls it too."""
+        modules = {name: importlib.import_module(name) for name in cls.MODULES}
+        return {"versions": {name: getattr(module, "__version__", "") for name, module in modules.items()}}
 
     @abstractmethod
     def build(self, params: list[np.ndarray], data: Splits) -> None:
@@ -340,9 +376,10 @@ class Trainer(ABC):
     def evaluate(self, split: str) -> tuple[float, float]:
         """Mean cross-entropy loss and accuracy on ``train``, ``val`` or ``test``, dropout off."""
 
-    @abstractmethod
     def get_params(self) -> list[np.ndarray]:
-        """Current weights as numpy arrays in the ``[W1, b1, ...]`` layout."""
+        """Optional: the current weights as numpy arrays in the ``[W1, b1, ...]`` layout, what the
+        parity tests compare across implementations (``tests/tasks/test_parity.py``)."""
+        raise NotImplementedError(self.lacks("get_params"))
 
     @abstractmethod
     def sync_values(self) -> Sequence[Any]:
@@ -359,9 +396,10 @@ class Trainer(ABC):
         over the training split."""
         self.evaluate("train")
 
-    @abstractmethod
     def predict_batch(self, x: np.ndarray) -> None:
-        """Forward pass on host array ``x`` (inference timing); waits for the result."""
+        """Optional: a forward pass on host array ``x`` that waits for its result, what the
+        inference micro-benchmarks time (``tests/benchmarks/test_micro.py``)."""
+        raise NotImplementedError(self.lacks("predict_batch"))
 
     def execution(self) -> dict[str, Any]:
         """Facts about how this run executes, for the record: the contract's (mode, data path, whose

@@ -124,6 +124,13 @@ def batch_slices(order: np.ndarray, batch_size: int) -> list[np.ndarray]:
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
+def full_batches(order: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``order``'s full batches as one ``(n, batch_size)`` array, and the short rest (maybe empty):
+    what a loop compiled over the epoch (``lax.scan``, a ``tf.function``) takes in one call."""
+    n_full = len(order) // batch_size
+    return order[: n_full * batch_size].reshape(n_full, batch_size), order[n_full * batch_size :]
+
+
 def train_flops_per_sample(spec: TrainSpec) -> int:
     """FLOPs to train on one sample: forward ``2*in*out`` per layer, backward twice that.
 

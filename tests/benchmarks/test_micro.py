@@ -3,9 +3,10 @@ implementation, device and problem size.
 
 Run with ``tox -e bench-micro`` (or ``pytest tests/benchmarks --benchmark-only``; the normal test
 run ignores this folder). Implementations come from :mod:`harness.plugins.registry`, so a new
-``impl_*.py`` file is benchmarked without touching this file. Every timed call ends with the
+file under ``tasks/mlp/impls/`` is benchmarked without touching this file. Every timed call ends with the
 device done: ``train_step`` returns a host float and is followed by ``sync`` as in
-:mod:`harness.run.measure`; ``predict_batch`` waits for its result.
+:mod:`harness.run.measure`; ``predict_batch`` waits for its result (it is optional: an
+implementation without it is skipped, with the reason, in the inference benchmark).
 
 Unlike ``harness run``, everything runs in this one process: Keras is benchmarked on the backend
 ``$KERAS_BACKEND`` names (TensorFlow by default); other Keras backends are skipped with a reason.
@@ -26,7 +27,8 @@ from harness.plugins.contract import Trainer
 from harness.problem.train_spec import TrainSpec
 from harness.run import machine, worker
 from tasks.datasets import Splits
-from tasks.mlp import problem as mlp_problem
+from tasks.mlp import common
+from tests.real_runs import skip_without
 
 SYNTHETIC_SIZES = {"train": 8192, "val": 1024, "test": 1024}
 # Problem name -> (spec, data loader). "mnist-synthetic" is the MNIST-sized network on random
@@ -38,8 +40,8 @@ WARMUP_CALLS = 5  # compile / trace / allocator warm-up before pytest-benchmark'
 
 def _problem(name: str) -> tuple[TrainSpec, Callable[[TrainSpec], Splits]]:
     if name == "mnist-synthetic":
-        return mlp_problem.make_spec("mnist"), _synthetic_splits
-    return mlp_problem.make_spec(name), mlp_problem.load_data
+        return common.make_spec("mnist"), _synthetic_splits
+    return common.make_spec(name), common.load_data
 
 
 def _synthetic_splits(spec: TrainSpec) -> Splits:
@@ -100,7 +102,7 @@ class TrainerCache:
         spec, load = _problem(problem)
         data = load(spec)
         trainer = unit.trainer(spec, device, "default", unit.engine)
-        trainer.build(mlp_problem.init_params(spec), data)
+        trainer.build(common.init_params(spec), data)
         return trainer, data
 
 
@@ -133,8 +135,8 @@ def _warm(fn: Callable[[], Any]) -> Callable[[], Any]:
 def _step_fn(trainer: Trainer, data: Splits) -> Callable[[], None]:
     """One synchronised training step per call, cycling through the full batches of one epoch."""
     spec = trainer.spec
-    order = mlp_problem.batch_order(spec, 0, len(data.y_train))
-    full = [b for b in mlp_problem.batch_slices(order, spec.batch_size) if len(b) == spec.batch_size]
+    order = common.batch_order(spec, 0, len(data.y_train))
+    full = [b for b in common.batch_slices(order, spec.batch_size) if len(b) == spec.batch_size]
     batches = itertools.cycle(full)
 
     def step() -> None:
@@ -159,6 +161,7 @@ def test_train_step(benchmark: Any, trainers: TrainerCache, impl: str, device: s
 @pytest.mark.parametrize(("impl", "device"), list(_cases()))
 def test_inference(benchmark: Any, trainers: TrainerCache, impl: str, device: str, problem: str) -> None:
     """A forward pass on ``batch_size`` host rows of the test split, waiting for the result."""
+    skip_without(registry.get(impl).trainer_class(), "predict_batch")
     trainer, data = trainers.get(impl, device, problem)
     _label(benchmark, "inference", problem, impl, device)
     x = np.ascontiguousarray(data.x_test[: trainer.spec.batch_size])

@@ -3,7 +3,6 @@ framework added as files in a folder of its own runs through the whole harness u
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,17 +11,6 @@ from harness import cli
 from harness.errors import SpecError, UnknownName
 from harness.plugins import registry
 from harness.store import runs as store
-
-PLUGIN = Path(__file__).parents[1] / "data" / "plugin_toy"
-
-
-@pytest.fixture
-def toy_plugin(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv(registry.PLUGINS_ENV, str(PLUGIN))
-    registry.clear()
-    yield PLUGIN
-    monkeypatch.delenv(registry.PLUGINS_ENV)
-    registry.clear()
 
 
 def test_builtin_engines_and_implementations_are_found_from_their_files() -> None:
@@ -51,12 +39,11 @@ def test_a_new_framework_is_files_in_a_folder_and_runs_end_to_end(toy_plugin: Pa
 
 
 def test_an_unknown_engine_is_named_with_the_valid_ones(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    toy_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "impls").mkdir()
-    (tmp_path / "impls" / "orphan.py").write_text(
-        (PLUGIN / "impls" / "toy_softmax.py").read_text().replace('ENGINES = ("toy",)', 'ENGINES = ("tpu",)')
-    )
+    toy = (toy_folder / "impls" / "toy_softmax.py").read_text()
+    (tmp_path / "impls" / "orphan.py").write_text(toy.replace('ENGINES = ("toy",)', 'ENGINES = ("tpu",)'))
     monkeypatch.setenv(registry.PLUGINS_ENV, str(tmp_path))
     registry.clear()
     try:

@@ -8,7 +8,10 @@ The default mode of every implementation runs every probe (each optimizer, activ
 the other modes (compiled, fused, scanned, another data path) change how the same step executes,
 so they run :data:`MODE_PROBES` (SGD and AdamW with decay, two tasks) unless ``--all-probes`` is
 given (``pytest --runslow``): each probe rebuilds and recompiles the model, and the compiled modes'
-six probes cost a minute and a half of the default test run."""
+six probes cost a minute and a half of the default test run.
+
+Weights are read with the optional ``Trainer.get_params``: an implementation without it records its
+losses and metrics only, and ``test_parity`` skips its weight comparison by name, with the reason."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.plugins.contract import Trainer
 from harness.run import worker
 from tasks.mlp import common
 
@@ -47,6 +51,13 @@ class _NoHooks:
         return False
 
 
+def weights(trainer: Trainer, prefix: str) -> dict[str, np.ndarray]:
+    """The trainer's weights as ``{prefix}{i}``; none from one without the optional ``get_params``."""
+    if not trainer.SUPPORTS_GET_PARAMS:
+        return {}
+    return {f"{prefix}{i}": p for i, p in enumerate(trainer.get_params())}
+
+
 def probe_fit(unit: object, mode: str) -> dict[str, np.ndarray]:
     """Two epochs through the implementation's own ``fit`` loop (the path the benchmark times),
     on the harness's batches; nothing for a mode that shuffles by itself."""
@@ -60,7 +71,7 @@ def probe_fit(unit: object, mode: str) -> dict[str, np.ndarray]:
     n_train = len(data.y_train)
     trainer.fit(lambda epoch: common.batch_order(spec, epoch, n_train), _NoHooks())
     trainer.sync()
-    return {f"{name}/param{i}": p for i, p in enumerate(trainer.get_params())}
+    return weights(trainer, f"{name}/param")
 
 
 def probe(unit: worker.Unit, mode: str = "default", every_probe: bool = True) -> dict[str, np.ndarray]:
@@ -80,19 +91,18 @@ def probe(unit: worker.Unit, mode: str = "default", every_probe: bool = True) ->
                 losses.append(trainer.train_step(index))
             epoch += 1
         out[f"{name}/losses"] = np.asarray(losses)
-        for i, p in enumerate(trainer.get_params()):
-            out[f"{name}/param{i}"] = p
+        before = weights(trainer, f"{name}/param")
+        out |= before
         # the untimed warm-up before an interleaved epoch must leave the model as it was
-        before = trainer.get_params()
         trainer.warm_up()
-        moved = [np.abs(a - b).max() for a, b in zip(before, trainer.get_params(), strict=True)]
-        out[f"{name}/warm_up_change"] = np.asarray(max(moved))
+        moved = [np.abs(before[k] - p).max() for k, p in weights(trainer, f"{name}/param").items()]
+        if moved:
+            out[f"{name}/warm_up_change"] = np.asarray(max(moved))
         # then a whole epoch through train_epoch: the path the benchmark times must match too
         trainer.train_epoch(common.batch_order(spec, epoch, len(data.y_train)))
         trainer.sync()
         out[f"{name}/after_epoch_val"] = np.asarray(trainer.evaluate("val"))
-        for i, p in enumerate(trainer.get_params()):
-            out[f"{name}/after_epoch_param{i}"] = p
+        out |= weights(trainer, f"{name}/after_epoch_param")
     return out | probe_fit(unit, mode)
 
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 from collections.abc import Sequence
 from functools import cache, partial
 from typing import Any
@@ -64,7 +63,7 @@ def eval_metrics(model: Any, x: Any, y: Any) -> tuple[Any, Any]:
     return loss, (logits.argmax(axis=1) == y).mean()
 
 
-class FlaxTrainer(Trainer):
+class FlaxTrainer(jax_epochs.JaxSteps, Trainer):
     """A stateful NNX model and optimizer; ``default`` mutates them through ``nnx.jit``, ``fast``
     keeps their state as a pytree (``nnx.split`` once) and runs plain ``jax.jit`` functions on it."""
 
@@ -82,11 +81,12 @@ class FlaxTrainer(Trainer):
         "default": "xla (nnx.jit: the model and optimizer graph traversed in Python every call)",
         "fast": "xla (jax.jit on the nnx.split state), lax.scan over the epoch",
     }
+    SCAN_MODE = "fast"
 
     @classmethod
     def prepare(cls, engine: str) -> dict[str, Any]:
         nnx.load()  # imported here, where the worker's import time is measured, not in build
-        return {"versions": {"flax": importlib.metadata.version("flax"), "optax": optax.load().__version__}}
+        return super().prepare(engine)
 
     def build(self, params: list[np.ndarray], data: Splits) -> None:
         self.dev = device_of(self.device)
@@ -115,15 +115,8 @@ class FlaxTrainer(Trainer):
             return loss
         return self._train_step(self.model, self.optimizer, x, y, index)
 
-    def train_epoch(self, order: np.ndarray) -> None:
-        scan = self._scan_batches if self.mode == "fast" else None
-        jax_epochs.train_epoch(order, self.spec.batch_size, self.dev, self._step, scan)
-
     def _scan_batches(self, batches: Any) -> None:  # one row of indices per full batch
         self.state = self._train_scan(self.state, *self.data["train"], batches)
-
-    def train_step(self, index: np.ndarray) -> float:
-        return float(self._step(jax.device_put(index.astype(np.int32), self.dev)))
 
     def warm_up(self) -> None:  # default: the jitted step, every variable put back (fast: forward)
         flax_functional.warm_up(self) if self.mode != "fast" else super().warm_up()

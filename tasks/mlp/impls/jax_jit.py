@@ -15,7 +15,6 @@ from tasks.mlp.shared import jax_epochs
 from tasks.mlp.shared.optax_optimizers import make_optimizer
 
 optax: Any = LazyModule("optax")
-WARM_UP_STEPS = 3
 
 
 def forward(spec: TrainSpec, params: list[Any], x: Any, key: Any | None) -> Any:
@@ -39,7 +38,7 @@ def loss_fn(spec: TrainSpec, params: list[Any], x: Any, y: Any, key: Any | None)
     return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
 
 
-class JaxTrainer(Trainer):
+class JaxTrainer(jax_epochs.JaxSteps, Trainer):
     """Parameters as a list of ``jax.Array``; one jitted function does gather, grad and update."""
 
     FRAMEWORK = "jax"
@@ -52,10 +51,7 @@ class JaxTrainer(Trainer):
     }
     DATA_PATH = "whole dataset as jax.Arrays on the device; batches gathered by index inside jit"
     COMPILE = {"default": "xla (jax.jit)", "scan": "xla (jax.jit), lax.scan over the epoch"}
-
-    @classmethod
-    def prepare(cls, engine: str) -> dict[str, Any]:
-        return {"versions": {"optax": optax.load().__version__}}
+    SCAN_MODE = "scan"
 
     def build(self, params: list[np.ndarray], data: Splits) -> None:
         self.dev = device_of(self.device)
@@ -110,10 +106,6 @@ class JaxTrainer(Trainer):
         self.params, self.opt_state, loss = self._train_step(self.params, self.opt_state, key, x, y, index)
         return loss
 
-    def train_epoch(self, order: np.ndarray) -> None:
-        scan = self._scan_batches if self.mode == "scan" else None
-        jax_epochs.train_epoch(order, self.spec.batch_size, self.dev, self._step, scan)
-
     def _scan_batches(self, batches: Any) -> None:
         """One compiled ``lax.scan`` over ``batches`` (one full batch of indices per row)."""
         x, y = self.data["train"]
@@ -123,18 +115,12 @@ class JaxTrainer(Trainer):
         self.step_count += batches.shape[0]
 
     def warm_up(self) -> None:
-        """Untimed, before an epoch that follows other processes' epochs: the jitted train step
-        three times on the current state, its results thrown away (JAX is functional: the model
-        and the step count stay as they were), so the epoch finds the step's code, buffers and
-        optimizer state warm again. The default forward pass alone left the epoch after a pause
-        1.2-1.35x slower than the next (benchmarks/schedule_sensitivity.py)."""
+        """:func:`jax_epochs.warm_up` on the current state, its results thrown away: JAX is
+        functional, so the model and the step count stay as they were."""
         x, y = self.data["train"]
-        for _ in range(WARM_UP_STEPS):
-            out = self._train_step(self.params, self.opt_state, self.key, x, y, self.warm_up_index)
-        jax.block_until_ready(out)
-
-    def train_step(self, index: np.ndarray) -> float:
-        return float(self._step(jax.device_put(index.astype(np.int32), self.dev)))
+        jax_epochs.warm_up(
+            partial(self._train_step, self.params, self.opt_state, self.key, x, y, self.warm_up_index)
+        )
 
     def evaluate(self, split: str) -> tuple[float, float]:
         loss, acc = self._evaluate(self.params, *self.data[split])

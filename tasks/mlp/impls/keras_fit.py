@@ -18,7 +18,7 @@ import numpy as np
 from harness.plugins.contract import EpochHooks, EpochOrders, Splits, Trainer
 from harness.problem.train_spec import TrainSpec
 from tasks.mlp.common import metrics_from_logits
-from tasks.mlp.shared.keras_fit_hooks import make_callback, make_dataset, placement
+from tasks.mlp.shared.keras_fit_hooks import execution_facts, make_callback, make_dataset, placement
 from tasks.mlp.shared.keras_optimizers import keras, make_optimizer
 
 
@@ -59,7 +59,7 @@ class KerasTrainer(Trainer):
         backend = keras.backend.backend()
         if backend != engine:
             raise RuntimeError(f"keras already runs on {backend!r} in this process, not {engine!r}")
-        return {"versions": {"keras": keras.__version__}}
+        return super().prepare(engine)
 
     @classmethod
     def mode_reason(cls, mode: str, engine: str) -> str | None:
@@ -71,9 +71,8 @@ class KerasTrainer(Trainer):
         return super().mode_reason(mode, engine)
 
     def build(self, params: list[np.ndarray], data: Splits) -> None:
-        self.scope = "gpu:0" if self.device == "gpu" else "cpu:0"
         keras.utils.set_random_seed(self.spec.seed)
-        with placement(self.scope):
+        with placement(self.device):
             self.model = build_model(self.spec)
             self.model.set_weights(params)
             self.model.compile(
@@ -99,7 +98,7 @@ class KerasTrainer(Trainer):
         x, y = self.data["train"]
         dataset = make_dataset(x, y, self.spec.batch_size, orders) if self.mode == "same-batches" else None
         callback = make_callback(hooks, dataset)
-        with placement(self.scope):
+        with placement(self.device):
             if dataset is not None:
                 # shuffle=False: fit shuffles a PyDataset's batch indices by default, which would reorder
                 # the harness's batches within each epoch
@@ -114,14 +113,14 @@ class KerasTrainer(Trainer):
 
     def train_epoch(self, order: np.ndarray) -> None:
         x, y = self.data["train"]
-        with placement(self.scope):
+        with placement(self.device):
             self.model.fit(
                 x[order], y[order], batch_size=self.spec.batch_size, epochs=1, shuffle=False, verbose=0
             )
 
     def train_step(self, index: np.ndarray) -> float:
         x, y = self.data["train"]
-        with placement(self.scope):
+        with placement(self.device):
             out = self.model.train_on_batch(x[index], y[index], return_dict=True)
         return float(out["loss"])
 
@@ -129,12 +128,12 @@ class KerasTrainer(Trainer):
         # One forward call on the whole split: model.evaluate() rebuilds its data pipeline on every
         # call, which costs more than the forward pass itself on these small sets.
         x, y = self.data[split]
-        with placement(self.scope):
+        with placement(self.device):
             logits = keras.ops.convert_to_numpy(self.model(x, training=False))
         return metrics_from_logits(logits, y)
 
     def predict_batch(self, x: np.ndarray) -> None:
-        with placement(self.scope):
+        with placement(self.device):
             self.model.predict_on_batch(x)
 
     def get_params(self) -> list[np.ndarray]:
@@ -144,8 +143,4 @@ class KerasTrainer(Trainer):
         return [w.value for w in self.model.weights]
 
     def execution(self) -> dict[str, Any]:
-        out = super().execution()
-        out["keras_backend"] = keras.backend.backend()
-        out["jit_compile"] = bool(getattr(self.model, "jit_compile", False))
-        out["steps_per_execution"] = int(getattr(self.model, "steps_per_execution", 1) or 1)
-        return out
+        return super().execution() | execution_facts(self.model)

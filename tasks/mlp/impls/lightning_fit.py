@@ -12,8 +12,6 @@ inside functions, so importing this file imports neither torch nor Lightning.
 
 from __future__ import annotations
 
-import logging
-import warnings
 from typing import Any
 
 import numpy as np
@@ -21,7 +19,7 @@ import numpy as np
 from harness.plugins.contract import EpochHooks, EpochOrders, LazyModule, Splits, Trainer
 from harness.problem.train_spec import TrainSpec
 from tasks.mlp.engines.torch_engine import device_of, torch
-from tasks.mlp.shared.lightning_data import DeviceTensors, EpochBatches, back_on_device, epoch_callback
+from tasks.mlp.shared.lightning_fit_hooks import back_on_device, epoch_callback, harness_loader, quiet_worker
 from tasks.mlp.shared.torch_modules import build_module, load_weights, make_optimizer
 from tasks.mlp.shared.torch_steps import TorchSteps
 
@@ -84,15 +82,9 @@ class LightningTrainer(TorchSteps, Trainer):
 
     @classmethod
     def prepare(cls, engine: str) -> dict[str, Any]:
-        version = pl.__version__  # imports Lightning, which sets its logger to INFO: silence it after
-        # Workers print to stderr: Lightning's info lines (devices found, tips, fit stopped) are noise there.
-        for name in ("pytorch_lightning", "lightning_fabric"):
-            logging.getLogger(name).setLevel(logging.WARNING)
-        # The data is already on the device: loader workers would only add processes and copies.
-        warnings.filterwarnings("ignore", ".*does not have many workers.*")
-        # Lightning 2.6 still builds torch's LeafSpec, which this torch deprecates: a note per fit.
-        warnings.filterwarnings("ignore", r".*isinstance\(treespec, LeafSpec\).*", FutureWarning)
-        return {"versions": {"pytorch_lightning": version}}
+        versions = super().prepare(engine)  # imports Lightning
+        quiet_worker()
+        return versions
 
     def build(self, params: list[np.ndarray], data: Splits) -> None:
         self.dev = device_of(self.device)
@@ -104,29 +96,16 @@ class LightningTrainer(TorchSteps, Trainer):
         self.data = self.place(data)
 
     def fit(self, orders: EpochOrders, hooks: EpochHooks) -> None:
-        x, y = self.data["train"]
-        loader = torch.utils.data.DataLoader(
-            DeviceTensors(x, y),
-            batch_sampler=EpochBatches(orders, self.spec.batch_size, self.dev),
-            collate_fn=lambda batch: batch,
-            num_workers=0,
-            # Each epoch's iterator draws a base seed; from its own generator it leaves the global
-            # one, which draws the dropout masks, as the torch loop leaves it.
-            generator=torch.Generator(),
-        )
-        trainer = pl.Trainer(
-            accelerator=self._accelerator(),
-            devices=1,
-            max_epochs=self.spec.epochs,
-            callbacks=[epoch_callback(hooks)],
-            **TRAINER_SETTINGS,
-        )
+        loader = harness_loader(*self.data["train"], orders, self.spec.batch_size, self.dev)
+        trainer = pl.Trainer(callbacks=[epoch_callback(hooks)], **self._trainer_settings())
         self.module.train()
         trainer.fit(self.module, train_dataloaders=loader)
         back_on_device(self.module, self.optimizer, self.dev)
 
-    def _accelerator(self) -> str:
-        return "gpu" if self.device == "gpu" else "cpu"
+    def _trainer_settings(self) -> dict[str, Any]:
+        """What ``pl.Trainer`` is given, and the record says, besides the callback."""
+        accelerator = "gpu" if self.device == "gpu" else "cpu"
+        return {**TRAINER_SETTINGS, "max_epochs": self.spec.epochs, "accelerator": accelerator, "devices": 1}
 
     def _step(self, index: Any) -> Any:
         """Lightning's automatic optimization by hand: training_step, zero_grad, backward, step."""
@@ -139,12 +118,7 @@ class LightningTrainer(TorchSteps, Trainer):
 
     def execution(self) -> dict[str, Any]:
         out = super().execution()
-        out["trainer"] = {
-            **TRAINER_SETTINGS,
-            "max_epochs": self.spec.epochs,
-            "accelerator": self._accelerator(),
-            "devices": 1,
-        }
+        out["trainer"] = self._trainer_settings()
         out["loop"] = "one Trainer.fit over every epoch, automatic optimization"
         out["optimizer_kernel"] = self.optimizer_kernel()
         return out

@@ -10,7 +10,7 @@ import numpy as np
 
 from harness.plugins.contract import Splits, Trainer
 from harness.problem.train_spec import TrainSpec
-from tasks.mlp.common import batch_slices
+from tasks.mlp.common import batch_slices, full_batches
 from tasks.mlp.engines.tensorflow_engine import device_of, tf
 from tasks.mlp.shared.keras_optimizers import keras, make_optimizer
 
@@ -58,10 +58,6 @@ class TensorflowTrainer(Trainer):
         "xla": "tf.function(jit_compile=True) per step",
     }
 
-    @classmethod
-    def prepare(cls, engine: str) -> dict[str, Any]:
-        return {"versions": {"keras": keras.__version__}}
-
     def build(self, params: list[np.ndarray], data: Splits) -> None:
         self.tf_device = device_of(self.device)
         with tf.device(self.tf_device):
@@ -106,21 +102,15 @@ class TensorflowTrainer(Trainer):
 
     def train_epoch(self, order: np.ndarray) -> None:
         with tf.device(self.tf_device):
-            if self.mode == "epoch-function":
-                order = self._epoch_function_full_batches(order)
+            if self.mode == "epoch-function":  # one tf.function call runs every full batch
+                batches, order = full_batches(order, self.spec.batch_size)
+                if len(batches):
+                    self._train_epoch_fn(
+                        *self.data["train"], tf.constant(batches), self.step_count.read_value()
+                    )
+                    self.step_count.assign_add(len(batches))
             for index in batch_slices(tf.constant(order), self.spec.batch_size):
                 self._step(index)
-
-    def _epoch_function_full_batches(self, order: np.ndarray) -> np.ndarray:
-        """One ``tf.function`` call runs every full batch of the epoch; returns the short rest."""
-        size = self.spec.batch_size
-        n_full = len(order) // size
-        if n_full:
-            x, y = self.data["train"]
-            batches = tf.constant(order[: n_full * size].reshape(n_full, size))
-            self._train_epoch_fn(x, y, batches, self.step_count.read_value())
-            self.step_count.assign_add(n_full)
-        return order[n_full * size :]
 
     def train_step(self, index: np.ndarray) -> float:
         with tf.device(self.tf_device):

@@ -10,6 +10,7 @@ from typing import Any
 
 from harness.plugins.contract import LazyModule
 from tasks.mlp.engines.jax_engine import jax
+from tasks.mlp.shared import jax_epochs
 
 nnx: Any = LazyModule("flax.nnx")
 
@@ -58,13 +59,10 @@ def weights(layers: Any) -> list[Any]:
     return [v[...] for layer in layers for v in (layer.kernel, layer.bias)]
 
 
-WARM_UP_STEPS = 3  # as impls/jax_jit.py
-
-
 def warm_up(trainer: Any) -> None:
-    """``Trainer.warm_up`` of the ``default`` mode: its jitted train step (which updates the model and
-    optimizer in place) run :data:`WARM_UP_STEPS` times on the first batch, then every variable put
-    back, the dropout stream's count included. A forward pass alone left flax's epoch after the
+    """``Trainer.warm_up`` of the ``default`` mode: :func:`jax_epochs.warm_up` with its jitted train
+    step (which updates the model and optimizer in place) on the first batch, then every variable
+    put back, the dropout stream's count included. A forward pass alone left flax's epoch after the
     schedule's pause 1.08x [1.00, 1.16] a bare NNX loop's in the same minutes
     (``benchmarks/bare_loop.py --interleaved``, mnist1d, 2026-12-03)."""
     model, optimizer, (x_all, y_all) = trainer.model, trainer.optimizer, trainer.data["train"]
@@ -73,7 +71,5 @@ def warm_up(trainer: Any) -> None:
     saved = jax.tree.map(lambda value: value, nnx.state((model, optimizer)))
     size = min(trainer.spec.batch_size, len(y_all))
     index = jax.device_put(jax.numpy.arange(size, dtype=jax.numpy.int32), x_all.sharding)
-    for _ in range(WARM_UP_STEPS):
-        loss = trainer._train_step(model, optimizer, x_all, y_all, index)
-    jax.block_until_ready(loss)
+    jax_epochs.warm_up(lambda: trainer._train_step(model, optimizer, x_all, y_all, index))
     nnx.update((model, optimizer), saved)

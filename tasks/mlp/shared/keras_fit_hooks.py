@@ -1,6 +1,7 @@
 """What Keras' ``model.fit`` needs to meet the harness: a callback that calls the harness's epoch
-hooks, a ``PyDataset`` serving the harness's batches (the ``same-batches`` mode), and the device
-scope. Adapters, not the Keras user's code: that is ``impls/keras_fit.py``."""
+hooks, a ``PyDataset`` serving the harness's batches (the ``same-batches`` mode), the device scope,
+and how Keras runs the training, read back for the record. Adapters, not the Keras user's code:
+that is ``impls/keras_fit.py``."""
 
 from __future__ import annotations
 
@@ -63,10 +64,21 @@ def make_callback(hooks: EpochHooks, dataset: Any | None) -> Any:
     return Hooks()
 
 
-def placement(scope: str) -> Any:
-    """``keras.device(scope)``; on the torch backend variables created inside it lose their
-    gradients (Keras 3.15), so there the worker's visible devices decide placement: the cpu worker
-    hides CUDA devices and Keras' torch backend defaults to cuda when it sees one."""
+def placement(device: str) -> Any:
+    """``keras.device`` of the run's ``device`` (``cpu:0``, ``gpu:0``); on the torch backend
+    variables created inside it lose their gradients (Keras 3.15), so there the worker's visible
+    devices decide placement: the cpu worker hides CUDA devices and Keras' torch backend defaults to
+    cuda when it sees one."""
     if keras.backend.backend() == "torch":
         return contextlib.nullcontext()
-    return keras.device(scope)
+    return keras.device("gpu:0" if device == "gpu" else "cpu:0")
+
+
+def execution_facts(model: Any) -> dict[str, Any]:
+    """How Keras runs ``model``'s training, read back from it for the record: the backend, whether
+    it compiles with XLA (``jit_compile``) and the steps per execution."""
+    return {
+        "keras_backend": keras.backend.backend(),
+        "jit_compile": bool(getattr(model, "jit_compile", False)),
+        "steps_per_execution": int(getattr(model, "steps_per_execution", 1) or 1),
+    }

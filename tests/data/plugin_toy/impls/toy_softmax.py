@@ -1,4 +1,5 @@
-"""A throwaway implementation for the plug-in test: softmax regression by SGD in numpy."""
+"""A throwaway implementation for the plug-in tests: softmax regression by SGD in numpy, with only
+the methods a run needs (neither of the optional ``predict_batch`` and ``get_params``)."""
 
 from __future__ import annotations
 
@@ -42,12 +43,6 @@ class ToySoftmax(Trainer):
     def evaluate(self, split: str) -> tuple[float, float]:
         x, y = self.data[split]
         return metrics_from_logits(x @ self.w + self.b, y)
-
-    def predict_batch(self, x: np.ndarray) -> None:
-        x @ self.w + self.b
-
-    def get_params(self) -> list[np.ndarray]:
-        return [self.w.astype(np.float32), self.b.astype(np.float32)]
 
     def sync_values(self) -> Sequence[Any]:
         return ()

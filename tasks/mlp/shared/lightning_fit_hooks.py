@@ -1,10 +1,12 @@
 """What Lightning's ``Trainer.fit`` needs to meet the harness: a callback that calls the harness's
-epoch hooks, and a ``DataLoader`` dataset and batch sampler that serve the harness's batches (the
-same index batches, in the same order, on the device, as the torch loop's). Adapters, not the
-Lightning user's code: that is ``impls/lightning_fit.py``."""
+epoch hooks, a ``DataLoader`` that serves the harness's batches (the same index batches, in the same
+order, on the device, as the torch loop's), and a worker's stderr kept for what matters. Adapters,
+not the Lightning user's code: that is ``impls/lightning_fit.py``."""
 
 from __future__ import annotations
 
+import logging
+import warnings
 from typing import Any
 
 from harness.plugins.contract import EpochHooks, EpochOrders, LazyModule
@@ -13,6 +15,18 @@ from tasks.mlp.common import batch_slices
 from tasks.mlp.engines.torch_engine import torch
 
 pl: Any = LazyModule("pytorch_lightning")
+
+
+def quiet_worker() -> None:
+    """Lightning's log lines and the warnings that say nothing about a harness run, off (after
+    importing Lightning, which sets its logger to INFO): a worker prints to stderr."""
+    # Lightning's info lines (devices found, tips, fit stopped) are noise there.
+    for name in ("pytorch_lightning", "lightning_fabric"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    # The data is already on the device: loader workers would only add processes and copies.
+    warnings.filterwarnings("ignore", ".*does not have many workers.*")
+    # Lightning 2.6 still builds torch's LeafSpec, which this torch deprecates: a note per fit.
+    warnings.filterwarnings("ignore", r".*isinstance\(treespec, LeafSpec\).*", FutureWarning)
 
 
 def epoch_callback(hooks: EpochHooks) -> Any:
@@ -78,6 +92,21 @@ class EpochBatches:
         # the torch loop does in its train_epoch.
         order = torch.as_tensor(self.sampler.order, device=self.device)
         return iter(batch_slices(order, self.batch_size))
+
+
+def harness_loader(x: Any, y: Any, orders: EpochOrders, batch_size: int, device: Any) -> Any:
+    """The ``DataLoader`` of ``Trainer.fit``: :class:`EpochBatches` cuts each epoch's order into
+    index batches and :class:`DeviceTensors` gathers each batch from the device tensors ``x``,
+    ``y`` at once; no collation, no loader workers."""
+    return torch.utils.data.DataLoader(
+        DeviceTensors(x, y),
+        batch_sampler=EpochBatches(orders, batch_size, device),
+        collate_fn=lambda batch: batch,
+        num_workers=0,
+        # Each epoch's iterator draws a base seed; from its own generator it leaves the global
+        # one, which draws the dropout masks, as the torch loop leaves it.
+        generator=torch.Generator(),
+    )
 
 
 def back_on_device(module: Any, optimizer: Any, dev: Any) -> None:
