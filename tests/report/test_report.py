@@ -167,9 +167,7 @@ def test_test_accuracy_is_mean_over_seeds_and_best_marked(built: dict) -> None:
 
 def test_generalization_gap_is_final_train_minus_val_accuracy(built: dict) -> None:
     records = golden_records(MACHINE_A, "mnist", "tensorflow")
-    expected = np.mean(
-        [r["curves"]["train_accuracy"][-1] - r["curves"]["val_accuracy"][-1] for r in records]
-    )
+    expected = np.mean([r["curves"]["train_accuracy"][-1] - r["curves"]["val_accuracy"][-1] for r in records])
     cell = built["cells"][(MACHINE_A, "mnist", "tensorflow", "cpu", "gap")]
     assert float(cell["data-value"]) == pytest.approx(expected, rel=1e-12)
 
