@@ -52,7 +52,7 @@ import numpy as np  # noqa: E402
 from harness.plan.requests import RunRequest  # noqa: E402
 from harness.problem.train_spec import ADAM_BETAS, ADAM_EPSILON, TrainSpec  # noqa: E402
 from tasks.datasets import Splits  # noqa: E402
-from tasks.mlp import common  # noqa: E402
+from tasks.mlp.task import MlpTasks  # noqa: E402
 
 TARGET_RATIO = 1.03
 THREADS = 2  # the harness's default on this project's machines
@@ -86,7 +86,7 @@ def _bare_jax(spec: TrainSpec, data: Splits) -> Loop:
     import optax
 
     jax.config.update("jax_default_matmul_precision", "highest")
-    params = [jax.device_put(p) for p in common.init_params(spec)]
+    params = [jax.device_put(p) for p in MlpTasks.init_params(spec)]
     b1, b2 = ADAM_BETAS
     tx = optax.adamw(spec.learning_rate, b1, b2, ADAM_EPSILON, weight_decay=0.0)
     state = {"params": params, "opt": tx.init(params)}
@@ -121,7 +121,7 @@ def _bare_tensorflow(spec: TrainSpec, data: Splits) -> Loop:
 
     b1, b2 = ADAM_BETAS
     with tf.device("/CPU:0"):
-        weights = [tf.Variable(p) for p in common.init_params(spec)]
+        weights = [tf.Variable(p) for p in MlpTasks.init_params(spec)]
         opt = tf.keras.optimizers.Adam(spec.learning_rate, beta_1=b1, beta_2=b2, epsilon=ADAM_EPSILON)
         x, y = tf.constant(data.x_train), tf.constant(data.y_train)
     loss_obj = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -146,7 +146,7 @@ def _bare_tensorflow(spec: TrainSpec, data: Splits) -> Loop:
 
 def _bare_numpy(spec: TrainSpec, data: Splits) -> Loop:
     """The chapter's by-hand loop: forward, backward and Adam written out, float32."""
-    params = [np.asarray(p, dtype=np.float32) for p in common.init_params(spec)]
+    params = [np.asarray(p, dtype=np.float32) for p in MlpTasks.init_params(spec)]
     m, v = [np.zeros_like(p) for p in params], [np.zeros_like(p) for p in params]
     b1, b2 = ADAM_BETAS
     lr, t = np.float32(spec.learning_rate), [0]
@@ -187,7 +187,7 @@ def _bare_flax(spec: TrainSpec, data: Splits) -> Loop:
     from flax import nnx
 
     jax.config.update("jax_default_matmul_precision", "highest")
-    sizes, params = spec.layer_sizes(), common.init_params(spec)
+    sizes, params = spec.layer_sizes(), MlpTasks.init_params(spec)
 
     class MLP(nnx.Module):
         def __init__(self, rngs: nnx.Rngs) -> None:
@@ -233,7 +233,7 @@ def _torch_sequential(spec: TrainSpec) -> object:
     """torch's ``nn.Sequential`` of the spec's layers, holding the shared initial weights."""
     import torch
 
-    sizes, params = spec.layer_sizes(), common.init_params(spec)
+    sizes, params = spec.layer_sizes(), MlpTasks.init_params(spec)
     layers: list[torch.nn.Module] = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
         layers += [torch.nn.Linear(fan_in, fan_out), torch.nn.ReLU()]
@@ -284,7 +284,7 @@ def keras_model(spec: TrainSpec) -> object:
 
     layers = [keras.layers.Dense(w, activation="relu") for w in spec.hidden]
     model = keras.Sequential([keras.Input((spec.n_features,)), *layers, keras.layers.Dense(spec.n_classes)])
-    model.set_weights(common.init_params(spec))
+    model.set_weights(MlpTasks.init_params(spec))
     b1, b2 = ADAM_BETAS
     model.compile(
         optimizer=keras.optimizers.Adam(spec.learning_rate, beta_1=b1, beta_2=b2, epsilon=ADAM_EPSILON),
@@ -406,7 +406,7 @@ def time_epochs(spec: TrainSpec, n_train: int, loop: Loop) -> list[float]:
     epoch, sync = loop
     seconds = []
     for index in range(spec.epochs):
-        order = common.batch_order(spec, index, n_train)
+        order = MlpTasks.batch_order(spec, index, n_train)
         start = time.perf_counter()
         epoch(order)
         sync()
@@ -424,9 +424,9 @@ def _check_spec(spec: TrainSpec) -> None:
 def run_bare_child(impl: str, task: str, epochs: int) -> None:
     """In this process: one bare run; print ``{"epoch_s": [...], "steps_per_epoch": n}`` (epochs
     2..E: the first compiles)."""
-    spec = common.make_spec(task, epochs=epochs)
+    spec = MlpTasks.make_spec(task, epochs=epochs)
     _check_spec(spec)
-    data = common.load_data(spec)
+    data = MlpTasks.load_data(spec)
     if impl in FIT:
         epoch_s = FIT[impl](spec, data)[1:]
     else:
@@ -438,20 +438,20 @@ def serve_bare_child(impl: str, task: str, epochs: int) -> None:
     """In this process: a bare loop trained one epoch per line read (the epoch's index), answering
     each with its seconds; ``ready`` once built (low-level: and its first epoch, which compiles,
     done; fit-style: its first epoch is the first asked for)."""
-    spec = common.make_spec(task, epochs=epochs)
+    spec = MlpTasks.make_spec(task, epochs=epochs)
     _check_spec(spec)
-    data = common.load_data(spec)
+    data = MlpTasks.load_data(spec)
     n_train = len(data.y_train)
     if impl in FIT:
         print(f"ready {spec.steps_per_epoch(n_train)}", flush=True)
         FIT[impl](spec, data, Served(epochs))
         return
     epoch, sync = BARE[impl](spec, data)
-    epoch(common.batch_order(spec, 0, n_train))
+    epoch(MlpTasks.batch_order(spec, 0, n_train))
     sync()
     print(f"ready {spec.steps_per_epoch(n_train)}", flush=True)
     for line in sys.stdin:
-        order = common.batch_order(spec, int(line), n_train)
+        order = MlpTasks.batch_order(spec, int(line), n_train)
         start = time.perf_counter()
         epoch(order)
         sync()
@@ -651,7 +651,7 @@ def main(argv: list[str] | None = None) -> int:
     """Compare, print the table (and write it as JSON with ``--json``); exit 1 when some
     implementation is over the target."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--task", default="mnist1d", choices=common.TASKS)
+    parser.add_argument("--task", default="mnist1d", choices=MlpTasks.TASKS)
     parser.add_argument("--impl", nargs="+", choices=IMPLS, help="default: every one")
     parser.add_argument("--epochs", type=int, default=20, help="epochs per run (the first is not timed)")
     parser.add_argument("--repeats", type=int, default=3, help="rounds of bare, bare again and harness")

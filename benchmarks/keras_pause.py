@@ -101,17 +101,17 @@ def child(task: str, epochs: int, condition: str, asleep_s: float) -> dict:
     tf.config.threading.set_inter_op_parallelism_threads(threads)
     import keras
 
-    from tasks.mlp import common
     from tasks.mlp.impls.keras_fit import build_model
     from tasks.mlp.shared.keras_optimizers import make_optimizer
+    from tasks.mlp.task import MlpTasks
 
     _patch(condition)
-    spec = common.make_spec(task, epochs=epochs)
-    data = common.load_data(spec)
+    spec = MlpTasks.make_spec(task, epochs=epochs)
+    data = MlpTasks.load_data(spec)
     x, y = data.split("train")
     steps = spec.steps_per_epoch(len(y))
     model = build_model(spec)
-    model.set_weights(common.init_params(spec))
+    model.set_weights(MlpTasks.init_params(spec))
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     model.compile(optimizer=make_optimizer(spec), loss=loss)
 

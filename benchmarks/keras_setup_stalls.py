@@ -42,10 +42,10 @@ def child(where: str, task: str, epochs: int) -> dict[str, list[float]]:
     import keras
 
     from benchmarks.bare_loop import keras_model  # the same bare Keras model as the overhead check
-    from tasks.mlp import common
+    from tasks.mlp.task import MlpTasks
 
-    spec = common.make_spec(task, epochs=epochs)
-    data = common.load_data(spec)
+    spec = MlpTasks.make_spec(task, epochs=epochs)
+    data = MlpTasks.load_data(spec)
     model = keras_model(spec)
 
     def evaluate() -> None:

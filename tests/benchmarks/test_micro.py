@@ -28,6 +28,7 @@ from harness.problem.train_spec import TrainSpec
 from harness.run import machine, worker
 from tasks.datasets import Splits
 from tasks.mlp import common
+from tasks.mlp.task import MlpTasks
 from tests.real_runs import skip_without
 
 SYNTHETIC_SIZES = {"train": 8192, "val": 1024, "test": 1024}
@@ -40,8 +41,8 @@ WARMUP_CALLS = 5  # compile / trace / allocator warm-up before pytest-benchmark'
 
 def _problem(name: str) -> tuple[TrainSpec, Callable[[TrainSpec], Splits]]:
     if name == "mnist-synthetic":
-        return common.make_spec("mnist"), _synthetic_splits
-    return common.make_spec(name), common.load_data
+        return MlpTasks.make_spec("mnist"), _synthetic_splits
+    return MlpTasks.make_spec(name), MlpTasks.load_data
 
 
 def _synthetic_splits(spec: TrainSpec) -> Splits:
@@ -102,7 +103,7 @@ class TrainerCache:
         spec, load = _problem(problem)
         data = load(spec)
         trainer = unit.trainer(spec, device, "default", unit.engine)
-        trainer.build(common.init_params(spec), data)
+        trainer.build(MlpTasks.init_params(spec), data)
         return trainer, data
 
 
@@ -135,7 +136,7 @@ def _warm(fn: Callable[[], Any]) -> Callable[[], Any]:
 def _step_fn(trainer: Trainer, data: Splits) -> Callable[[], None]:
     """One synchronised training step per call, cycling through the full batches of one epoch."""
     spec = trainer.spec
-    order = common.batch_order(spec, 0, len(data.y_train))
+    order = MlpTasks.batch_order(spec, 0, len(data.y_train))
     full = [b for b in common.batch_slices(order, spec.batch_size) if len(b) == spec.batch_size]
     batches = itertools.cycle(full)
 

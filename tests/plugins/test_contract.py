@@ -14,7 +14,7 @@ import pytest
 
 from harness.plugins import registry
 from harness.plugins.contract import OPTIONAL_METHODS, Engine, Trainer
-from tasks.mlp import common
+from tasks.mlp.task import MlpTasks
 from tests.tasks import parity_probe, test_parity
 
 IMPLS = sorted(registry.implementations())
@@ -58,7 +58,7 @@ def test_every_engine_has_an_implementation_named_after_its_framework() -> None:
 def _toy_trainer() -> Trainer:
     """The toy plug-in's trainer (``tests/data/plugin_toy``: neither optional method), not built."""
     info = registry.get("toy")
-    spec = common.make_spec("iris", hidden=(), optimizer="sgd")
+    spec = MlpTasks.make_spec("iris", hidden=(), optimizer="sgd")
     return info.trainer_class()(spec, "cpu", "default", info.engine_info().engine_class())
 
 

@@ -10,11 +10,12 @@ import pytest
 from harness.errors import FieldError, SpecError
 from harness.problem.train_spec import FIELDS, TrainSpec, field_value
 from tasks.mlp import common
+from tasks.mlp.task import MlpTasks
 
 
 def test_defaults_for_every_task() -> None:
-    for task in common.TASKS:
-        spec = common.make_spec(task)
+    for task in MlpTasks.TASKS:
+        spec = MlpTasks.make_spec(task)
         assert spec.task == task and spec.epochs >= 1 and spec.hidden
 
 
@@ -41,7 +42,7 @@ def test_defaults_for_every_task() -> None:
 )
 def test_invalid_specs_are_refused(overrides: dict, message: str) -> None:
     with pytest.raises(SpecError, match=message):
-        common.make_spec("iris", **overrides)
+        MlpTasks.make_spec("iris", **overrides)
 
 
 def test_every_field_has_a_rule_and_a_value_is_given_its_type() -> None:
@@ -59,35 +60,35 @@ def test_every_field_has_a_rule_and_a_value_is_given_its_type() -> None:
 
 def test_unknown_task_lists_valid() -> None:
     with pytest.raises(SpecError, match="valid: iris, digits, mnist1d, mnist"):
-        common.make_spec("cifar10")
+        MlpTasks.make_spec("cifar10")
 
 
 def test_batch_larger_than_training_split() -> None:
     with pytest.raises(SpecError, match="larger than the iris training split"):
-        common.load_data(common.make_spec("iris", batch_size=500))
+        MlpTasks.load_data(MlpTasks.make_spec("iris", batch_size=500))
 
 
 def test_init_is_deterministic_and_shaped() -> None:
-    spec = common.make_spec("digits", seed=3)
-    a, b = common.init_params(spec), common.init_params(spec)
+    spec = MlpTasks.make_spec("digits", seed=3)
+    a, b = MlpTasks.init_params(spec), MlpTasks.init_params(spec)
     assert [p.shape for p in a] == [(64, 256), (256,), (256, 128), (128,), (128, 10), (10,)]
     for x, y in zip(a, b, strict=True):
         np.testing.assert_array_equal(x, y)
     limit = np.sqrt(6 / (64 + 256))
     assert np.abs(a[0]).max() <= limit and np.abs(a[0]).max() > 0.9 * limit
-    assert not np.array_equal(a[0], common.init_params(spec.replace(seed=4))[0])
+    assert not np.array_equal(a[0], MlpTasks.init_params(spec.replace(seed=4))[0])
 
 
 def test_single_layer_is_softmax_regression() -> None:
-    params = common.init_params(common.make_spec("iris", hidden=()))
+    params = MlpTasks.init_params(MlpTasks.make_spec("iris", hidden=()))
     assert [p.shape for p in params] == [(4, 3), (3,)]
 
 
 def test_batch_order_is_a_permutation_per_epoch() -> None:
-    spec = common.make_spec("iris")
-    first, second = common.batch_order(spec, 0, 90), common.batch_order(spec, 1, 90)
+    spec = MlpTasks.make_spec("iris")
+    first, second = MlpTasks.batch_order(spec, 0, 90), MlpTasks.batch_order(spec, 1, 90)
     assert sorted(first) == list(range(90)) and not np.array_equal(first, second)
-    np.testing.assert_array_equal(first, common.batch_order(spec, 0, 90))
+    np.testing.assert_array_equal(first, MlpTasks.batch_order(spec, 0, 90))
     batches = common.batch_slices(first, 16)
     assert [len(b) for b in batches] == [16] * 5 + [10]
     assert spec.steps_per_epoch(90) == 6
@@ -99,7 +100,7 @@ def test_flops_match_a_hand_count() -> None:
     assert forward == 1_070_080
     # backward: weight grads for every layer, input grads for all but the first
     backward = 2 * forward - 2 * 784 * 512
-    assert common.train_flops_per_sample(spec) == forward + backward == 2_407_424
+    assert MlpTasks.train_flops_per_sample(spec) == forward + backward == 2_407_424
 
 
 def test_metrics_from_logits() -> None:

@@ -23,6 +23,7 @@ import numpy as np
 from harness.plugins.contract import Trainer
 from harness.run import worker
 from tasks.mlp import common
+from tasks.mlp.task import MlpTasks
 
 PROBE_STEPS = 60
 # (name, task, spec overrides): SGD must agree to 1e-4 relative, Adam stays close.
@@ -64,12 +65,12 @@ def probe_fit(unit: object, mode: str) -> dict[str, np.ndarray]:
     if mode in unit.trainer.OWN_SHUFFLE_MODES:
         return {}
     name, task, overrides = FIT_PROBE
-    spec = common.make_spec(task, **overrides)
-    data = common.load_data(spec)
+    spec = MlpTasks.make_spec(task, **overrides)
+    data = MlpTasks.load_data(spec)
     trainer = unit.trainer(spec, "cpu", mode, unit.engine)
-    trainer.build(common.init_params(spec), data)
+    trainer.build(MlpTasks.init_params(spec), data)
     n_train = len(data.y_train)
-    trainer.fit(lambda epoch: common.batch_order(spec, epoch, n_train), _NoHooks())
+    trainer.fit(lambda epoch: MlpTasks.batch_order(spec, epoch, n_train), _NoHooks())
     trainer.sync()
     return weights(trainer, f"{name}/param")
 
@@ -79,14 +80,14 @@ def probe(unit: worker.Unit, mode: str = "default", every_probe: bool = True) ->
     for name, task, overrides in PROBES:
         if not every_probe and name not in MODE_PROBES:
             continue
-        spec = common.make_spec(task, **overrides)
-        data = common.load_data(spec)
+        spec = MlpTasks.make_spec(task, **overrides)
+        data = MlpTasks.load_data(spec)
         trainer = unit.trainer(spec, "cpu", mode, unit.engine)
-        trainer.build(common.init_params(spec), data)
+        trainer.build(MlpTasks.init_params(spec), data)
         losses: list[float] = []
         epoch = 0
         while len(losses) < PROBE_STEPS:
-            order = common.batch_order(spec, epoch, len(data.y_train))
+            order = MlpTasks.batch_order(spec, epoch, len(data.y_train))
             for index in common.batch_slices(order, spec.batch_size)[: PROBE_STEPS - len(losses)]:
                 losses.append(trainer.train_step(index))
             epoch += 1
@@ -99,7 +100,7 @@ def probe(unit: worker.Unit, mode: str = "default", every_probe: bool = True) ->
         if moved:
             out[f"{name}/warm_up_change"] = np.asarray(max(moved))
         # then a whole epoch through train_epoch: the path the benchmark times must match too
-        trainer.train_epoch(common.batch_order(spec, epoch, len(data.y_train)))
+        trainer.train_epoch(MlpTasks.batch_order(spec, epoch, len(data.y_train)))
         trainer.sync()
         out[f"{name}/after_epoch_val"] = np.asarray(trainer.evaluate("val"))
         out |= weights(trainer, f"{name}/after_epoch_param")
