@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness import cli
+from harness.cli.main import main
 from harness.plugins import registry
 
 CLI = Path(cli.__file__).parent
@@ -17,7 +18,7 @@ CLI = Path(cli.__file__).parent
 
 def _help(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
     with pytest.raises(SystemExit):
-        cli.main([*argv, "--help"])
+        main([*argv, "--help"])
     return " ".join(capsys.readouterr().out.split())  # unwrapped
 
 
@@ -60,7 +61,7 @@ def test_building_the_parser_imports_no_framework_nor_the_analysis_stack() -> No
     framework, pandas or matplotlib is imported only by the command that runs it (in a fresh
     process, so what other tests imported does not count)."""
     probe = (
-        "import sys; from harness.cli import build_parser; build_parser(); "
+        "import sys; from harness.cli.main import build_parser; build_parser(); "
         f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))"
     )
     root = Path(cli.__file__).parents[2]
