@@ -1,6 +1,6 @@
 """Regression checks of current run records against a stored baseline: the library behind
 ``python -m harness compare`` and the report's regression section. It returns results and never
-prints; the CLI renders them (:mod:`harness.compare.render`).
+prints; the CLI renders them (:mod:`harness.cli.compare_view`).
 
 Runs are paired by (task, impl, mode, device, config without the seed); only ``ok`` records are
 compared, and pairs present on one side only are listed, never fatal. Each pair and metric
@@ -46,7 +46,7 @@ interleaves both sides, is the check to trust; for drift over nights, ``history 
 same code one after the other, and a run slowed 15%).
 
 Which records each side reads is :mod:`harness.store` (newest run file per pair, baselines); the
-terminal and Markdown tables are :mod:`harness.compare.render`; metrics over commits
+terminal and Markdown tables are :mod:`harness.cli.compare_view`; metrics over commits
 :mod:`harness.compare.history`.
 """
 
