@@ -45,8 +45,8 @@ interleaves both sides, is the check to trust; for drift over nights, ``history 
 *Measured*: see ``docs/regression-checks.md`` (identical records, two default benches of the
 same code one after the other, and a run slowed 15%).
 
-Which records each side reads is :mod:`harness.store` (newest run file per pair, baselines); the
-terminal and Markdown tables are :mod:`harness.cli.compare_view`; metrics over commits
+Which records each side reads is :func:`harness.store.runs.choose_runs` (the newest run per
+pair); the terminal and Markdown tables are :mod:`harness.cli.compare_view`; metrics over commits
 :mod:`harness.compare.history`.
 """
 
