@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from harness import cli
+from harness.cli.main import main
 from harness.plugins.contract import Trainer
 from harness.record.schema import RunRecord
 from harness.store import runs as store
@@ -41,7 +41,7 @@ def real_run(
         args += ["--suite", str(path)]
     if not calibrate:
         args.append("--no-calibrate")
-    status = cli.main([*args, *argv])
+    status = main([*args, *argv])
     records, skipped = store.load(results) if results.exists() else ([], [])
     assert skipped == [], skipped
     return RealRun(status, records, results)

@@ -14,10 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.cli import options
+from harness.cli import gate_view, options
 from harness.cli.exits import for_verdict
 from harness.cli.progress import Progress
-from harness.compare import render
 from harness.compare.gate import GateResult, GateRule, decide
 from harness.errors import UsageError
 from harness.plan.budget import Estimate, Phase
@@ -252,8 +251,10 @@ def main(args: argparse.Namespace) -> int:
         result, records, path = gate(fitted, sides, args.results, started)
     result.sides = {name: side.describe() for name, side in sides.items()}
     pairs = len({r.provenance.get("ab_pair") for r in records})
-    print(render.gate_text(result, pairs, fitted.plan.rounds))
+    print(gate_view.gate_text(result, pairs, fitted.plan.rounds))
     print(f"records: {path}", file=sys.stderr)
     if args.markdown is not None:
-        write_atomic(args.markdown, render.gate_markdown(result, pairs, fitted.plan.rounds).encode("utf-8"))
+        write_atomic(
+            args.markdown, gate_view.gate_markdown(result, pairs, fitted.plan.rounds).encode("utf-8")
+        )
     return for_verdict(result.verdict)

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from harness.cli import ab as ab_cli
 from harness.cli.exits import for_verdict
+from harness.cli.gate_view import ratio_text
 from harness.compare import bisect
-from harness.compare.render import ratio_text
 from harness.compare.verdicts import CANNOT_TELL, PASS, REGRESSION
 from harness.errors import UsageError
 from harness.run import ab, commits

@@ -8,10 +8,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from harness.cli import options
+from harness.cli import compare_view, options
 from harness.cli.exits import for_verdict
 from harness.cli.paths import DEFAULT_RESULTS
-from harness.compare import render
 from harness.compare.check import CheckResult, run_check
 from harness.compare.thresholds import Threshold, parse_thresholds
 from harness.run import machine
@@ -37,10 +36,10 @@ def print_result(result: CheckResult) -> None:
     console = Console(highlight=False)
     if not console.is_terminal:
         console = Console(highlight=False, width=180)
-    before, after = render.terminal_lines(result)
+    before, after = compare_view.terminal_lines(result)
     for line in before:
         console.print(line, soft_wrap=True)
-    console.print(render.render_table(result.rows, result.unmatched))
+    console.print(compare_view.render_table(result.rows, result.unmatched))
     for line in after:
         console.print(line, soft_wrap=True)
 
@@ -72,8 +71,8 @@ def main(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     print_result(result)
     print(f"noise floor of this machine: {floor.describe() if floor else 'not measured (run harness noise)'}")
-    print(render.verdict_line(result))
+    print(compare_view.verdict_line(result))
     if args.markdown is not None:
-        markdown = render.render_markdown(result.rows, result.unmatched, result.sources)
+        markdown = compare_view.render_markdown(result.rows, result.unmatched, result.sources)
         write_atomic(args.markdown, markdown.encode("utf-8"))
     return for_verdict(result.verdict)

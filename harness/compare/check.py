@@ -1,6 +1,6 @@
 """Regression checks of current run records against a stored baseline: the library behind
 ``python -m harness compare`` and the report's regression section. It returns results and never
-prints; the CLI renders them (:mod:`harness.compare.render`).
+prints; the CLI renders them (:mod:`harness.cli.compare_view`).
 
 Runs are paired by (task, impl, mode, device, config without the seed); only ``ok`` records are
 compared, and pairs present on one side only are listed, never fatal. Each pair and metric
@@ -45,8 +45,8 @@ interleaves both sides, is the check to trust; for drift over nights, ``history 
 *Measured*: see ``docs/regression-checks.md`` (identical records, two default benches of the
 same code one after the other, and a run slowed 15%).
 
-Which records each side reads is :mod:`harness.store` (newest run file per pair, baselines); the
-terminal and Markdown tables are :mod:`harness.compare.render`; metrics over commits
+Which records each side reads is :func:`harness.store.runs.choose_runs` (the newest run per
+pair); the terminal and Markdown tables are :mod:`harness.cli.compare_view`; metrics over commits
 :mod:`harness.compare.history`.
 """
 

@@ -60,8 +60,9 @@ class Digest:
         return digest
 
 
-def digest(record: RunRecord) -> Digest:
-    """The digest of ``record``."""
+def digest(record: RunRecord, samples: bool = True) -> Digest:
+    """The digest of ``record``; without its metric ``samples`` when they are not wanted (choosing
+    runs reads none: :func:`harness.store.runs.choose_runs`), which saves deriving them."""
     return Digest(
         run_id=record.run_id,
         machine_id=machine_id(record),
@@ -77,5 +78,5 @@ def digest(record: RunRecord) -> Digest:
         status=record.status,
         twin=is_twin(record),
         finished_at=record.finished_at,
-        samples={metric: metric_samples(record, metric) for metric in METRICS},
+        samples={metric: metric_samples(record, metric) for metric in METRICS} if samples else {},
     )

@@ -4,29 +4,34 @@ Each ``harness run`` writes its own file, ``<results>/runs/<machine_id>/<UTC tim
 and never touches an earlier one. A record is appended by writing the whole new file beside the
 old one and renaming it over (``os.replace`` is atomic), so a crash or Ctrl-C leaves either the
 file before or the file after the append: never half a record.
+
+Which of the stored runs count is chosen in one place, :func:`choose_runs`: the newest run per
+pair for a comparison (``harness compare``, a saved baseline, the page's regression check), each
+machine's newest commit for the page's tables.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, get_args
 
 import orjson
 
-from harness.errors import CompareInputError, RecordError
-from harness.record.derived import is_twin
-from harness.record.keys import PairKey, pair_key
+from harness.errors import CompareInputError, RecordError, UsageError
+from harness.record.digest import Digest, digest
+from harness.record.keys import PairKey
 from harness.record.schema import RunRecord
 from harness.store.atomic import write_atomic
 
 RUNS_DIR = "runs"
 AB_DIR = "ab"  # the A/B gate's records: both sides of each comparison, kept apart from the runs
-T = TypeVar("T")  # a record, or its digest: what has a status and a pair
+Newest = Literal["run per pair", "commit per machine"]  # which runs count: see choose_runs
 
 
 @dataclass(frozen=True)
@@ -155,19 +160,9 @@ def select_records(path: Path, machine_id: str | None = None) -> RecordSet:
         raise CompareInputError(f"no *.jsonl record files under {path}")
     per_file = {f: _read_file(f) for f in files}
     skipped = [s for _, file_skipped in per_file.values() for s in file_skipped]
-    return record_set_of(path, {f: recs for f, (recs, _) in per_file.items()}, skipped)
-
-
-def record_set_of(
-    path: Path, per_file: dict[Path, list[RunRecord]], skipped: list[Skipped] | None = None
-) -> RecordSet:
-    """The side a comparison reads from records already loaded per file: all of one file's, or
-    for each pair the newest file holding it."""
-    per_file = {f: [r for r in recs if not is_twin(r)] for f, recs in per_file.items()}  # A/A twins: not runs
-    files = sorted(per_file, key=lambda p: p.name)
-    if len(files) == 1:
-        return RecordSet(path, per_file[files[0]], files, skipped or [])
-    return RecordSet(path, _newest_per_pair(per_file), files, skipped or [])
+    records = {f: recs for f, (recs, _) in per_file.items()}
+    chosen = choose_runs({f: [digest(r, samples=False) for r in recs] for f, recs in records.items()})
+    return RecordSet(path, records_at(chosen, records), sorted(files, key=lambda p: p.name), skipped)
 
 
 def load_by_file(path: Path) -> tuple[dict[Path, list[RunRecord]], list[Skipped]]:
@@ -188,22 +183,90 @@ def load_files(files: Iterable[Path]) -> tuple[dict[Path, list[RunRecord]], list
     return by_file, skipped
 
 
-def newest_ok_file(per_file: Mapping[Path, Iterable[T]], key: Callable[[T], PairKey]) -> dict[PairKey, Path]:
-    """For each pair (``key`` of a record, or of a digest), the newest file holding an ``ok`` run of
-    it, by name: run files are named from their UTC time."""
+def choose_runs(
+    by_file: Mapping[Path, Sequence[Digest]],
+    newest: Newest | None = "run per pair",
+    *,
+    machine: str | None = None,
+    commit: str | None = None,
+    file: str | None = None,
+    twins: bool = False,
+) -> list[tuple[Path, int]]:
+    """The runs that count, of every record file's digests (``by_file``, each in file order), as
+    (file, position in it), in ``by_file``'s order: the one place that chooses them.
+
+    The candidates are every run, less the A/A twins unless ``twins`` (a comparison never reads
+    them; the page's A/A figures do), narrowed to ``machine``'s runs, to the record file named
+    ``file`` (its name, stem or path) and to the commits starting ``commit``; :class:`UsageError`
+    when ``file`` or ``commit`` names none, listing some that there are. Of them, ``newest`` counts:
+
+    - ``"run per pair"`` (what ``harness compare``, a saved baseline and the page's regression check
+      read): for each pair, its runs in the newest file with an ``ok`` run of it (by name: run files
+      are named from their UTC time), and every run of a pair that never ran ``ok``;
+    - ``"commit per machine"`` (what the page's tables answer for): for each machine, every run of
+      the commit of its newest run (by ``created_at``);
+    - ``None``: every candidate.
+    """
+    if newest is not None and newest not in get_args(Newest):
+        raise ValueError(f"newest={newest!r}; valid: {', '.join(map(repr, get_args(Newest)))}, None")
+    runs = [(f, i, d) for f, ds in by_file.items() for i, d in enumerate(ds) if twins or not d.twin]
+    if machine is not None:
+        runs = [run for run in runs if run[2].machine_id == machine]
+    if file:
+        runs = _of_file(runs, by_file, file)
+    if commit:
+        runs = _of_commit(runs, by_file, commit)
+    if newest == "run per pair":
+        return _newest_run_per_pair(runs)
+    if newest == "commit per machine":
+        return _newest_commit_per_machine(runs)
+    return [(f, i) for f, i, _ in runs]
+
+
+_Run = tuple[Path, int, Digest]  # a run's file, its position there, its digest
+
+
+def _of_file(runs: list[_Run], by_file: Mapping[Path, Sequence[Digest]], name: str) -> list[_Run]:
+    files = {f for f in by_file if name in (f.name, f.stem, str(f))}
+    if not files:
+        names = ", ".join(sorted(f.stem for f in by_file)[-5:])
+        raise UsageError(f"no record file named {name!r}; the newest are: {names}")
+    return [run for run in runs if run[0] in files]
+
+
+def _of_commit(runs: list[_Run], by_file: Mapping[Path, Sequence[Digest]], prefix: str) -> list[_Run]:
+    mine = [run for run in runs if run[2].git_commit.startswith(prefix)]
+    if not mine:
+        known = sorted({d.git_commit[:12] for ds in by_file.values() for d in ds})[-5:]
+        raise UsageError(
+            f"no records of a commit starting {prefix!r}; commits here include: {', '.join(known)}"
+        )
+    return mine
+
+
+def _newest_run_per_pair(runs: list[_Run]) -> list[tuple[Path, int]]:
     newest: dict[PairKey, Path] = {}
-    for path in sorted(per_file, key=lambda p: p.name):
-        for item in per_file[path]:
-            if item.status == "ok":
-                newest[key(item)] = path
-    return newest
+    for path, _, run in sorted(runs, key=lambda r: r[0].name):  # run files are named from their UTC time
+        if run.status == "ok":
+            newest[run.pair_key] = path
+    return [(path, i) for path, i, run in runs if newest.get(run.pair_key, path) == path]
 
 
-def _newest_per_pair(per_file: dict[Path, list[RunRecord]]) -> list[RunRecord]:
-    newest = newest_ok_file(per_file, pair_key)
-    chosen = [r for path, recs in per_file.items() for r in recs if newest.get(pair_key(r)) == path]
-    failed_only = [r for recs in per_file.values() for r in recs if pair_key(r) not in newest]
-    return chosen + failed_only
+def _newest_commit_per_machine(runs: list[_Run]) -> list[tuple[Path, int]]:
+    per_machine: dict[str, list[Digest]] = defaultdict(list)
+    for _, _, run in runs:
+        per_machine[run.machine_id].append(run)
+    pick = {m: max(ds, key=lambda d: d.created_at).git_commit for m, ds in per_machine.items()}
+    return [(path, i) for path, i, run in runs if run.git_commit == pick[run.machine_id]]
+
+
+def records_at(
+    chosen: Iterable[tuple[Path, int]], per_file: Mapping[Path, Sequence[RunRecord]]
+) -> list[RunRecord]:
+    """The records at ``chosen``'s places (:func:`choose_runs`) of the records read per file (the
+    digests' positions are the records': both skip the same unreadable lines); a place past the
+    end of what was read is left out."""
+    return [per_file[f][i] for f, i in chosen if i < len(per_file.get(f, ()))]
 
 
 def newest_run_file(results_dir: Path, machine_id: str) -> Path:

@@ -22,8 +22,10 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from harness import cli
+from harness.cli import noise as noise_cli
 from harness.cli import options
+from harness.cli import run as run_cli
+from harness.cli.main import build_parser, main
 from harness.plan import suites
 from harness.plan.overrides import OWNED, SETTABLE
 from harness.plugins import registry
@@ -49,8 +51,8 @@ def no_work() -> Iterator[None]:
     """Every place a command starts its work raises :class:`Reached` (a worker process too, in
     case a command gains a path to one); the machine has no GPU, so answers do not depend on it."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(cli.run, "run_plan", _reached)
-        patch.setattr(cli.noise, "back_to_back", _reached)
+        patch.setattr(run_cli, "run_plan", _reached)
+        patch.setattr(noise_cli, "back_to_back", _reached)
         patch.setattr(ab, "resolve", _reached)
         patch.setattr(calibration, "calibrate", _reached)
         patch.setattr(build, "build_report", _reached)
@@ -84,7 +86,7 @@ def _commands() -> dict[tuple[str, ...], argparse.ArgumentParser]:
             for name, child in sub.choices.items():
                 walk(child, (*path, name))
 
-    walk(cli.build_parser(), ())
+    walk(build_parser(), ())
     return out
 
 
@@ -178,11 +180,11 @@ def _event(args: list[str], status: int | str) -> None:
 
 
 def _status(args: list[str]) -> tuple[int | str, str]:
-    """``cli.main(args)``'s exit status (``"reached"``: its checks passed) and its stderr."""
+    """``main(args)``'s exit status (``"reached"``: its checks passed) and its stderr."""
     err = io.StringIO()
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
         try:
-            status: int | str = cli.main(args)
+            status: int | str = main(args)
         except SystemExit as stop:
             status = stop.code if isinstance(stop.code, int) else 2
         except Reached:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import cli
 from harness.cli import ab as ab_cli
+from harness.cli.main import main
 from harness.compare.gate import GateResult, GateRow
 from harness.compare.verdicts import CANNOT_TELL, PASS, REGRESSION, Verdict
 from harness.errors import UsageError
@@ -59,7 +59,7 @@ class Steps:
 
 
 def _bisect(tmp_path: Path, names: dict[str, str], *argv: str) -> int:
-    return cli.main(["bisect", "--results", str(tmp_path / "results"), *(names.get(a, a) for a in argv)])
+    return main(["bisect", "--results", str(tmp_path / "results"), *(names.get(a, a) for a in argv)])
 
 
 def _nothing_runs(patch: pytest.MonkeyPatch) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import cli
+from harness.cli.main import main
 from harness.run import machine
 from harness.store import baselines
 
@@ -32,7 +32,7 @@ def _compare(tmp_path, current, baseline="baseline", fail=None, allow_other_mach
     argv += ["--fail", *fail] if fail else []
     argv += ["--allow-other-machine"] if allow_other_machine else []
     argv += ["--markdown", str(markdown_out)] if markdown_out else []
-    return cli.main(argv)
+    return main(argv)
 
 
 def save_baseline(results: Path, source: Path | None) -> Path:
@@ -139,13 +139,13 @@ def test_save_baseline_never_loses_the_previous_one(tmp_path):
 
 
 def test_baseline_save_without_runs_exits_2_via_the_cli(tmp_path, capsys):
-    assert cli.main(["baseline", "save", "--results", str(tmp_path)]) == 2
+    assert main(["baseline", "save", "--results", str(tmp_path)]) == 2
     assert "no run files" in capsys.readouterr().err
 
 
 def test_cli_compare_is_wired(tmp_path, capsys):
     argv = ["compare", "--baseline", str(_golden("baseline")), "--current", str(_golden("current_slower"))]
-    assert cli.main([*argv, "--results", str(tmp_path), "--markdown", str(tmp_path / "s.md")]) == 1
+    assert main([*argv, "--results", str(tmp_path), "--markdown", str(tmp_path / "s.md")]) == 1
     assert (tmp_path / "s.md").read_text().startswith("### Benchmark comparison")
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness import cli
+from harness.cli.main import main
 from harness.plugins import registry
 
 CLI = Path(cli.__file__).parent
@@ -17,7 +18,7 @@ CLI = Path(cli.__file__).parent
 
 def _help(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
     with pytest.raises(SystemExit):
-        cli.main([*argv, "--help"])
+        main([*argv, "--help"])
     return " ".join(capsys.readouterr().out.split())  # unwrapped
 
 
@@ -55,17 +56,28 @@ HEAVY = (
 )
 
 
-def test_building_the_parser_imports_no_framework_nor_the_analysis_stack() -> None:
-    """`--help` within a second: the parser is built from the plug-ins' class constants alone; a
-    framework, pandas or matplotlib is imported only by the command that runs it (in a fresh
-    process, so what other tests imported does not count)."""
-    probe = (
-        "import sys; from harness.cli import build_parser; build_parser(); "
-        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))"
-    )
+def _in_a_fresh_process(probe: str) -> str:
+    """What ``probe`` prints in a new interpreter (what other tests imported does not count)."""
     root = Path(cli.__file__).parents[2]
     done = subprocess.run(
         [sys.executable, "-c", probe], cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
         capture_output=True, text=True, timeout=120, check=True,
     )  # fmt: skip
-    assert done.stdout.strip() == "[]", done.stdout
+    return done.stdout.strip()
+
+
+def test_building_the_parser_imports_no_framework_nor_the_analysis_stack() -> None:
+    """`--help` within a second: the parser is built from the plug-ins' class constants alone; a
+    framework, pandas or matplotlib is imported only by the command that runs it."""
+    probe = (
+        "import sys; from harness.cli.main import build_parser; build_parser(); "
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))"
+    )
+    assert _in_a_fresh_process(probe) == "[]"
+
+
+def test_the_package_imports_none_of_its_modules() -> None:
+    """Its modules import the package (``from harness.cli import options``), so the package imports
+    none of them: the parser and the entry point are ``harness.cli.main``."""
+    probe = "import sys, harness.cli; print(sorted(m for m in sys.modules if m.startswith('harness.cli.')))"
+    assert _in_a_fresh_process(probe) == "[]"

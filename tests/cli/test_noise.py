@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import cli
 from harness.cli.exits import for_verdict
+from harness.cli.main import main
 from harness.compare.check import CheckResult, compare_records
 from harness.compare.verdicts import CANNOT_TELL, REGRESSION
 from harness.record.schema import RunRecord, Timings
@@ -34,7 +34,7 @@ def test_noise_is_measured_stored_and_shown_with_a_warning(
         "--results",
         str(results),
     ]
-    assert cli.main(argv) == 0
+    assert main(argv) == 0
     floor = noise.load(results, machine.machine_info()["machine_id"])
     assert floor is not None and len(floor.step_s) == 3 and floor.floor >= 0
     steps = floor.step_s
@@ -48,12 +48,12 @@ def test_noise_is_measured_stored_and_shown_with_a_warning(
     floor.floor = 0.5
     noise.save(results, floor)
     argv = ["compare", "--baseline", str(run), "--current", str(run), "--results", str(results)]
-    cli.main([*argv, "--fail", "step_time:median:10%"])
+    main([*argv, "--fail", "step_time:median:10%"])
     captured = capsys.readouterr()
     assert "noise floor of this machine: ±50%" in captured.out
     assert "step_time:median:10% is below this machine's noise floor" in captured.err
-    assert cli.main(["noise", "--task", "nope", "--results", str(results)]) == 2
-    assert cli.main(["noise", "--runs", "1", "--results", str(results)]) == 2
+    assert main(["noise", "--task", "nope", "--results", str(results)]) == 2
+    assert main(["noise", "--runs", "1", "--results", str(results)]) == 2
 
 
 def _record(seed: int, step_s: float, task: str = "digits") -> RunRecord:

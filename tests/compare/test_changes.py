@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness import cli
+from harness.cli.main import main
 from harness.compare.changes import DRIFT, change_points, detect, dropped_points, segments
 from harness.compare.history import history_frame
 from harness.compare.nightly import MIN_POINTS as NIGHTLY_MIN
@@ -78,22 +78,22 @@ def test_history_check_exits_1_on_a_regression_in_the_newest_points(tmp_path: Pa
     values[9:] = [v * 1.4 for v in values[9:]]
     for i, value in enumerate(values):
         RecordWriter(tmp_path, "box-1", f"{i:040x}", f"night{i:02d}").append(_record(i, value))
-    assert cli.main(["history", "--results", str(tmp_path)]) == 0  # reports, does not fail
-    assert cli.main(["history", "--results", str(tmp_path), "--check"]) == 1
+    assert main(["history", "--results", str(tmp_path)]) == 0  # reports, does not fail
+    assert main(["history", "--results", str(tmp_path), "--check"]) == 1
     assert "regression in 1 of 1 series" in capsys.readouterr().out
-    assert cli.main(["history", "--results", str(tmp_path), "--check", "--threshold", "50%"]) == 0
-    assert cli.main(["history", "--results", str(tmp_path / "nothing"), "--check"]) == 2
+    assert main(["history", "--results", str(tmp_path), "--check", "--threshold", "50%"]) == 0
+    assert main(["history", "--results", str(tmp_path / "nothing"), "--check"]) == 2
 
 
 def test_history_check_cannot_tell_without_enough_commits(tmp_path: Path, capsys) -> None:
     """One commit (or three) is no history: --check exits 3, never 0 ("cannot tell" is no pass)."""
     for i in range(NIGHTLY_MIN - 1):
         RecordWriter(tmp_path, "box-1", f"{i:040x}", f"night{i:02d}").append(_record(i, 2e-3))
-        assert cli.main(["history", "--results", str(tmp_path), "--check"]) == 3
+        assert main(["history", "--results", str(tmp_path), "--check"]) == 3
         assert "cannot tell" in capsys.readouterr().out
     last = NIGHTLY_MIN - 1
     RecordWriter(tmp_path, "box-1", f"{last:040x}", f"night{last:02d}").append(_record(last, 2e-3))
-    assert cli.main(["history", "--results", str(tmp_path), "--check"]) == 0
+    assert main(["history", "--results", str(tmp_path), "--check"]) == 0
 
 
 def test_a_slow_drift_is_one_drift_with_its_slope_not_a_staircase() -> None:

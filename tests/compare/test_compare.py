@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import re
 import sys
 from pathlib import Path
 
@@ -14,7 +13,6 @@ from harness.compare import check as compare
 from harness.compare import stats as cstats
 from harness.compare.check import ALL_PAIRS, compare_records
 from harness.compare.history import COLUMNS, history_frame
-from harness.compare.render import render_markdown, render_table, verdict_line
 from harness.compare.thresholds import METRICS, parse_threshold, parse_thresholds
 from harness.compare.verdicts import CANNOT_TELL, PASS, REGRESSION
 from harness.errors import ThresholdError
@@ -40,23 +38,6 @@ ALL_SPECS = [
 ]
 
 
-IMPLS = ("torch", "jax", "keras", "tensorflow", "flax", "numpy", "lightning", "keras-jax")
-
-
-def _suite(rng, changed=None, profile=None, seeds=(0, 1, 2), impls=IMPLS, tasks=("digits",)):
-    """One side of a small suite: a pair per implementation (and task); ``changed`` ({impl:
-    Profile}) draws those pairs from another distribution."""
-    profile = profile or syn.Profile()
-    return [
-        r
-        for task in tasks
-        for impl in impls
-        for r in syn.side(
-            rng, (changed or {}).get(impl, profile), seeds, impl, task=task, config=syn.spec(task)
-        )
-    ]
-
-
 def _row(rows, metric, impl="torch"):
     (row,) = [r for r in rows if r.metric == metric and r.key.impl == impl]
     return row
@@ -64,7 +45,7 @@ def _row(rows, metric, impl="torch"):
 
 def test_30_percent_slower_step_time_is_a_regression_and_the_rest_pass():
     rng = np.random.default_rng(1)
-    rows = compare_records(_suite(rng), _suite(rng, {"torch": syn.Profile(step_s=2.6e-3)}))
+    rows = compare_records(syn.suite(rng), syn.suite(rng, {"torch": syn.Profile(step_s=2.6e-3)}))
     step = _row(rows, "step_time")
     assert step.status == REGRESSION
     assert 1.2 < step.estimate < 1.4 and step.ci_low > 1.1
@@ -74,7 +55,7 @@ def test_30_percent_slower_step_time_is_a_regression_and_the_rest_pass():
 
 def test_accuracy_drop_beyond_threshold_is_a_regression():
     rng = np.random.default_rng(2)
-    rows = compare_records(_suite(rng), _suite(rng, {"torch": syn.Profile(accuracy=0.92)}))
+    rows = compare_records(syn.suite(rng), syn.suite(rng, {"torch": syn.Profile(accuracy=0.92)}))
     acc = _row(rows, "test_accuracy")
     assert acc.status == REGRESSION
     assert acc.ci_high < -0.01 and "paired" in acc.method
@@ -83,7 +64,7 @@ def test_accuracy_drop_beyond_threshold_is_a_regression():
 
 def test_same_distribution_passes_and_untracked_metrics_have_no_verdict():
     rng = np.random.default_rng(3)
-    rows = compare_records(_suite(rng), _suite(rng))
+    rows = compare_records(syn.suite(rng), syn.suite(rng))
     assert {r.metric: r.status for r in rows if r.key.impl == "torch"} == {
         "step_time": PASS,
         "throughput": None,
@@ -95,7 +76,7 @@ def test_same_distribution_passes_and_untracked_metrics_have_no_verdict():
 
 
 def test_identical_records_pass_every_comparison_with_a_point_interval():
-    records = _suite(np.random.default_rng(8))
+    records = syn.suite(np.random.default_rng(8))
     rows = compare_records(records, records)
     checked = [r for r in rows if r.status is not None]
     assert checked and all(r.status == PASS for r in checked)
@@ -110,12 +91,10 @@ def test_a_whole_run_slowed_15_percent_is_a_regression_of_all_pairs():
     slow = syn.Profile(step_s=2e-3 * 1.15)
     four = ("digits", "iris", "mnist1d", "mnist")  # four interleaved groups of one seed
     rows = compare_records(
-        _suite(rng, seeds=(0,), tasks=four), _suite(rng, profile=slow, seeds=(0,), tasks=four)
+        syn.suite(rng, seeds=(0,), tasks=four), syn.suite(rng, profile=slow, seeds=(0,), tasks=four)
     )
     whole = _row(rows, "step_time", "")
     assert whole.status == REGRESSION and 1.12 < whole.estimate < 1.18, whole
-    line = verdict_line(compare.CheckResult(rows, [], {}))
-    assert line.startswith("regression: the whole run") and "every pair alike" in line, line
 
 
 def test_false_alarm_rate_over_300_noisy_suites():
@@ -126,7 +105,7 @@ def test_false_alarm_rate_over_300_noisy_suites():
     thresholds = parse_thresholds(ALL_SPECS)
     flagged, clear_change = 0, 0
     for _ in range(300):
-        rows = compare_records(_suite(rng), _suite(rng), thresholds)
+        rows = compare_records(syn.suite(rng), syn.suite(rng), thresholds)
         flagged += any(r.status == REGRESSION for r in rows)
         clear_change += _row(rows, "step_time", "").ci_low > 1.0
     print(f"false alarms: {flagged / 300:.1%}; all-pairs interval above 1.0: {clear_change / 300:.1%}")
@@ -136,7 +115,7 @@ def test_false_alarm_rate_over_300_noisy_suites():
 
 def test_one_run_per_side_gets_its_noise_from_the_other_pairs():
     rng = np.random.default_rng(4)
-    rows = compare_records(_suite(rng, seeds=(0,)), _suite(rng, seeds=(0,)))
+    rows = compare_records(syn.suite(rng, seeds=(0,)), syn.suite(rng, seeds=(0,)))
     step = _row(rows, "step_time")
     assert np.isfinite(step.ci_low) and step.status == PASS and "(7 degrees of freedom)" in step.method
     acc = _row(rows, "test_accuracy")  # no pair has two seeds and no test-set size: no accuracy noise
@@ -146,11 +125,13 @@ def test_one_run_per_side_gets_its_noise_from_the_other_pairs():
 def test_too_few_pairs_and_seeds_to_know_the_noise_cannot_tell():
     rng = np.random.default_rng(10)
     one = {"impls": ("torch",), "seeds": (0,)}
-    rows = compare_records(_suite(rng, **one), _suite(rng, **one))
+    rows = compare_records(syn.suite(rng, **one), syn.suite(rng, **one))
     step = _row(rows, "step_time")
     assert step.status == CANNOT_TELL and "too few pairs" in step.method
     # one pair with three seeds a side: its own seeds give the noise (2 degrees of freedom)
-    three = compare_records(_suite(rng, impls=("torch",)), _suite(rng, {"torch": syn.Profile(step_s=3e-3)}))
+    three = compare_records(
+        syn.suite(rng, impls=("torch",)), syn.suite(rng, {"torch": syn.Profile(step_s=3e-3)})
+    )
     assert (
         _row(three, "step_time").status == REGRESSION
         and "(2 degrees of freedom)" in _row(three, "step_time").method
@@ -242,22 +223,6 @@ def test_only_ok_records_are_paired_and_unmatched_pairs_say_why():
     assert "crashed (segfault)" in reasons[("jax", "baseline")]
     assert "epochs 10 vs 20" in reasons[("keras", "baseline")]
     assert "epochs 20 vs 10" in reasons[("keras", "current")]
-
-
-def test_markdown_and_table_show_the_verdicts_and_how_large_a_change_would_show():
-    rng = np.random.default_rng(6)
-    rows = compare_records(_suite(rng), _suite(rng, {"torch": syn.Profile(step_s=2.6e-3)}))
-    text = render_markdown(rows, sources={"baseline": "b.jsonl", "current": "c.jsonl"})
-    assert "❌ regression" in text and "| digits torch default cpu |" in text
-    assert re.search(r"step time \(median\) [\d.]+ ms -> [\d.]+ ms, 1\.\d\dx \[", text)
-    assert re.search(r"step time: a change is shown once it clears the limit and the noise: the whole run's "
-                     r"beyond \+1\d%, one pair's beyond \+\d+%", text)  # fmt: skip
-    assert render_table(rows).row_count == len(IMPLS) + 1  # and the all-pairs row
-    clean = render_markdown(compare_records(_suite(rng), _suite(rng)))
-    assert "✅ pass: no regression shown" in clean and "Flagged" not in clean
-    one = {"impls": ("torch",), "seeds": (0,)}
-    few = render_markdown(compare_records(_suite(rng, **one), _suite(rng, **one)))
-    assert "⚠️ cannot tell" in few and "too few pairs" in few
 
 
 def test_history_frame_is_tidy_over_commits():

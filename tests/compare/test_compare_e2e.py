@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import cli
+from harness.cli.main import main
 from harness.run.faults import FAULT_ENV
 from tests.real_runs import real_run
 
@@ -37,7 +37,7 @@ def test_same_code_passes_and_slowed_code_fails(tmp_path: Path, monkeypatch: pyt
     same = _run(tmp_path, "same")
     args = ["compare", "--baseline", str(baseline), "--results", str(tmp_path / "baseline")]
     # Same code minutes apart: a pass (no regression shown), with default limits
-    assert cli.main([*args, "--current", str(same)]) == 0
+    assert main([*args, "--current", str(same)]) == 0
     monkeypatch.setenv(FAULT_ENV, "delay:0.002")
     slowed = _run(tmp_path, "slowed")
-    assert cli.main([*args, "--current", str(slowed)]) == 1
+    assert main([*args, "--current", str(slowed)]) == 1

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import cli
+from harness.cli.main import main
 from harness.compare.nightly import judge
 from harness.compare.verdicts import ACKNOWLEDGED, CANNOT_TELL, PASS, REGRESSION
 from harness.errors import UsageError
@@ -126,7 +126,7 @@ def test_history_check_end_to_end_night_by_night(tmp_path: Path, capsys: pytest.
     for night, value in enumerate(values):
         RecordWriter(tmp_path, "box-1", COMMITS[night], f"night{night:02d}").append(_record(night, value))
         if night >= 27:
-            codes.append(cli.main(["history", "--results", str(tmp_path), "--check"]))
+            codes.append(main(["history", "--results", str(tmp_path), "--check"]))
     assert codes == [0, 0, 0, 0, 1, 1, 1, 1, 1], codes  # nights 27..35; the step at 30
     out = capsys.readouterr().out
     assert "REGRESSION +1" in out and f"since commit {COMMITS[30][:12]}" in out
@@ -138,7 +138,7 @@ def test_history_check_end_to_end_night_by_night(tmp_path: Path, capsys: pytest.
     ) in out
     ack = tmp_path / acknowledged.FILE
     ack.write_text(f'[[change]]\ncommit = "{COMMITS[30][:10]}"\nreason = "accepted"\ntask = "digits"\n')
-    assert cli.main(["history", "--results", str(tmp_path), "--check"]) == 0
+    assert main(["history", "--results", str(tmp_path), "--check"]) == 0
     assert "acknowledged slowdown" in capsys.readouterr().out
     ack.write_text(f'[[change]]\ncommit = "{COMMITS[30][:10]}"\n')
     with pytest.raises(UsageError, match="a reason is required"):
@@ -146,7 +146,7 @@ def test_history_check_end_to_end_night_by_night(tmp_path: Path, capsys: pytest.
     ack.write_text('[[change]]\ncommit = "abc"\nreason = "x"\nbranch = "main"\n')
     with pytest.raises(UsageError, match="unknown key.*branch; valid: commit, reason, machine_id"):
         acknowledged.load(tmp_path)
-    assert cli.main(["history", "--results", str(tmp_path), "--check"]) == 2
+    assert main(["history", "--results", str(tmp_path), "--check"]) == 2
 
 
 @pytest.mark.parametrize("nights_ago", [70, 100, 170])

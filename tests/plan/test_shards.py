@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness import cli
+from harness.cli.main import main
 from harness.errors import UsageError
 from harness.plan.requests import groups, parse_shard
 from harness.plan.suites import Selection, plan_for
@@ -28,7 +28,7 @@ def test_the_shards_of_a_plan_cover_it_exactly_once_by_group(n: int) -> None:
 def test_a_bad_shard_is_refused_with_the_valid_form(text: str, capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(UsageError, match="expected K/N with 1 <= K <= N"):
         parse_shard(text)
-    assert cli.main(["run", "--suite", "smoke", "--shard", text, "--dry-run"]) == 2
+    assert main(["run", "--suite", "smoke", "--shard", text, "--dry-run"]) == 2
     assert "expected K/N" in capsys.readouterr().err
 
 

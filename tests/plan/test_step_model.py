@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import cli
+from harness.cli.main import main
 from harness.plan import step_model
 from harness.record.schema import RunRecord, Timings
 
@@ -47,13 +47,13 @@ def test_predict_answers_for_a_network_never_run_and_says_what_it_cannot(
     shutil.copytree(DEFAULT_BENCH / "runs", tmp_path / "runs")
     args = ["predict", "--results", str(tmp_path), "--task", "mnist", "--set", "hidden=[1024,1024]",
             "batch_size=256", "--machine", "vm-e49dfab3"]  # fmt: skip
-    assert cli.main(args) == 0
+    assert main(args) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("mnist 784-1024-1024-10, batch 256: 2.44e+03 MFLOP per step")
     torch = next(line for line in lines if line.startswith("torch "))
     assert " per step [" in torch and "from iris, digits, mnist1d, mnist" in torch
-    assert cli.main([*args[:7], "--machine", "vm-e49dfab3", "--device", "gpu", "--impl", "torch"]) == 3
+    assert main([*args[:7], "--machine", "vm-e49dfab3", "--device", "gpu", "--impl", "torch"]) == 3
     assert "torch: too few network sizes to fit (has none)" in capsys.readouterr().err
-    assert cli.main(["predict", "--results", str(tmp_path), "--task", "cifar"]) == 2
+    assert main(["predict", "--results", str(tmp_path), "--task", "cifar"]) == 2
     err = capsys.readouterr().err
     assert "cifar" in err and "iris" in err  # the valid tasks listed

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import cli
+from harness.cli.main import main
 from harness.errors import UsageError
 from harness.plan import overrides, suites
 from harness.plugins import registry
@@ -116,13 +116,13 @@ def test_unknown_suite_key_lists_valid(tmp_path: Path) -> None:
     ],
 )
 def test_cli_exit_status_2_and_message(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(argv) == 2
+    assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and ("valid" in err or "must be" in err)
 
 
 def test_cli_dry_run_lists_runs(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["run", "--suite", "smoke", "--dry-run"]) == 0
+    assert main(["run", "--suite", "smoke", "--dry-run"]) == 0
     out = capsys.readouterr().out
     n_impls = len(registry.implementations())  # smoke: two tasks, every implementation once, a twin each
     assert "iris/torch[default]@cpu seed=0 (A/A twin)" in out and out.strip().endswith(
@@ -131,10 +131,10 @@ def test_cli_dry_run_lists_runs(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_cli_list_and_env(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["list"]) == 0
+    assert main(["list"]) == 0
     out = capsys.readouterr().out
     assert "keras-jax" in out and "gpu" in out and "smoke" in out
-    assert cli.main(["env"]) == 0
+    assert main(["env"]) == 0
     assert '"fingerprint"' in capsys.readouterr().out
 
 
@@ -188,9 +188,9 @@ def test_a_plan_too_short_to_give_a_step_time_is_refused_with_the_smallest_that_
 
 
 def test_an_ab_gate_that_cannot_decide_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["ab", "--rounds", "1"]) == 2
+    assert main(["ab", "--rounds", "1"]) == 2
     assert "needs 2 rounds or more" in capsys.readouterr().err
-    assert cli.main(["ab", "--pairs", "1", "--max-pairs", "1"]) == 2
+    assert main(["ab", "--pairs", "1", "--max-pairs", "1"]) == 2
     assert "the smallest: --max-pairs 2" in capsys.readouterr().err
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import cli
+from harness.cli.main import main
 from harness.errors import SpecError, UnknownName
 from harness.plugins import registry
 from harness.store import runs as store
@@ -28,7 +28,7 @@ def test_a_new_framework_is_files_in_a_folder_and_runs_end_to_end(toy_plugin: Pa
     results = tmp_path / "results"
     argv = ["run", "--task", "iris", "--impl", "toy", "--device", "cpu", "gpu", "--seeds", "0", "1"]
     argv += ["--epochs", "15", "--set", "hidden=[]", "optimizer='sgd'", "learning_rate=0.2"]
-    assert cli.main([*argv, "--results", str(results), "--no-calibrate"]) == 0
+    assert main([*argv, "--results", str(results), "--no-calibrate"]) == 0
     records, skipped = store.load(results)
     assert skipped == []
     ok = [r for r in records if r.status == "ok"]
@@ -70,13 +70,13 @@ def test_a_new_task_is_a_file_in_a_folder_and_runs_end_to_end(
         assert registry.tasks()[-1] == "blobs" and registry.family("blobs").__name__ == "BlobTasks"
         results = tmp_path / "results"
         argv = ["run", "--task", "blobs", "--impl", "numpy", "--seeds", "0", "--epochs", "8"]
-        assert cli.main([*argv, "--results", str(results), "--no-calibrate"]) == 0
+        assert main([*argv, "--results", str(results), "--no-calibrate"]) == 0
         (record,) = store.load(results)[0]
         assert record.status == "ok" and record.task == "blobs" and record.test_accuracy > 0.9
         assert record.steps_per_epoch == 10 and record.train_flops_per_sample == 6 * (2 * 16 + 16 * 3)
         with pytest.raises(SpecError, match="unknown task 'cifar'; valid: iris, .*blobs"):
             registry.family("cifar")
-        assert cli.main(["run", "--task", "blobs", "--set", "batch_size=1000", "--dry-run"]) == 2
+        assert main(["run", "--task", "blobs", "--set", "batch_size=1000", "--dry-run"]) == 2
     finally:
         monkeypatch.delenv(registry.PLUGINS_ENV)
         registry.clear()

@@ -17,7 +17,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from harness import cli
+from harness.cli.main import main
 from harness.run.faults import FAULT_ENV
 from harness.run.machine import REPO_ROOT
 from tests.real_runs import interruptible
@@ -42,7 +42,7 @@ LENIENT = ["--threshold", "25%", "--margin", "10%"]
 
 
 def _ab(tmp_path: Path, *argv: str) -> int:
-    return cli.main(["ab", *FAST, *LENIENT, "--results", str(tmp_path / "results"), *argv])
+    return main(["ab", *FAST, *LENIENT, "--results", str(tmp_path / "results"), *argv])
 
 
 def _worktrees() -> list[str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import cli
+from harness.cli.main import main
 from harness.errors import CalibrationError
 from harness.plugins import registry
 from harness.plugins.contract import Probe
@@ -153,7 +153,7 @@ def test_real_calibration_is_plausible_and_cached(capsys: pytest.CaptureFixture[
     """The real probes on this CPU; the session's calibration folder (conftest) keeps it for the
     other tests. Bounds are physical sanity, not speed targets: any CPU does a 2048^2 float32
     matmul at 1 GFLOP/s to 100 TFLOP/s, and no framework dispatches faster than 100 ns."""
-    assert cli.main(["calibrate", "--device", "cpu"]) == 0
+    assert main(["calibrate", "--device", "cpu"]) == 0
     path = calibration.cache_file(Path("unused"))
     entries = cache.load(path)
     engines = {e.engine for e in entries}
@@ -162,15 +162,15 @@ def test_real_calibration_is_plausible_and_cached(capsys: pytest.CaptureFixture[
         assert 1e9 < entry.matmul_flops_per_s < 1e14, entry
         assert 1e-7 < entry.dispatch_median_s < 1e-2, entry
     before = json.loads(path.read_text())
-    assert cli.main(["calibrate", "--device", "cpu"]) == 0
+    assert main(["calibrate", "--device", "cpu"]) == 0
     assert json.loads(path.read_text()) == before  # reused, not measured again
     assert "matmul GFLOP/s" in capsys.readouterr().out
 
 
 def test_calibrate_rejects_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["calibrate", "--device", "tpu"]) == 2
+    assert main(["calibrate", "--device", "tpu"]) == 2
     with pytest.raises(SystemExit) as exited:  # the shared --threads option: argparse says it, status 2
-        cli.main(["calibrate", "--threads", "0"])
+        main(["calibrate", "--threads", "0"])
     assert exited.value.code == 2 and "'0' must be a positive whole number" in capsys.readouterr().err
 
 
@@ -210,6 +210,6 @@ def test_a_corrupt_cache_stops_the_command_with_exit_2(
     monkeypatch.setenv("MLPBENCH_CALIBRATION_DIR", str(tmp_path))
     path = calibration.cache_file(tmp_path)
     path.write_text('{"schema_version": 1, "entries": [{"engine": "torch"}]}')
-    assert cli.main(["calibrate"]) == 2
+    assert main(["calibrate"]) == 2
     assert "is not a readable calibration cache" in capsys.readouterr().err
     assert path.read_text() == '{"schema_version": 1, "entries": [{"engine": "torch"}]}'

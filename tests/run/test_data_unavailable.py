@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import cli
+from harness.cli.main import main
 from harness.store import runs as store
 
 
@@ -19,7 +19,7 @@ def test_a_missing_dataset_makes_its_runs_unavailable_and_the_others_go_on(
     monkeypatch.setenv("MLPBENCH_OFFLINE", "1")
     argv = ["run", "--task", "iris", "mnist", "--impl", "numpy", "--seeds", "0", "--epochs", "3",
             "--no-calibrate", "--no-twin", "--results", str(tmp_path / "results")]  # fmt: skip
-    assert cli.main(argv) == 0  # unavailable is not a failure of the harness
+    assert main(argv) == 0  # unavailable is not a failure of the harness
     records = {r.task: r for r in store.load(tmp_path / "results")[0]}
     assert records["iris"].status == "ok"
     mnist = records["mnist"]

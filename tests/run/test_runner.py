@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import cli
+from harness.cli.main import main
 from harness.plugins import registry
 from harness.record import derived
 from harness.record import execution as execution_facts
@@ -116,9 +116,7 @@ def test_gpu_visible_but_framework_cannot_use_it(tmp_path: Path, monkeypatch: py
 
 def test_unknown_mode_is_refused_before_anything_runs(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     results = tmp_path / "results"
-    status = cli.main(
-        ["run", "--results", str(results), "--task", "iris", "--impl", "jax", "--mode", "turbo"]
-    )
+    status = main(["run", "--results", str(results), "--task", "iris", "--impl", "jax", "--mode", "turbo"])
     assert status == 2 and not results.exists()
     assert "--mode turbo: jax has no mode 'turbo'; its modes: default, scan" in capsys.readouterr().err
 

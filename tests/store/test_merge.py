@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import cli
+from harness.cli.main import main
 from harness.errors import UsageError
 from harness.record.schema import RunRecord, Timings
 from harness.store.merge import merge
@@ -55,6 +55,6 @@ def test_other_plans_and_other_schemas_are_refused(tmp_path: Path, capsys: pytes
     old = tmp_path / "old" / "runs.jsonl"
     old.parent.mkdir()
     old.write_text(json.dumps({**_record(5).to_dict(), "schema_version": 0}) + "\n")
-    assert cli.main(["merge", str(a), str(old), "--results", str(tmp_path / "merged")]) == 2
+    assert main(["merge", str(a), str(old), "--results", str(tmp_path / "merged")]) == 2
     assert "schema_version 0" in capsys.readouterr().err
     assert not (tmp_path / "merged").exists()

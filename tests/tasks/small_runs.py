@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import cli
+from harness.cli.main import main
 from harness.record.schema import RunRecord
 from harness.store import runs as store
 
@@ -42,5 +42,5 @@ def run_suite(
     """Run the suite of ``bars`` into ``folder``; its records."""
     suite = folder / "accuracy.toml"
     suite.write_text(suite_text(bars, interleaved))
-    assert cli.main(["run", "--suite", str(suite), "--results", str(folder / "results")]) == 0
+    assert main(["run", "--suite", str(suite), "--results", str(folder / "results")]) == 0
     return store.load(folder / "results")[0]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness import cli
+from harness.cli.main import main
 from harness.record import derived
 from harness.record.schema import RunRecord
 from harness.store import runs as store
@@ -34,7 +34,7 @@ MARGIN = 0.05  # dropout must narrow the final train - val accuracy gap by at le
 def records(tmp_path_factory: pytest.TempPathFactory) -> list[RunRecord]:
     tmp = tmp_path_factory.mktemp("overfitting")
     (tmp / "overfit.toml").write_text(SUITE)
-    assert cli.main(["run", "--suite", str(tmp / "overfit.toml"), "--results", str(tmp / "results")]) == 0
+    assert main(["run", "--suite", str(tmp / "overfit.toml"), "--results", str(tmp / "results")]) == 0
     loaded, skipped = store.load(tmp / "results")
     assert skipped == [] and len(loaded) == 4
     return loaded

@@ -17,7 +17,6 @@ from harness.compare.check import CheckResult, check
 from harness.compare.history import history_frame
 from harness.errors import CompareInputError, UsageError
 from harness.record.digest import Digest
-from harness.record.keys import machine_id
 from harness.record.schema import RunRecord
 from harness.record.tally import Tally, tally
 from harness.report.data import benchmarks, policy, runset
@@ -29,7 +28,15 @@ from harness.report.data.summary import group_stats
 from harness.store import index, noise
 from harness.store.baselines import baseline_for, baseline_path
 from harness.store.noise import NoiseFloor
-from harness.store.runs import RUNS_DIR, Skipped, load_files, newest_ok_file, record_set_of, select_records
+from harness.store.runs import (
+    RUNS_DIR,
+    RecordSet,
+    Skipped,
+    choose_runs,
+    load_files,
+    records_at,
+    select_records,
+)
 
 INTERVAL_COMMITS = 30  # History: each machine's newest commits drawn with their 95% intervals
 
@@ -81,8 +88,9 @@ def _checks(
     by_file: dict[Path, list[Digest]],
     load: Callable[[list[Path]], dict[Path, list[RunRecord]]],
 ) -> list[MachineCheck]:
-    """Per machine: its newest run per pair (as ``harness compare`` reads it) against its baseline;
-    the records read are those of the files :func:`~harness.store.runs.record_set_of` would pick from."""
+    """Per machine: its newest run per pair (as ``harness compare`` reads it,
+    :func:`~harness.store.runs.choose_runs`) against its baseline; only the files holding those
+    runs are read."""
     machines = {d.machine_id: d.fingerprint for digests in by_file.values() for d in digests}
     out = []
     for machine, print_ in sorted(machines.items()):
@@ -93,27 +101,15 @@ def _checks(
             view.error = str(exc)
         view.baseline_path = baseline_for(results_dir, machine, print_)
         if view.baseline_path is not None:
-            mine = {f: [d for d in ds if d.machine_id == machine] for f, ds in by_file.items()}
-            files = newest_files(mine)
-            loaded = load(files)
-            current = record_set_of(
-                records_dir, {f: [r for r in loaded[f] if machine_id(r) == machine] for f in files}
-            )
+            chosen = choose_runs(by_file, "run per pair", machine=machine)
+            files = sorted({f for f, _ in chosen}, key=lambda p: p.name)
+            current = RecordSet(records_dir, records_at(chosen, load(files)), files)
             try:
                 view.result = check(select_records(view.baseline_path), current)
             except CompareInputError as exc:
                 view.error = f"The baseline could not be read: {exc}"
         out.append(view)
     return out
-
-
-def newest_files(by_file: dict[Path, list[Digest]]) -> list[Path]:
-    """The record files :func:`~harness.store.runs.record_set_of` reads from: for each pair the newest
-    file with an ``ok`` run of it, and every file with runs of a pair that never ran ``ok``."""
-    runs = {f: [d for d in ds if not d.twin] for f, ds in by_file.items()}  # as record_set_of: no twins
-    newest = newest_ok_file(runs, lambda d: d.pair_key)
-    never_ok = {f for f, ds in by_file.items() for d in ds if not d.twin and d.pair_key not in newest}
-    return sorted({*newest.values(), *never_ok}, key=lambda p: p.name)
 
 
 def gather(results_dir: Path, commit: str | None = None, run: str | None = None) -> ReportData:

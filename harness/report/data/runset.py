@@ -4,6 +4,7 @@ A run set is, for each machine, the records of one commit: by default its newest
 its newest record), or the commit named with ``--commit``, or the one record file named with
 ``--run``. Over nights of history the tables, sentences, ratios and best cells are then about code
 that exists, and say which; history, change points and the regression check read every night.
+The choice itself is :func:`harness.store.runs.choose_runs`, the one ``harness compare`` reads by.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ import json
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import groupby
 from pathlib import Path
 
-from harness.errors import UsageError
 from harness.plan.suites import Selection, plan_for, shipped_suites
 from harness.record.digest import Digest
 from harness.record.keys import config_key
 from harness.record.schema import RunRecord
+from harness.store.runs import choose_runs, records_at
 
 
 @dataclass
@@ -53,48 +55,21 @@ def select(
     run: str | None = None,
 ) -> RunSet:
     """The run set of ``by_file`` (each record file's digests, in file order): each machine's
-    newest commit, or ``commit`` (a prefix), or the file ``run`` (its name or stem). Chosen on the
-    digests; then ``load`` reads the records of just the files that hold the chosen ones."""
-    everything = [(f, i, d) for f, ds in by_file.items() for i, d in enumerate(ds)]
+    newest commit, or ``commit`` (a prefix), or the file ``run`` (its name or stem), A/A twins
+    included (:func:`~harness.store.runs.choose_runs`). Chosen on the digests; then ``load`` reads
+    the records of just the files that hold the chosen ones."""
     if run:
-        files = [f for f in by_file if run in (f.name, f.stem, str(f))]
-        if not files:
-            names = ", ".join(sorted(f.stem for f in by_file)[-5:])
-            raise UsageError(f"no record file named {run!r}; the newest are: {names}")
-        chosen = [(f, i, d) for f, i, d in everything if f in files]
-        where = f"the records of {files[0].name}"
-        lines = [f"{where}: {len(chosen)} records, {_span([d for _, _, d in chosen])}"]
+        chosen = choose_runs(by_file, None, file=run, twins=True)
+        lines = [f"the records of {chosen[0][0].name}: {len(chosen)} records, {_span(_at(by_file, chosen))}"]
     else:
-        per_machine: dict[str, list[tuple[Path, int, Digest]]] = defaultdict(list)
-        for item in everything:
-            per_machine[item[2].machine_id].append(item)
-        chosen, lines = [], []
-        for machine, items in sorted(per_machine.items()):
-            digests = [d for _, _, d in items]
-            if commit:
-                wanted = {d.git_commit for d in digests if d.git_commit.startswith(commit)}
-                if not wanted:
-                    continue
-                pick = max(wanted, key=lambda c: max(d.created_at for d in digests if d.git_commit == c))
-            else:
-                pick = max(digests, key=lambda d: d.created_at).git_commit
-            mine = [item for item in items if item[2].git_commit == pick]
-            chosen.extend(mine)
-            older = {d.git_commit for d in digests} - {pick}
-            tail = f"; {len(older)} other commit(s) in History only" if older else ""
-            label = pick[:12] or "no commit recorded"
-            span = _span([d for _, _, d in mine])
-            lines.append(f"{machine}: commit {label}, {len(mine)} records, {span}{tail}")
-        if commit and not chosen:
-            known = sorted({d.git_commit[:12] for _, _, d in everything})[-5:]
-            raise UsageError(
-                f"no records of a commit starting {commit!r}; commits here include: {', '.join(known)}"
-            )
-    loaded = load(sorted({f for f, _, _ in chosen}))
-    records = [loaded[f][i] for f, i, _ in chosen if i < len(loaded.get(f, []))]
-    picked = {(f, i) for f, i, _ in chosen}
-    others = {d.git_commit for f, i, d in everything if (f, i) not in picked}
-    left_out = len(everything) - len(chosen)
+        chosen = choose_runs(by_file, "commit per machine", commit=commit, twins=True)
+        chosen.sort(key=lambda c: by_file[c[0]][c[1]].machine_id)  # machine by machine, each in file order
+        by_machine = groupby(_at(by_file, chosen), key=lambda d: d.machine_id)
+        lines = [_machine_line(machine, list(mine), by_file) for machine, mine in by_machine]
+    records = records_at(chosen, load(sorted({f for f, _ in chosen})))
+    picked = set(chosen)
+    others = {d.git_commit for f, ds in by_file.items() for i, d in enumerate(ds) if (f, i) not in picked}
+    left_out = sum(map(len, by_file.values())) - len(chosen)
     found = RunSet(records, lines, left_out, len(others), not_run(records))
     budgets = [r.provenance["budget_s"] for r in records if (r.provenance or {}).get("budget_s")]
     found.budget_s = max(budgets) if budgets else None
@@ -102,6 +77,18 @@ def select(
         dict.fromkeys(x for r in records for x in (r.provenance or {}).get("left_out", []))
     )
     return found
+
+
+def _at(by_file: dict[Path, list[Digest]], chosen: list[tuple[Path, int]]) -> list[Digest]:
+    return [by_file[f][i] for f, i in chosen]
+
+
+def _machine_line(machine: str, mine: list[Digest], by_file: dict[Path, list[Digest]]) -> str:
+    """One machine's run set: its commit, records and span, and how many commits History alone shows."""
+    pick = mine[0].git_commit
+    older = {d.git_commit for ds in by_file.values() for d in ds if d.machine_id == machine} - {pick}
+    tail = f"; {len(older)} other commit(s) in History only" if older else ""
+    return f"{machine}: commit {pick[:12] or 'no commit recorded'}, {len(mine)} records, {_span(mine)}{tail}"
 
 
 def _as_set(overrides: dict) -> str:

@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 
 from harness.compare.check import Comparison
-from harness.compare.render import format_estimate, resolution_lines
 from harness.compare.thresholds import DEFAULT_SPECS, METRICS
 from harness.compare.verdicts import CANNOT_TELL, REGRESSION
 from harness.record.format import fmt_value
+from harness.report.comparison_text import format_estimate, resolution_lines
 from harness.report.data import MachineCheck, ReportData
 
 

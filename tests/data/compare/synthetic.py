@@ -80,6 +80,21 @@ def side(rng: np.random.Generator, profile: Profile = Profile(), seeds=(0, 1, 2)
     return [record(rng, profile, s, impl, **fields) for s in seeds]
 
 
+IMPLS = ("torch", "jax", "keras", "tensorflow", "flax", "numpy", "lightning", "keras-jax")
+
+
+def suite(rng, changed=None, profile=None, seeds=(0, 1, 2), impls=IMPLS, tasks=("digits",)):
+    """One side of a small suite: a pair per implementation (and task); ``changed`` ({impl:
+    Profile}) draws those pairs from another distribution."""
+    profile = profile or Profile()
+    return [
+        r
+        for task in tasks
+        for impl in impls
+        for r in side(rng, (changed or {}).get(impl, profile), seeds, impl, task=task, config=spec(task))
+    ]
+
+
 def write(path: Path, records: list[RunRecord]) -> None:
     """Records as JSON Lines."""
     path.write_text("".join(json.dumps(r.to_dict(), sort_keys=True) + "\n" for r in records))

@@ -1,7 +1,8 @@
 """The comparison as a terminal table (rich) and as Markdown (a CI job summary or PR comment).
 
 One line per pair, one column per metric: ``1.31x [1.25, 1.37]`` is current/baseline with its
-confidence interval; test accuracy shows the change in percentage points (pp).
+confidence interval; test accuracy shows the change in percentage points (pp). The words shared
+with the page are :mod:`harness.report.comparison_text`.
 """
 
 from __future__ import annotations
@@ -13,27 +14,15 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 
 from harness.compare.check import ALL_PAIRS, CheckResult, Comparison, Unmatched
-from harness.compare.gate import GateResult, GateRow
 from harness.compare.thresholds import METRICS
 from harness.compare.verdicts import CANNOT_TELL, PASS, REGRESSION, worst
 from harness.record.format import fmt_value
 from harness.record.keys import PairKey
+from harness.report.comparison_text import format_estimate, resolution_lines
 
 _STYLE = {REGRESSION: "bold red", CANNOT_TELL: "yellow"}
 _MARK = {REGRESSION: "❌", CANNOT_TELL: "⚠️"}
 _HEADERS = {"test_accuracy": "Δ test accuracy"}
-
-
-def format_estimate(row: Comparison) -> str:
-    """``1.31x [1.25, 1.37]`` for ratios, ``-5.2 pp [-6.1, -4.3]`` for accuracy, ``-`` when absent."""
-    if not np.isfinite(row.estimate):
-        return "-"
-    if METRICS[row.metric].kind == "difference":
-        text = f"{row.estimate * 100:+.1f} pp"
-        ci = f" [{row.ci_low * 100:+.1f}, {row.ci_high * 100:+.1f}]"
-    else:
-        text, ci = f"{row.estimate:.2f}x", f" [{row.ci_low:.2f}, {row.ci_high:.2f}]"
-    return text + (ci if np.isfinite(row.ci_low) and np.isfinite(row.ci_high) else "")
 
 
 def _labels(keys: Iterable[PairKey]) -> dict[PairKey, str]:
@@ -98,36 +87,6 @@ def summary_line(rows: Sequence[Comparison]) -> str:
     parts += [f"{faster} faster"] if faster else []
     n_pairs = len({r.key for r in pairs})
     return ", ".join([*parts, f"{n_pairs} pair{'' if n_pairs == 1 else 's'} compared"])
-
-
-def resolution_lines(rows: Sequence[Comparison]) -> list[str]:
-    """How large a change each checked metric would have shown: the whole run (all pairs) and
-    one pair (the median pair, and the least certain one). Smaller changes can pass unseen."""
-    out = []
-    for metric_name, metric in METRICS.items():
-        checked = [r for r in rows if r.metric == metric_name and r.threshold and np.isfinite(r.shown_beyond)]
-        if not checked:
-            continue
-        pairs = sorted(r.shown_beyond for r in checked if r.key != ALL_PAIRS)
-        whole = [r.shown_beyond for r in checked if r.key == ALL_PAIRS]
-
-        def size(x: float, metric=metric) -> str:
-            return (
-                f"{-x * 100:+.1f} pp"
-                if metric.kind == "difference"
-                else f"{'-' if metric.higher_is_better else '+'}{x:.0%}"
-            )
-
-        parts = [f"the whole run's beyond {size(whole[0])}"] if whole else []
-        if pairs:
-            parts.append(
-                f"one pair's beyond {size(float(np.median(pairs)))} "
-                f"(median; {size(pairs[-1])} at the least certain)"
-            )
-        out.append(
-            f"{metric.label}: a change is shown once it clears the limit and the noise: {', '.join(parts)}"
-        )
-    return out
 
 
 def render_table(rows: Sequence[Comparison], unmatched: Sequence[Unmatched] = (), title: str = "") -> object:
@@ -239,55 +198,3 @@ def _footnote(confidence: float) -> str:
         "the all-pairs row is the typical pair, what moved everything. ⚠️ cannot tell = too few pairs "
         "to know the noise.</sub>"
     )
-
-
-_GATE_MARK = {PASS: "✅", REGRESSION: "❌", CANNOT_TELL: "⚠️"}
-
-
-def ratio_text(estimate: float, low: float, high: float) -> str:
-    """A step-time ratio of the gate (and of a bisect step): ``1.312x [1.250, 1.371]``; ``-``
-    when there is none."""
-    if not np.isfinite(estimate):
-        return "-"
-    return f"{estimate:.3f}x [{low:.3f}, {high:.3f}]"
-
-
-def _gate_estimate(row: GateRow) -> str:
-    if np.isfinite(row.estimate) and row.metric == "test_accuracy":
-        return f"{row.estimate * 100:+.2f} pp [{row.low * 100:+.2f}, {row.high * 100:+.2f}]"
-    return ratio_text(row.estimate, row.low, row.high)
-
-
-def gate_text(result: GateResult, pairs: int, rounds: int) -> str:
-    """The gate's verdict, sides, rule and rows as plain lines for a terminal."""
-    lines = [f"A/B gate: {result.verdict.upper()} ({pairs} process pairs x {rounds} rounds, interleaved)"]
-    lines += [f"  {side}: {text}" for side, text in result.sides.items()]
-    lines += [f"  rule: {result.rule.describe()}", ""]
-    width = max((len(row.run) for row in result.rows), default=10)
-    for row in result.rows:
-        estimate = _gate_estimate(row)
-        cells = (f"{row.run:<{width}}", f"{row.metric:<13}", f"{estimate:<32}", f"{row.verdict:<12}")
-        lines.append("  " + "  ".join(cells) + f"  {row.detail}")
-    return "\n".join(lines)
-
-
-def gate_markdown(result: GateResult, pairs: int, rounds: int) -> str:
-    """The gate as Markdown for a CI job summary or a pull-request comment."""
-    mark = _GATE_MARK[result.verdict]
-    lines = [f"### A/B benchmark gate: {mark} {result.verdict}", ""]
-    lines += [f"- **{side}**: `{text}`" for side, text in result.sides.items()]
-    lines += [
-        f"- **design**: {pairs} fresh process pairs x {rounds} rounds, both sides interleaved per round"
-    ]
-    lines += [f"- **rule**: {result.rule.describe()}", ""]
-    lines += ["| run | metric | candidate vs baseline [95% CI] | verdict | detail |", "|---|---|---|---|---|"]
-    for row in result.rows:
-        verdict = f"{_GATE_MARK[row.verdict]} {row.verdict}"
-        lines.append(f"| {row.run} | {row.metric} | {_gate_estimate(row)} | {verdict} | {row.detail} |")
-    lines += [
-        "",
-        "<sub>Step time: candidate/baseline, the median of per-round ratios (both sides trained the same "
-        "round back to back), with a bootstrap interval over process pairs, then rounds. Exit codes: 0 pass, "
-        "1 regression, 2 unusable input, 3 cannot tell.</sub>",
-    ]
-    return "\n".join(lines) + "\n"
