@@ -481,7 +481,8 @@ def machine_mismatch(baseline: list[RunRecord], current: list[RunRecord]) -> str
     if len(base_machines | cur_machines) <= 1:
         return ""
     return (
-        f"baseline ran on {'; '.join(base_machines.values())}, current on {'; '.join(cur_machines.values())}"
+        f"baseline ran on {'; '.join(sorted(base_machines.values()))}, "
+        f"current on {'; '.join(sorted(cur_machines.values()))}"
     )
 
 
