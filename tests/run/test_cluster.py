@@ -41,9 +41,7 @@ def _key(record) -> tuple:  # noqa: ANN001
     return (record.task, record.impl, record.mode, record.device, record.seed, record.status)
 
 
-def test_ray_runs_the_groups_as_a_local_run_would_and_a_dead_task_costs_its_group(
-    tmp_path: Path, suite: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_ray_runs_the_groups_as_a_local_run_would(tmp_path: Path, suite: Path) -> None:
     status, local = _run(tmp_path, "local", "--suite", str(suite))
     assert status == 0
     status, on_ray = _run(tmp_path, "ray", "--suite", str(suite), "--executor", "ray")
@@ -54,7 +52,14 @@ def test_ray_runs_the_groups_as_a_local_run_would_and_a_dead_task_costs_its_grou
     assert all(
         r.machine["machine_id"] and r.provenance["plan_id"] == local[0].provenance["plan_id"] for r in on_ray
     )
-    # the Ray task of the iris group dies: its runs are crashed, digits' complete
+    assert sum(r.execution.get("twin", False) for r in on_ray) == 2  # one per group
+
+
+@pytest.mark.slow  # a third run and a second Ray cluster: about 20 s more
+def test_a_dead_ray_task_costs_its_group_only(
+    tmp_path: Path, suite: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Ray task of the iris group dies: its runs are crashed, digits' complete."""
     monkeypatch.setenv(RAY_KILL_ENV, "iris")
     status, killed = _run(tmp_path, "killed", "--suite", str(suite), "--executor", "ray")
     assert status == 1
@@ -62,7 +67,6 @@ def test_ray_runs_the_groups_as_a_local_run_would_and_a_dead_task_costs_its_grou
     assert [r.status for r in by_task["iris"]] == ["crashed", "crashed", "crashed"]  # its A/A twin too
     assert all("the Ray task running this group died" in r.reason for r in by_task["iris"])
     assert [r.status for r in by_task["digits"]] == ["ok", "ok", "ok"]
-    assert sum(r.execution.get("twin", False) for r in on_ray) == 2  # one per group
 
 
 def test_an_unreachable_cluster_or_no_ray_exits_2_and_runs_nothing(

@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 
 from harness.record.schema import RunRecord
-from tests.tasks.small_runs import MNIST1D, SMALL, run_suite
+from tests.tasks.small_runs import DIGITS, MNIST1D, SMALL, run_suite
 
 
 @pytest.fixture(scope="session")
-def small_tasks(tmp_path_factory: pytest.TempPathFactory) -> list[RunRecord]:
-    return run_suite(tmp_path_factory.mktemp("accuracy"), SMALL)
+def small_tasks(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> list[RunRecord]:
+    slow = [DIGITS] if request.config.getoption("--runslow") else []
+    return run_suite(tmp_path_factory.mktemp("accuracy"), SMALL + slow)
 
 
 @pytest.fixture(scope="session")

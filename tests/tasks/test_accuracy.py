@@ -1,7 +1,7 @@
 """Every implementation learns each task: mean test accuracy over 3 seeds reaches the bar, and the
 implementations agree with each other within their seed-to-seed spread. Real training, real
-workers: iris and digits in one run (one import per framework); mnist1d (from the interleaved runs
-the schedule tests share) and MNIST are slow tests, opt-in (``--runslow``).
+workers: iris in one run (one import per framework); digits (in the same run), mnist1d (from the
+interleaved runs the schedule tests share) and MNIST are slow tests, opt-in (``--runslow``).
 
 Agreement is every pair of implementations at once, so it is judged as one family: the seed-to-seed
 spread is pooled over all implementations (the same network and data: the spread is one quantity,
@@ -20,7 +20,7 @@ from scipy import stats
 from harness.plugins import registry
 from harness.record.derived import is_twin
 from harness.record.schema import RunRecord
-from tests.tasks.small_runs import MNIST1D, SEEDS, SMALL, run_suite
+from tests.tasks.small_runs import DIGITS, MNIST1D, SEEDS, SMALL, run_suite
 
 IMPLS = [name for name, info in registry.implementations().items() if info.unavailable_reason() is None]
 MNIST = ("mnist", 0.975, {"epochs": 10})
@@ -52,7 +52,10 @@ def _check(records: list[RunRecord], task: str, bar: float) -> None:
         )
 
 
-@pytest.mark.parametrize(("task", "bar"), [(task, bar) for task, bar, _ in SMALL])
+@pytest.mark.parametrize(
+    ("task", "bar"),
+    [(task, bar) for task, bar, _ in SMALL] + [pytest.param(DIGITS[0], DIGITS[1], marks=pytest.mark.slow)],
+)
 def test_accuracy_bar_and_agreement(small_tasks: list[RunRecord], task: str, bar: float) -> None:
     _check(small_tasks, task, bar)
 
