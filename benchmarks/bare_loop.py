@@ -506,22 +506,19 @@ def interleaved(impl: str, task: str, epochs: int, seed: int = 0) -> Samples:
     bare_s: list[dict[int, float]] = [{}, {}]
     try:
         group = Group([request], pool, "interleaved", rng)
-        live = group.lives[0]
-        group.started = time.perf_counter()
-        group._start(live)
+        group.begin()
         for index in range(epochs):
             sides = ["harness", 0, 1]
             rng.shuffle(sides)
             for side in sides:
                 if side == "harness":
-                    group._epoch(live)
+                    group.advance(0)
                 elif index:
                     wait_for_quiet()  # as the harness waits before each of its runs' rounds
                     bare_s[side][index] = bares[side].epoch(index)
                 else:
                     bares[side].epoch(index)  # the harness's round 0 is its compiling first epoch
-        group._finish(live)
-        record = group._stamp(live)
+        (record,) = group.end()
     finally:
         pool.close()
         for bare in bares:

@@ -142,20 +142,43 @@ class Group:
 
     def run(self) -> list[RunRecord]:
         """Every run of the group to its end; one record each, in the order of the requests."""
-        self.started = clock()
         if self.schedule == "sequential":
+            self.started = clock()
             for live in self.lives:
                 self._start(live)
                 while live.more:
                     self._epoch(live)
                 self._finish(live)
-        else:
-            for live in self.lives:
-                self._start(live)
-            for round_index in self._rounds():
-                self.on_round(f"{self.lives[0].request.task} round {round_index}")
-            for live in self.lives:
-                self._finish(live)
+            return [self._stamp(live) for live in self.lives]
+        self.begin()
+        for round_index in self._rounds():
+            self.on_round(f"{self.lives[0].request.task} round {round_index}")
+        return self.end()
+
+    # An interleaved group driven from outside, round by round, beside work of the driver's own
+    # (benchmarks/bare_loop.py puts bare loops in the same rounds): begin, advance each run once
+    # per round in the driver's order, end. run() is these three with the group's own rounds.
+
+    def begin(self) -> None:
+        """Start the group's clock and every run (each worker builds it and, where the schedule
+        warms up, is ready for its first epoch)."""
+        self.started = clock()
+        for live in self.lives:
+            self._start(live)
+
+    def advance(self, index: int = 0) -> bool:
+        """Run ``index`` (in the order of the requests) trains its next epoch, or block of
+        ``epochs_per_round``; whether it has another to train."""
+        live = self.lives[index]
+        if live.more:
+            self._epoch(live)
+        return live.more
+
+    def end(self) -> list[RunRecord]:
+        """Finish every run (the closing measurements), stamp the group's facts; the records in
+        the order of the requests."""
+        for live in self.lives:
+            self._finish(live)
         return [self._stamp(live) for live in self.lives]
 
     def _rounds(self) -> Iterator[int]:

@@ -151,3 +151,31 @@ def test_schedule_sensitivity_fails_on_an_epoch_slowed_after_each_pause(
     found = {r.impl: schedule_sensitivity([pause_ratios(r)]) for r in records}
     assert found["numpy"].n_rounds == 5 and schedule_slows(found["numpy"]), found
     assert not schedule_slows(found["torch"]), found
+
+
+def test_a_group_driven_from_outside_runs_its_rounds_in_the_drivers_order() -> None:
+    """begin, advance, end: what a benchmark that puts its own processes in the same rounds uses
+    (benchmarks/bare_loop.py --interleaved), without the group's private methods."""
+    from harness.plan.requests import RunRequest
+    from harness.run.schedule import Group, Pool
+
+    requests = [RunRequest("iris", impl, overrides={"epochs": 4}, step_samples=0, eval_repeats=1)
+                for impl in ("numpy", "torch")]  # fmt: skip
+    pool = Pool(1)
+    try:
+        group = Group(requests, pool, "interleaved", random.Random(0))
+        group.begin()
+        more = [True, True]
+        rounds = 0
+        while any(more):
+            for index in (1, 0):  # the driver's order: torch before numpy in every round
+                more[index] = group.advance(index)
+            rounds += 1
+        records = group.end()
+    finally:
+        pool.close()
+    assert rounds == 4 and [r.impl for r in records] == ["numpy", "torch"]
+    assert all(r.status == "ok" and r.timings.epoch_rounds == [0, 1, 2, 3] for r in records)
+    numpy, torch = (r.timings.epoch_started_at for r in records)
+    assert all(t < n for t, n in zip(torch, numpy, strict=True))  # the driver's order, each round
+    assert len({r.execution["group"] for r in records}) == 1
