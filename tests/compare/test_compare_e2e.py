@@ -1,5 +1,9 @@
 """Real end to end: the same code run twice passes ``compare``; the same code made slower on purpose
-(a test-only delay inside every training step's timed region) fails it."""
+(a test-only delay inside every training step's timed region) fails it. The limit is 2x, not the
+default 10%: two runs one after the other are not interleaved, and this machine's host has slow
+spells of tens of seconds (seen 2026-12-03: the same numpy digits run read 1.77x [1.51, 2.07] two
+seconds after the first, every epoch of both seeds, with no other process using the CPU). That a
+10% limit holds its false-alarm rate on noise is ``test_compare.py``'s, on simulated suites."""
 
 from __future__ import annotations
 
@@ -18,12 +22,15 @@ seeds = [0, 1]
 twin = ""
 [[runs]]
 tasks = ["iris", "digits"]
-impls = ["jax", "numpy"]
+impls = ["numpy"]
 spec = { epochs = 6 }
 """
-# Four pairs: the comparison's noise is their spread (one pair alone cannot tell). No A/A twin:
-# compare leaves twins out, and one would import torch into every run. The injected
-# delay (+2 ms on a step of well under a millisecond) is far beyond the 10% limit and the noise.
+# Four pairs: the comparison's noise is their spread (one pair alone cannot tell). numpy: what is
+# tested is compare on real records, and a framework's import and compilation in every run tripled
+# this test's time (jax's). No A/A twin: compare leaves twins out, and one would import torch into
+# every run. The injected delay (+2 ms on a step of well under a millisecond) is far beyond the 2x
+# limit and the noise.
+LIMIT = ["--fail", "step_time:median:100%"]
 
 
 def _run(tmp_path: Path, name: str) -> Path:
@@ -35,8 +42,8 @@ def _run(tmp_path: Path, name: str) -> Path:
 def test_same_code_passes_and_slowed_code_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     baseline = _run(tmp_path, "baseline")
     same = _run(tmp_path, "same")
-    args = ["compare", "--baseline", str(baseline), "--results", str(tmp_path / "baseline")]
-    # Same code minutes apart: a pass (no regression shown), with default limits
+    args = ["compare", "--baseline", str(baseline), "--results", str(tmp_path / "baseline"), *LIMIT]
+    # Same code seconds apart: a pass (no regression shown)
     assert main([*args, "--current", str(same)]) == 0
     monkeypatch.setenv(FAULT_ENV, "delay:0.002")
     slowed = _run(tmp_path, "slowed")

@@ -23,14 +23,16 @@ from harness.run.machine import REPO_ROOT
 from tests.real_runs import interruptible
 
 # Small and lenient on purpose: this proves the machinery; the gate's statistical power on this
-# machine is measured by benchmarks/gate_validation.py and stated in the README.
+# machine is measured by benchmarks/gate_validation.py and stated in the README. numpy: a real
+# run of the task's code in each checkout, without a framework's import and compilation in every
+# worker of every pair (jax's made these tests three times as long).
 FAST = [
     "--suite",
     "smoke",
     "--task",
     "digits",
     "--impl",
-    "jax",
+    "numpy",
     "--pairs",
     "2",
     "--rounds",
@@ -54,7 +56,7 @@ def test_same_code_passes_and_a_slowed_candidate_fails(tmp_path: Path, capsys: p
     summary = tmp_path / "summary.md"
     assert _ab(tmp_path, "--baseline", "HEAD", "--candidate", ".", "--markdown", str(summary)) == 0
     out = capsys.readouterr().out
-    assert "A/B gate: PASS" in out and "digits jax default cpu" in out
+    assert "A/B gate: PASS" in out and "digits numpy default cpu" in out
     assert summary.read_text().startswith("### A/B benchmark gate: ✅ pass")
     assert _worktrees() == []  # the baseline's temporary worktree is gone
     slow = ["--baseline", ".", "--candidate", ".", "--candidate-env", f"{FAULT_ENV}=slow:0.6"]

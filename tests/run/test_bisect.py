@@ -18,7 +18,7 @@ import pytest
 from harness.run.machine import REPO_ROOT
 from tests.run.test_ab import FAST, LENIENT
 
-GATE = [*FAST, *LENIENT, "--impl", "numpy"]  # test_ab's small gate; numpy: no framework to import
+GATE = [*FAST, *LENIENT]  # test_ab's small gate, on numpy
 IMPL = Path("tasks/mlp/impls/numpy_by_hand.py")
 STEP = '    def train_step(self, index: np.ndarray) -> float:\n        x, y = self.data["train"]\n'
 SPIN = (

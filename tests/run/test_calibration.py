@@ -152,8 +152,9 @@ def test_runner_measures_only_what_the_cache_lacks(tmp_path: Path, monkeypatch: 
 def test_real_calibration_is_plausible_and_cached(capsys: pytest.CaptureFixture[str]) -> None:
     """The real probes on this CPU; the session's calibration folder (conftest) keeps it for the
     other tests. Bounds are physical sanity, not speed targets: any CPU does a 2048^2 float32
-    matmul at 1 GFLOP/s to 100 TFLOP/s, and no framework dispatches faster than 100 ns."""
-    assert main(["calibrate", "--device", "cpu"]) == 0
+    matmul at 1 GFLOP/s to 100 TFLOP/s, and no framework dispatches faster than 100 ns. One
+    thread: the calibrated runs of ``test_runner`` run at one thread and reuse it."""
+    assert main(["calibrate", "--device", "cpu", "--threads", "1"]) == 0
     path = calibration.cache_file(Path("unused"))
     entries = cache.load(path)
     engines = {e.engine for e in entries}
@@ -161,8 +162,9 @@ def test_real_calibration_is_plausible_and_cached(capsys: pytest.CaptureFixture[
     for entry in entries:
         assert 1e9 < entry.matmul_flops_per_s < 1e14, entry
         assert 1e-7 < entry.dispatch_median_s < 1e-2, entry
+    assert {e.threads for e in entries} == {1}
     before = json.loads(path.read_text())
-    assert main(["calibrate", "--device", "cpu"]) == 0
+    assert main(["calibrate", "--device", "cpu", "--threads", "1"]) == 0
     assert json.loads(path.read_text()) == before  # reused, not measured again
     assert "matmul GFLOP/s" in capsys.readouterr().out
 

@@ -104,7 +104,7 @@ def _having(probes: dict, probe_name: str) -> list[str]:
 
 @pytest.mark.parametrize("probe_name", [p[0] for p in PROBES])
 def test_per_step_losses_agree(probes: dict, probe_name: str) -> None:
-    rtol = SGD_RTOL if probe_name.startswith("sgd") or "regression" in probe_name else ADAM_RTOL
+    rtol = SGD_RTOL if probe_name.startswith("sgd") else ADAM_RTOL
     for a, b in itertools.combinations(_having(probes, probe_name), 2):
         la, lb = probes[a][f"{probe_name}/losses"], probes[b][f"{probe_name}/losses"]
         assert len(la) == len(lb) == PROBE_STEPS
@@ -115,7 +115,7 @@ def test_per_step_losses_agree(probes: dict, probe_name: str) -> None:
 
 @pytest.mark.parametrize("probe_name", [p[0] for p in PROBES])
 def test_final_weights_and_epoch_agree(probes: dict, probe_name: str) -> None:
-    atol = WEIGHT_ATOL["sgd" if probe_name.startswith("sgd") or "regression" in probe_name else "adam"]
+    atol = WEIGHT_ATOL["sgd" if probe_name.startswith("sgd") else "adam"]
     having = _having(probes, probe_name)
     # the first with weights (get_params is optional: the test above names those without)
     ref = next(i for i in having if f"{probe_name}/param0" in probes[i])
