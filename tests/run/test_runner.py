@@ -175,3 +175,16 @@ def test_a_stalled_epoch_setup_is_found_and_a_plain_loop_has_none(tmp_path: Path
     # epochs 3, 6 and 9 (epoch_s holds epochs 2..9: indices 1, 4, 7) waited before their first step
     assert status == 0 and derived.setup_stalls(record) == [1, 4, 7], record.timings.epoch_setup_s
     assert derived.step_time_s(record) < 0.01  # the headline leaves the setup out
+
+
+def test_a_diverging_run_ends_diverged_in_its_own_loop_and_in_keras_and_lightning_fit(tmp_path: Path) -> None:
+    """An epoch's loss is checked with its evaluation, at its end: the end hook stops the training
+    loop (an own loop, Keras' ``fit`` through ``stop_training``, Lightning's through
+    ``should_stop``), and the record says ``diverged``, with the epoch, and keeps no epoch more."""
+    argv = ["--task", "iris", "--impl", "numpy", "keras", "lightning", "--epochs", "6", "--seeds", "0"]
+    status, records = _run(tmp_path, *argv, "--set", "learning_rate=1e8", "optimizer=sgd", "--no-twin")
+    assert status == 1 and sorted(r.impl for r in records) == ["keras", "lightning", "numpy"]
+    for record in records:
+        assert record.status == "diverged", (record.impl, record.reason)
+        assert record.reason == "loss is not finite after epoch 1", record.impl
+        assert len(record.curves.val_loss) == 1 and len(record.timings.epoch_setup_s) == 1, record.impl
