@@ -20,7 +20,10 @@ Measured 2026-12-03 (AMD EPYC, 2 cores, torch's calibrated matmul 163 GFLOP/s), 
 processes a group: torch, 60 epochs, three groups: every process within 1.00 +- 0.031 of its group,
 F 0.1, 1.3, 2.2 (p 0.94, 0.27, 0.087); tensorflow, 40 epochs, two groups: within 0.98-1.02, F 0.5,
 0.6. No speed a process keeps for its life shows at this resolution (a standard error of 1.4-2.5%
-per process): identical code in processes interleaved in the same minutes reads 1.00.
+per process): identical code in processes interleaved in the same minutes reads 1.00. numpy
+(same machine, 2026-12-03, torch 186 GFLOP/s): digits, 30 epochs, three groups: within 0.98-1.04,
+F 8.5 (p 4e-05: the widest 2%), 0.8, 1.0; MNIST, 12 epochs, two groups: within 0.98-1.05, F 1.6,
+0.6, although identical numpy processes run one after the other read up to 1.8x apart that day.
 """
 
 from __future__ import annotations
