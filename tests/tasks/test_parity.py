@@ -29,6 +29,7 @@ ADAM_RTOL = 2e-2
 # update is at most ~lr per step, so the eps-hat difference above can move a near-zero-gradient
 # weight by up to lr * steps (0.19 for the adamw probe's 95 steps); measured max 4.5e-2.
 WEIGHT_ATOL = {"sgd": 1e-4, "adam": 1e-1}
+OPTIMIZER = {name: overrides["optimizer"] for name, _, overrides in PROBES}  # the tolerances' family
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +105,7 @@ def _having(probes: dict, probe_name: str) -> list[str]:
 
 @pytest.mark.parametrize("probe_name", [p[0] for p in PROBES])
 def test_per_step_losses_agree(probes: dict, probe_name: str) -> None:
-    rtol = SGD_RTOL if probe_name.startswith("sgd") else ADAM_RTOL
+    rtol = SGD_RTOL if OPTIMIZER[probe_name] == "sgd" else ADAM_RTOL
     for a, b in itertools.combinations(_having(probes, probe_name), 2):
         la, lb = probes[a][f"{probe_name}/losses"], probes[b][f"{probe_name}/losses"]
         assert len(la) == len(lb) == PROBE_STEPS
@@ -115,7 +116,8 @@ def test_per_step_losses_agree(probes: dict, probe_name: str) -> None:
 
 @pytest.mark.parametrize("probe_name", [p[0] for p in PROBES])
 def test_final_weights_and_epoch_agree(probes: dict, probe_name: str) -> None:
-    atol = WEIGHT_ATOL["sgd" if probe_name.startswith("sgd") else "adam"]
+    sgd = OPTIMIZER[probe_name] == "sgd"
+    atol = WEIGHT_ATOL[OPTIMIZER[probe_name]]
     having = _having(probes, probe_name)
     # the first with weights (get_params is optional: the test above names those without)
     ref = next(i for i in having if f"{probe_name}/param0" in probes[i])
@@ -128,11 +130,11 @@ def test_final_weights_and_epoch_agree(probes: dict, probe_name: str) -> None:
             assert diff <= atol, f"{impl} vs {ref} {key}: max |diff| {diff:.2e}"
         val_loss, val_acc = probes[impl][f"{probe_name}/after_epoch_val"]
         ref_loss, ref_acc = reference[f"{probe_name}/after_epoch_val"]
-        loss_rtol = 1e-3 if atol == WEIGHT_ATOL["sgd"] else 1e-2  # a whole epoch more of eps-hat drift
+        loss_rtol = 1e-3 if sgd else 1e-2  # a whole epoch more of eps-hat drift
         assert abs(val_loss - ref_loss) <= loss_rtol * max(1.0, abs(ref_loss))
         # SGD: at most one of mnist1d's 500 validation samples flips (none on smaller splits);
         # Adam: the eps-hat drift may flip a few of mnist1d's 500 (measured 6).
-        acc_tol = 1.5 / 500 if atol == WEIGHT_ATOL["sgd"] else 0.02
+        acc_tol = 1.5 / 500 if sgd else 0.02
         assert abs(val_acc - ref_acc) <= acc_tol
 
 
