@@ -138,5 +138,5 @@ def schedule_slows(found: PairedRatio, limit: float = SENSITIVITY_LIMIT) -> bool
     two cores) single rounds read 0.6x-2.5x from noise, and an estimate of 1.26x [1.01, 1.55]
     failed CI on rounds that straddled 1 evenly (median 1.02). The fault this is for (Keras on
     TensorFlow stalling after four pauses in ten, 2-10x) puts the interval far above the limit, and
-    so does an injected 1.5x (``tests/run/test_schedule.py``)."""
+    so does an injected 2x (``tests/run/test_schedule.py``)."""
     return found.low > limit

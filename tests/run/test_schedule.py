@@ -139,11 +139,14 @@ def test_schedule_sensitivity_fails_on_an_epoch_slowed_after_each_pause(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The check of tests/tasks/test_schedule_sensitivity.py, shown failing on the fault it is for:
-    numpy's epochs that follow the schedule's pause 50% slower (``paused:0.5``), torch's not."""
+    numpy's epochs that follow the schedule's pause twice as slow (``paused:1.0``), torch's not.
+    Twice, not 1.5x: on digits' 0.1 s numpy epochs five rounds of host noise put an injected 1.5x at
+    1.44x [1.23, 1.61] once in CI, the interval's foot under the 1.25 limit; the check is for
+    stalls of 2-10x (schedule_slows), and 2x shows it catching one with room for that noise."""
     from harness.compare.paired import schedule_sensitivity, schedule_slows
     from harness.record.derived import pause_ratios
 
-    monkeypatch.setenv(FAULT_ENV, "paused:0.5")
+    monkeypatch.setenv(FAULT_ENV, "paused:1.0")
     monkeypatch.setenv(ONLY_ENV, "numpy")
     argv = ["--task", "digits", "--impl", "numpy", "torch", "--epochs", "18", "--epochs-per-round", "3"]
     status, records = _run(tmp_path, *argv)
