@@ -78,3 +78,12 @@ def test_every_docs_page_is_linked_from_the_readme_and_every_link_leads_to_a_fil
             if not _target(page, link).exists():
                 problems.append(f"{page.relative_to(ROOT)} links {link}, which does not exist")
     assert not problems, "\n".join(sorted(problems))
+
+
+def test_the_longest_test_files_named_first_for_the_parallel_pass_exist() -> None:
+    """``tests/conftest.py`` starts the parallel workers on these: a renamed one would silently lose
+    its place, and the pass would end on a long file with one core idle."""
+    from tests.conftest import LONGEST_FIRST
+
+    missing = [path for path in LONGEST_FIRST if not (ROOT / path).is_file()]
+    assert missing == [], f"LONGEST_FIRST names files that are not there: {missing}"

@@ -6,10 +6,13 @@ from __future__ import annotations
 import io
 import time
 
+import pytest
 from rich.console import Console
 
 from harness.cli.progress import Progress, duration, status_line, time_left_s
 from harness.record.schema import RunRecord
+
+pytestmark = pytest.mark.alone  # heartbeats counted against the wall clock
 
 
 def _record() -> RunRecord:

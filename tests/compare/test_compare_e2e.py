@@ -15,6 +15,8 @@ from harness.cli.main import main
 from harness.run.faults import FAULT_ENV
 from tests.real_runs import real_run
 
+pytestmark = pytest.mark.alone  # its verdicts rest on measured step times
+
 SUITE = """
 step_samples = 5
 eval_repeats = 1

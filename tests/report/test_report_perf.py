@@ -30,6 +30,7 @@ def time_build(root: Path, count: int) -> tuple[float, str]:
 
 
 @pytest.mark.slow
+@pytest.mark.alone
 def test_thousand_records_build_within_budget(tmp_path: Path) -> None:
     seconds, summary = time_build(tmp_path, 1000)
     print(f"{summary} in {seconds:.1f} s")

@@ -52,6 +52,7 @@ def _worktrees() -> list[str]:
     return [line for line in out.stdout.splitlines() if "mlpbench-ab-" in line]
 
 
+@pytest.mark.alone  # its verdicts rest on measured step times
 def test_same_code_passes_and_a_slowed_candidate_fails(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     summary = tmp_path / "summary.md"
     assert _ab(tmp_path, "--baseline", "HEAD", "--candidate", ".", "--markdown", str(summary)) == 0

@@ -18,6 +18,8 @@ import pytest
 from harness.run.machine import REPO_ROOT
 from tests.run.test_ab import FAST, LENIENT
 
+pytestmark = pytest.mark.alone  # its verdicts rest on measured step times
+
 GATE = [*FAST, *LENIENT]  # test_ab's small gate, on numpy
 IMPL = Path("tasks/mlp/impls/numpy_by_hand.py")
 STEP = '    def train_step(self, index: np.ndarray) -> float:\n        x, y = self.data["train"]\n'

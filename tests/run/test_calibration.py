@@ -149,6 +149,7 @@ def test_runner_measures_only_what_the_cache_lacks(tmp_path: Path, monkeypatch: 
     assert sorted(measured) == engines and len(cache.load(path)) == 2 * len(engines)
 
 
+@pytest.mark.alone
 def test_real_calibration_is_plausible_and_cached(capsys: pytest.CaptureFixture[str]) -> None:
     """The real probes on this CPU; the session's calibration folder (conftest) keeps it for the
     other tests. Bounds are physical sanity, not speed targets: any CPU does a 2048^2 float32

@@ -129,6 +129,7 @@ def test_mode_a_backend_cannot_do_is_unavailable(tmp_path: Path) -> None:
     assert "steps_per_execution=1" in records[0].reason
 
 
+@pytest.mark.alone
 def test_execution_block_is_read_back_and_efficiency_is_against_the_calibration(tmp_path: Path) -> None:
     """Threads are set through each framework and read back: with --threads 1 the record says 1
     (torch and tensorflow through their APIs, jax through the process's CPU affinity). Every ok
@@ -159,6 +160,7 @@ def test_execution_block_is_read_back_and_efficiency_is_against_the_calibration(
         assert eff["step_in_dispatches"] > 1
 
 
+@pytest.mark.alone
 def test_a_stalled_epoch_setup_is_found_and_a_plain_loop_has_none(tmp_path: Path, monkeypatch) -> None:
     """Item 3 of issue 28's check, on real runs: every third epoch's setup made 100 ms longer
     (``MLPBENCH_FAULT=stall:0.1``) is found in every such epoch, and torch's loop without it has

@@ -135,6 +135,7 @@ def test_ctrl_c_keeps_finished_records_and_leaves_no_worker(tmp_path: Path, suit
     assert _workers_tagged(tag) == []
 
 
+@pytest.mark.alone
 def test_schedule_sensitivity_fails_on_an_epoch_slowed_after_each_pause(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -9,6 +9,8 @@ import pytest
 
 from harness.run import timing
 
+pytestmark = pytest.mark.alone  # sleeps and a sampler thread timed against the wall clock
+
 
 def test_timed_includes_the_sync() -> None:
     events: list[str] = []

@@ -54,6 +54,7 @@ def _run(tmp_path: Path, status: int = 0) -> list:
     return done.records
 
 
+@pytest.mark.alone
 def test_a_twin_repeats_its_original_in_a_worker_of_its_own_and_gives_the_aa_figure(tmp_path: Path) -> None:
     records = _run(tmp_path)
     assert all(execution.problems(r.execution) == [] for r in records)  # the declared facts only

@@ -44,5 +44,6 @@ def run_suite(
     """Run the suite of ``bars`` into ``folder``; its records."""
     suite = folder / "accuracy.toml"
     suite.write_text(suite_text(bars, interleaved))
-    assert main(["run", "--suite", str(suite), "--results", str(folder / "results")]) == 0
+    # no calibration: what these runs are for is accuracy and the schedule's ratios, not efficiency
+    assert main(["run", "--suite", str(suite), "--results", str(folder / "results"), "--no-calibrate"]) == 0
     return store.load(folder / "results")[0]

@@ -34,7 +34,8 @@ MARGIN = 0.05  # dropout must narrow the final train - val accuracy gap by at le
 def records(tmp_path_factory: pytest.TempPathFactory) -> list[RunRecord]:
     tmp = tmp_path_factory.mktemp("overfitting")
     (tmp / "overfit.toml").write_text(SUITE)
-    assert main(["run", "--suite", str(tmp / "overfit.toml"), "--results", str(tmp / "results")]) == 0
+    argv = ["run", "--suite", str(tmp / "overfit.toml"), "--results", str(tmp / "results"), "--no-calibrate"]
+    assert main(argv) == 0
     loaded, skipped = store.load(tmp / "results")
     assert skipped == [] and len(loaded) == 4
     return loaded

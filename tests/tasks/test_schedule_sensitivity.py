@@ -22,6 +22,8 @@ from harness.record.derived import UNSTABLE_SPREAD, epoch_spread, is_twin, pause
 from harness.record.schema import RunRecord
 from tests.real_runs import each_available
 
+pytestmark = pytest.mark.alone  # its ratios rest on measured epoch times
+
 IMPLS = each_available(registry.implementations())
 
 
