@@ -1,0 +1,160 @@
+"""How well the step model (``harness/plan/step_model.py``, what ``harness predict`` prints) predicts
+networks it was not fitted to, and how far apart two runs of the same network read.
+
+    python benchmarks/step_model_heldout.py --results DIR [--run] [--again DIR2]
+
+``--run`` first runs :data:`SUITE` into ``DIR`` (every implementation, seed 0, a few epochs each:
+the four tasks' own networks, the lab's single-layer network on iris and mnist1d, and the two
+networks issue 28 holds out, MNIST 784-1024-1024-10 at batch 256 and digits 64-64-10 at batch 16;
+about 5 minutes on 2 cores). It then fits the model to every network but the held-out ones, once
+on the four tasks' networks alone (what the default bench gives it) and once with the
+single-layer ones, and prints per implementation each held-out network's measured step, the
+prediction with its interval and the error. ``--again DIR2``: a second run set of the same suite,
+made after the first; per network, the step of the second over the first, the spread that an
+error must be read against.
+
+Read 2026-12-03 (AMD EPYC, 2 cores, calibrated torch 190, jax 190, numpy 202, tensorflow 212
+GFLOP/s; docs/measured.md has the tables): fitted to the four tasks, the model over-predicts
+MNIST 1024-1024 at batch 256 by 5-46% and digits 64 at batch 16 by 31-289%; adding the two
+single-layer networks does not bring either within 20% for every implementation. The two causes,
+read from the raw steps: the FLOP rate grows with the matrices (training FLOPs over the step:
+MNIST's own network 42-120 GFLOP/s, the wide one 82-151, 1.2-2.0x by implementation, more than a
+fixed cost per step explains), and on the tiny networks the per-step cost is not one number (iris'
+six steps an epoch cost jax 0.41 ms a step, digits 64's sixty-eight 0.11 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from harness.cli.main import main as harness  # noqa: E402
+from harness.plan import step_model  # noqa: E402
+from harness.record import derived  # noqa: E402
+from harness.record.schema import RunRecord  # noqa: E402
+from harness.store.runs import load  # noqa: E402
+
+SUITE = """
+description = "the step model's points: the four tasks' networks, two single-layer ones, two held out"
+seeds = [0]
+step_samples = 20
+eval_repeats = 1
+twin = ""
+timeout_s = 900
+[[runs]]
+tasks = ["iris"]
+impls = ["*"]
+spec = { epochs = 6 }
+[[runs]]
+tasks = ["digits"]
+impls = ["*"]
+spec = { epochs = 4 }
+[[runs]]
+tasks = ["mnist1d"]
+impls = ["*"]
+spec = { epochs = 4 }
+[[runs]]
+tasks = ["mnist"]
+impls = ["*"]
+spec = { epochs = 3, train_fraction = 0.3 }
+[[runs]]
+tasks = ["iris"]
+impls = ["*"]
+spec = { epochs = 6, hidden = [] }
+[[runs]]
+tasks = ["mnist1d"]
+impls = ["*"]
+spec = { epochs = 4, hidden = [] }
+[[runs]]
+tasks = ["mnist"]
+impls = ["*"]
+spec = { epochs = 3, train_fraction = 0.2, hidden = [1024, 1024], batch_size = 256 }
+[[runs]]
+tasks = ["digits"]
+impls = ["*"]
+spec = { epochs = 4, hidden = [64], batch_size = 16 }
+"""
+DEFAULT_HIDDEN = {"iris": (32, 32), "digits": (256, 128), "mnist1d": (256, 256), "mnist": (512, 256)}
+HELD_OUT = {("mnist", (1024, 1024), 256), ("digits", (64,), 16)}
+
+
+def network(record: RunRecord) -> tuple[str, tuple[int, ...], int]:
+    return record.task, tuple(record.config["hidden"]), int(record.config["batch_size"])
+
+
+def label(net: tuple[str, tuple[int, ...], int]) -> str:
+    task, hidden, batch = net
+    return f"{task} {'-'.join(map(str, hidden)) or 'no hidden layer'} b{batch}"
+
+
+def flops_per_step(record: RunRecord) -> float:
+    return float(record.train_flops_per_sample * record.n_train / record.steps_per_epoch)
+
+
+def report(records: list[RunRecord], fitted_on: str, keep) -> None:  # noqa: ANN001
+    """Fit to the records ``keep`` accepts (none held out), predict each held-out network."""
+    fits = step_model.fit([r for r in records if keep(network(r))])
+    print(f"\nfitted to {fitted_on}:")
+    worst: dict[str, float] = {}
+    for record in sorted(records, key=lambda r: (r.impl, r.task)):
+        if network(record) not in HELD_OUT or record.status != "ok":
+            continue
+        fit = fits.get((record.impl, record.mode, record.device))
+        measured = derived.step_time_s(record)
+        if fit is None or not fit.fitted or not math.isfinite(measured):
+            print(f"  {record.impl:<12} {label(network(record)):<28} cannot fit")
+            continue
+        flops = flops_per_step(record)
+        predicted, (low, high) = fit.step_s(flops), fit.interval(flops)
+        error = predicted / measured - 1
+        worst[label(network(record))] = max(worst.get(label(network(record)), 0.0), abs(error))
+        print(
+            f"  {record.impl:<12} {label(network(record)):<28} measured {measured * 1e3:8.3f} ms  "
+            f"predicted {predicted * 1e3:8.3f} [{low * 1e3:.3f}, {high * 1e3:.3f}]  {error:+.0%}"
+        )
+    for name, error in worst.items():
+        print(f"  worst on {name}: {error:.0%}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, required=True)
+    parser.add_argument("--run", action="store_true", help="run the suite into --results first")
+    parser.add_argument("--again", type=Path, help="a second run set of the same suite")
+    args = parser.parse_args(argv)
+    if args.run:
+        args.results.mkdir(parents=True, exist_ok=True)
+        suite = args.results / "step_model_points.toml"
+        suite.write_text(SUITE)
+        if harness(["run", "--suite", str(suite), "--results", str(args.results)]) != 0:
+            return 1
+    records, _ = load(args.results)
+    if not records:
+        print(f"no records in {args.results}: run with --run", file=sys.stderr)
+        return 2
+    report(records, "the four tasks' own networks", lambda net: DEFAULT_HIDDEN[net[0]] == net[1])
+    report(records, "those and the single-layer ones", lambda net: net not in HELD_OUT)
+    if args.again:
+        again, _ = load(args.again)
+        first = {(r.impl, network(r)): derived.step_time_s(r) for r in records if r.status == "ok"}
+        print(f"\nrun to run, {args.again} over {args.results}: the second's step over the first's")
+        ratios: dict[str, list[float]] = {}
+        for record in again:
+            before = first.get((record.impl, network(record)))
+            if record.status == "ok" and before:
+                ratios.setdefault(label(network(record)), []).append(derived.step_time_s(record) / before)
+        for name, values in sorted(ratios.items()):
+            print(f"  {name:<28} median {np.median(values):.2f}  range {min(values):.2f}-{max(values):.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
