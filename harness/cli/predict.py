@@ -55,6 +55,23 @@ def _records(args: argparse.Namespace) -> tuple[str, list]:
     return chosen, [r for r in data.run_set.records if machine_id(r) == chosen]
 
 
+CAVEAT = (
+    "The intervals are the fit's noise, not the model's own error: on networks it was not fitted to it "
+    "over-predicted by up to 4x (docs/measured.md; python benchmarks/step_model_heldout.py --run measures it "
+    "here). Read a prediction as an upper bound."
+)
+
+
+def _range(fit, flops: float) -> str:  # noqa: ANN001 - a step_model.StepFit, imported lazily
+    """A mark where ``flops`` lies outside the networks the line went through: extrapolated."""
+    low, high = min(p.flops_per_step for p in fit.points), max(p.flops_per_step for p in fit.points)
+    if flops > high:
+        return f"; extrapolated: {flops / high:.3g}x the largest network measured"
+    if flops < low:
+        return f"; extrapolated: {low / flops:.3g}x below the smallest network measured"
+    return ""
+
+
 def main(args: argparse.Namespace) -> int:
     from harness.plan import step_model
 
@@ -95,7 +112,10 @@ def main(args: argparse.Namespace) -> int:
         overhead = f", + {fmt_seconds(fit.overhead_s)} per epoch" if is_number(fit.overhead_s) else ""
         step = f"{fmt_seconds(fit.step_s(flops)):>9} per step [{fmt_seconds(low)}, {fmt_seconds(high)}]"
         parts = f"fixed {fmt_seconds(fit.dispatch_s)} + {fit.rate_flops_per_s / 1e9:.3g} GFLOP/s"
-        print(f"{impl:<12} {step}{overhead}  ({parts}; from {', '.join(p.label for p in fit.points)})")
+        source = f"from {', '.join(p.label for p in fit.points)}{_range(fit, flops)}"
+        print(f"{impl:<12} {step}{overhead}  ({parts}; {source})")
+    if len(missing) < len(impls):
+        print(CAVEAT)
     for line in missing:
         print(line, file=sys.stderr)
     return Exit.CANNOT_TELL if missing else Exit.OK

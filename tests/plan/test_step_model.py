@@ -52,6 +52,11 @@ def test_predict_answers_for_a_network_never_run_and_says_what_it_cannot(
     assert lines[0].startswith("mnist 784-1024-1024-10, batch 256: 2.44e+03 MFLOP per step")
     torch = next(line for line in lines if line.startswith("torch "))
     assert " per step [" in torch and "from iris, digits, mnist1d, mnist" in torch
+    # 2.44 GFLOP a step against the largest measured, MNIST 512-256: a prediction beyond every point
+    assert torch.endswith("; extrapolated: 7.93x the largest network measured)")
+    assert lines[-1].startswith("The intervals are the fit's noise, not the model's own error")
+    assert main([*args[:4], "iris", "--set", "hidden=[]", "--machine", "vm-e49dfab3", "--impl", "torch"]) == 0
+    assert "x below the smallest network measured)" in capsys.readouterr().out  # 720 FLOPs, iris' own 108 k
     assert main([*args[:7], "--machine", "vm-e49dfab3", "--device", "gpu", "--impl", "torch"]) == 3
     assert "torch: too few network sizes to fit (has none)" in capsys.readouterr().err
     assert main(["predict", "--results", str(tmp_path), "--task", "cifar"]) == 2
