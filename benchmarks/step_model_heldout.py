@@ -52,6 +52,7 @@ if str(REPO) not in sys.path:
 
 from harness.cli.main import main as harness  # noqa: E402
 from harness.plan import step_model  # noqa: E402
+from harness.plan.costs import record_flops_per_step  # noqa: E402
 from harness.record import derived  # noqa: E402
 from harness.record.schema import RunRecord  # noqa: E402
 from harness.store.runs import load  # noqa: E402
@@ -109,8 +110,24 @@ def label(net: tuple[str, tuple[int, ...], int]) -> str:
     return f"{task} {'-'.join(map(str, hidden)) or 'no hidden layer'} b{batch}"
 
 
-def flops_per_step(record: RunRecord) -> float:
-    return float(record.train_flops_per_sample * record.n_train / record.steps_per_epoch)
+def by_network(records: list[RunRecord]) -> dict[tuple, list[RunRecord]]:
+    """The ok runs with a step time, per implementation and network (several: its seeds)."""
+    out: dict[tuple, list[RunRecord]] = {}
+    for record in records:
+        if record.status == "ok" and math.isfinite(derived.step_time_s(record)):
+            out.setdefault((record.impl, network(record)), []).append(record)
+    return out
+
+
+def median_step_s(runs: list[RunRecord]) -> float:
+    """A network's measured step: the median of its seeds' (one run alone is too noisy a point)."""
+    return float(np.median([derived.step_time_s(r) for r in runs]))
+
+
+def print_worst(errors: dict[tuple, float]) -> None:
+    """Per held-out network, the largest error of any implementation."""
+    for net in sorted({net for _, net in errors}):
+        print(f"  worst on {label(net)}: {max(abs(e) for (_, n), e in errors.items() if n == net):.0%}")
 
 
 def report(records: list[RunRecord], fitted_on: str, keep) -> None:  # noqa: ANN001
@@ -118,27 +135,22 @@ def report(records: list[RunRecord], fitted_on: str, keep) -> None:  # noqa: ANN
     measured is the median of its seeds' step times."""
     fits = step_model.fit([r for r in records if keep(network(r))])
     print(f"\nfitted to {fitted_on}:")
-    held: dict[tuple, list[RunRecord]] = {}
-    for record in records:
-        if network(record) in HELD_OUT and record.status == "ok":
-            held.setdefault((record.impl, network(record)), []).append(record)
-    worst: dict[str, float] = {}
-    for (impl, net), runs in sorted(held.items()):
-        fit = fits.get((impl, runs[0].mode, runs[0].device))
-        measured = float(np.median([derived.step_time_s(r) for r in runs]))
-        if fit is None or not fit.fitted or not math.isfinite(measured):
+    errors: dict[tuple, float] = {}
+    for (impl, net), runs in sorted(by_network(records).items()):
+        if net not in HELD_OUT:
+            continue
+        fit, measured = fits.get((impl, runs[0].mode, runs[0].device)), median_step_s(runs)
+        if fit is None or not fit.fitted:
             print(f"  {impl:<12} {label(net):<28} cannot fit")
             continue
-        flops = flops_per_step(runs[0])
+        flops = record_flops_per_step(runs[0])
         predicted, (low, high) = fit.step_s(flops), fit.interval(flops)
-        error = predicted / measured - 1
-        worst[label(net)] = max(worst.get(label(net), 0.0), abs(error))
+        error = errors[(impl, net)] = predicted / measured - 1
         print(
             f"  {impl:<12} {label(net):<28} measured {measured * 1e3:8.3f} ms  "
             f"predicted {predicted * 1e3:8.3f} [{low * 1e3:.3f}, {high * 1e3:.3f}]  {error:+.0%}"
         )
-    for name, error in worst.items():
-        print(f"  worst on {name}: {error:.0%}")
+    print_worst(errors)
 
 
 def gemm_s(record: RunRecord, m_half: float) -> float:
@@ -165,17 +177,12 @@ def candidate(records: list[RunRecord], m_half: float) -> None:
 
     what = "epoch cost / steps + fixed + k x products at the calibrated rate"
     print(f"\ncandidate: {what} (m_half {m_half:g}):")
-    worst: dict[str, float] = {}
-    for impl in sorted({r.impl for r in records}):
-        by_network: dict[tuple, list[RunRecord]] = {}
-        for r in (r for r in records if r.impl == impl and r.status == "ok" and r.calibration):
-            if math.isfinite(derived.step_time_s(r)):
-                by_network.setdefault(network(r), []).append(r)
-        # a point per network: the median of its seeds' steps (one run alone is too noisy a point)
+    grouped = by_network([r for r in records if r.calibration])
+    errors: dict[tuple, float] = {}
+    for impl in sorted({impl for impl, _ in grouped}):
         rows = [
-            (net, [1.0 / runs[0].steps_per_epoch, 1.0, gemm_s(runs[0], m_half)],
-             float(np.median([derived.step_time_s(r) for r in runs])))
-            for net, runs in by_network.items()
+            (net, [1.0 / runs[0].steps_per_epoch, 1.0, gemm_s(runs[0], m_half)], median_step_s(runs))
+            for (name, net), runs in grouped.items() if name == impl
         ]  # fmt: skip
         train = [(x, y) for net, x, y in rows if net not in HELD_OUT]
         if len(train) < 3:
@@ -185,11 +192,9 @@ def candidate(records: list[RunRecord], m_half: float) -> None:
         coef, _ = nnls(design, np.ones(len(train)))
         for net, x, measured in rows:
             if net in HELD_OUT:
-                error = float(np.dot(x, coef)) / measured - 1
-                worst[label(net)] = max(worst.get(label(net), 0.0), abs(error))
-                print(f"  {impl:<12} {label(net):<28} {error:+.0%}")
-    for name, error in worst.items():
-        print(f"  worst on {name}: {error:.0%}")
+                errors[(impl, net)] = float(np.dot(x, coef)) / measured - 1
+                print(f"  {impl:<12} {label(net):<28} {errors[(impl, net)]:+.0%}")
+    print_worst(errors)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -218,7 +218,8 @@ def usable(records: Iterable[RunRecord]) -> list[RunRecord]:
     ]  # fmt: skip
 
 
-def _shape_flops(record: RunRecord) -> float:
+def record_flops_per_step(record: RunRecord) -> float:
+    """The training FLOPs of one step of ``record``'s network (its epoch's over its steps)."""
     return float(record.train_flops_per_sample * record.n_train / record.steps_per_epoch)
 
 
@@ -309,7 +310,7 @@ def _fit_key(runs: list[RunRecord]) -> Rates:
     steps: dict[float, list[float]] = defaultdict(list)
     evals: dict[float, list[float]] = defaultdict(list)
     for record in runs:
-        steps[_shape_flops(record)] += derived.step_samples_s(record)
+        steps[record_flops_per_step(record)] += derived.step_samples_s(record)
         if record.n_test and record.timings.eval_s:
             x = record.n_test * record.train_flops_per_sample * FORWARD_SHARE
             evals[x] += [s for s in record.timings.eval_s if s and s > 0]

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from harness.plan.costs import Key, linear_fit, usable
+from harness.plan.costs import Key, linear_fit, record_flops_per_step, usable
 from harness.record import derived
 from harness.record.schema import RunRecord
 
@@ -81,7 +81,7 @@ def points(records: Iterable[RunRecord]) -> dict[Key, list[Point]]:
     labels: dict[tuple[Key, float], str] = {}
     for record in usable(records):
         key = (record.impl, record.mode, record.device)
-        flops = float(record.train_flops_per_sample * record.n_train / record.steps_per_epoch)
+        flops = record_flops_per_step(record)
         pooled[key][flops] += derived.step_samples_s(record)
         labels[(key, flops)] = record.task
     return {
