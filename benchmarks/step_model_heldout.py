@@ -205,6 +205,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--m-half", type=float, default=128.0, help="the candidate model's m_half (128)")
     parser.add_argument("--seeds", type=int, default=1, help="with --run: seeds per network, interleaved (1)")
     args = parser.parse_args(argv)
+    if not (math.isfinite(args.m_half) and args.m_half > 0):
+        parser.error(f"--m-half {args.m_half:g}: must be a number of elements > 0, e.g. 128")
+    if args.seeds < 1:
+        parser.error(f"--seeds {args.seeds}: must be 1 or more")
+    if args.again is not None and not (args.again / "runs").is_dir():
+        parser.error(f"--again {args.again}: no run records there (a results folder of the same suite)")
     if args.run:
         args.results.mkdir(parents=True, exist_ok=True)
         suite = args.results / "step_model_points.toml"
