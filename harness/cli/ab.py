@@ -104,7 +104,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     for side in ab.SIDES:
         p.add_argument(f"--{side}-python", default="", help=f"the Python of the {side} (default: this one)")
         p.add_argument(
-            f"--{side}-env", nargs="+", default=[], metavar="NAME=VALUE", help=f"{side} environment"
+            f"--{side}-env",
+            action="extend",
+            nargs="+",
+            default=[],
+            metavar="NAME=VALUE",
+            help=f"{side} environment",
         )
     add_gate_options(p)
     p.add_argument(

@@ -24,7 +24,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("compare", help="compare current records against a baseline")
     p.add_argument("--baseline", type=Path, help="record file or directory (default: saved baseline)")
     p.add_argument("--current", type=Path, default=DEFAULT_RESULTS / "runs", help="record file or directory")
-    p.add_argument("--fail", nargs="+", default=None, metavar="SPEC", help="e.g. step_time:median:10%%")
+    p.add_argument(
+        "--fail", action="extend", nargs="+", default=None, metavar="SPEC", help="e.g. step_time:median:10%%"
+    )
     options.add_results(p)
     p.add_argument("--allow-other-machine", action="store_true", help="compare across machines")
     p.add_argument("--markdown", type=options.output_file, help="also write a Markdown summary here")

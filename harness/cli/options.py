@@ -192,10 +192,15 @@ def add_selection(parser: argparse.ArgumentParser, narrow: str = "") -> None:
     names (``narrow``: what the selection narrows, e.g. "the gated runs")."""
     verb = f"narrow {narrow} to these " if narrow else ""
     parser.add_argument(
-        "--task", nargs="+", metavar="TASK", help=f"{verb}task(s): {_names(registry.tasks())}"
+        "--task",
+        action="extend",
+        nargs="+",
+        metavar="TASK",
+        help=f"{verb}task(s): {_names(registry.tasks())}",
     )
     parser.add_argument(
         "--impl",
+        action="extend",
         nargs="+",
         metavar="IMPL",
         help=f"{verb}implementation(s): {_names(registry.implementations())} (`python -m harness list` says "
@@ -203,12 +208,15 @@ def add_selection(parser: argparse.ArgumentParser, narrow: str = "") -> None:
     )
     parser.add_argument(
         "--mode",
+        action="extend",
         nargs="+",
         metavar="MODE",
         help=f"{verb}execution mode(s): {_names(modes())}; each implementation named with --impl must "
         "have it, else it narrows to the implementations that do ('*': each one's every mode)",
     )
-    parser.add_argument("--device", nargs="+", metavar="DEVICE", help=f"{verb}device(s): {_names(DEVICES)}")
+    parser.add_argument(
+        "--device", action="extend", nargs="+", metavar="DEVICE", help=f"{verb}device(s): {_names(DEVICES)}"
+    )
 
 
 def add_one_task(parser: argparse.ArgumentParser, default: str | None = None, what: str = "task") -> None:

@@ -23,9 +23,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run a suite and/or an explicit selection, storing records")
     p.add_argument("--suite", help=options.suite_help())
     options.add_selection(p)
-    p.add_argument("--seeds", nargs="+", type=options.whole, help="seed(s) >= 0, e.g. --seeds 0 1 2")
+    p.add_argument(
+        "--seeds", action="extend", nargs="+", type=options.whole, help="seed(s) >= 0, e.g. --seeds 0 1 2"
+    )
     p.add_argument("--epochs", type=options.whole, help="override the number of epochs (a positive integer)")
-    p.add_argument("--set", nargs="+", default=[], metavar="FIELD=VALUE", help=options.SET_HELP)
+    p.add_argument(
+        "--set", action="extend", nargs="+", default=[], metavar="FIELD=VALUE", help=options.SET_HELP
+    )
     options.add_threads(p)
     p.add_argument("--timeout", type=options.seconds, help="seconds before a run is killed")
     options.add_results(p, "records go to runs/ there")

@@ -407,3 +407,43 @@ def test_a_place_nothing_can_be_written_is_refused_before_any_work(paths: list[s
     ]:
         status, err = _status(args)
         assert status == 2 and message in err, err
+
+
+def _list_options() -> list[tuple[str, argparse.Action]]:
+    """Every optional argument of every subcommand that takes several values."""
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return [
+        (name, action)
+        for name, parser in sub.choices.items()
+        for action in parser._actions
+        if action.option_strings and action.nargs in ("+", "*")
+    ]
+
+
+def test_an_option_given_twice_keeps_both_lists() -> None:
+    """``--set a=1 --set b=2`` (or ``--impl torch --impl jax``) keeps every value: a repeated list
+    option that replaced the first list would drop a user's setting without a word and run, or
+    predict, another network than the one asked for."""
+    found = _list_options()
+    assert {"--set", "--impl", "--task", "--seeds"} <= {o for _, a in found for o in a.option_strings}
+    for name, action in found:
+        assert isinstance(action, argparse._ExtendAction), (
+            f"{name} {action.option_strings[0]} replaces, not extends"
+        )
+        assert not action.default, f"{name} {action.option_strings[0]}: a default list would be extended"
+    args = build_parser().parse_args(
+        [
+            "run",
+            "--set",
+            "epochs=3",
+            "--set",
+            "hidden=[8]",
+            "batch_size=4",
+            "--impl",
+            "torch",
+            "--impl",
+            "jax",
+        ]
+    )
+    assert args.set == ["epochs=3", "hidden=[8]", "batch_size=4"] and args.impl == ["torch", "jax"]
+    assert build_parser().parse_args(["calibrate"]).device is None  # cpu, filled in by the command

@@ -46,7 +46,7 @@ def test_predict_answers_for_a_network_never_run_and_says_what_it_cannot(
 ) -> None:
     shutil.copytree(DEFAULT_BENCH / "runs", tmp_path / "runs")
     args = ["predict", "--results", str(tmp_path), "--task", "mnist", "--set", "hidden=[1024,1024]",
-            "batch_size=256", "--machine", "vm-e49dfab3"]  # fmt: skip
+            "--set", "batch_size=256", "--machine", "vm-e49dfab3"]  # fmt: skip (--set twice: both kept)
     assert main(args) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("mnist 784-1024-1024-10, batch 256: 2.44e+03 MFLOP per step")
@@ -57,7 +57,7 @@ def test_predict_answers_for_a_network_never_run_and_says_what_it_cannot(
     assert lines[-1].startswith("The intervals are the fit's noise, not the model's own error")
     assert main([*args[:4], "iris", "--set", "hidden=[]", "--machine", "vm-e49dfab3", "--impl", "torch"]) == 0
     assert "x below the smallest network measured)" in capsys.readouterr().out  # 720 FLOPs, iris' own 108 k
-    assert main([*args[:7], "--machine", "vm-e49dfab3", "--device", "gpu", "--impl", "torch"]) == 3
+    assert main([*args[:9], "--machine", "vm-e49dfab3", "--device", "gpu", "--impl", "torch"]) == 3
     assert "torch: too few network sizes to fit (has none)" in capsys.readouterr().err
     assert main(["predict", "--results", str(tmp_path), "--task", "cifar"]) == 2
     err = capsys.readouterr().err
