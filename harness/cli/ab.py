@@ -105,7 +105,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         p.add_argument(f"--{side}-python", default="", help=f"the Python of the {side} (default: this one)")
         p.add_argument(
             f"--{side}-env",
-            action="extend",
+            action=options.Several,
             nargs="+",
             default=[],
             metavar="NAME=VALUE",

@@ -15,7 +15,7 @@ from harness.run import calibration
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("calibrate", help="measure (or show the cached) matmul peak and dispatch cost")
-    p.add_argument("--device", action="extend", nargs="+", help="device(s): cpu, gpu (default: cpu)")
+    p.add_argument("--device", action=options.Several, nargs="+", help="device(s): cpu, gpu (default: cpu)")
     options.add_threads(p)
     p.add_argument("--force", action="store_true", help="measure again even if the cache matches")
     options.add_results(p, "the cache is calibration/<machine>.json there")

@@ -25,7 +25,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--baseline", type=Path, help="record file or directory (default: saved baseline)")
     p.add_argument("--current", type=Path, default=DEFAULT_RESULTS / "runs", help="record file or directory")
     p.add_argument(
-        "--fail", action="extend", nargs="+", default=None, metavar="SPEC", help="e.g. step_time:median:10%%"
+        "--fail",
+        action=options.Several,
+        nargs="+",
+        default=None,
+        metavar="SPEC",
+        help="e.g. step_time:median:10%%",
     )
     options.add_results(p)
     p.add_argument("--allow-other-machine", action="store_true", help="compare across machines")

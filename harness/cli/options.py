@@ -121,6 +121,28 @@ def check_writable(path: Path, option: str = "--results") -> None:
         raise UsageError(f"{option} {path} {problem}")
 
 
+class Several(argparse.Action):
+    """An option that takes several values (``nargs="+"``), after it or after it again: ``--set a=1
+    --set b=2`` keeps both (argparse's plain list option would keep only the last list and drop the
+    first without a word). A value given twice is kept once, with a warning: ``--seeds 0 0`` or
+    ``--task iris --task iris`` would otherwise plan the same run twice."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        kept = list(getattr(namespace, self.dest, None) or [])
+        for value in values if isinstance(values, list) else [values]:
+            if value in kept:
+                warn([f"{option_string} {value} is given twice: kept once"])
+            else:
+                kept.append(value)
+        setattr(namespace, self.dest, kept)
+
+
 def warn(lines: list[str]) -> None:
     """Print each of ``lines`` on stderr as ``warning: ...``."""
     for line in lines:
@@ -193,14 +215,14 @@ def add_selection(parser: argparse.ArgumentParser, narrow: str = "") -> None:
     verb = f"narrow {narrow} to these " if narrow else ""
     parser.add_argument(
         "--task",
-        action="extend",
+        action=Several,
         nargs="+",
         metavar="TASK",
         help=f"{verb}task(s): {_names(registry.tasks())}",
     )
     parser.add_argument(
         "--impl",
-        action="extend",
+        action=Several,
         nargs="+",
         metavar="IMPL",
         help=f"{verb}implementation(s): {_names(registry.implementations())} (`python -m harness list` says "
@@ -208,14 +230,14 @@ def add_selection(parser: argparse.ArgumentParser, narrow: str = "") -> None:
     )
     parser.add_argument(
         "--mode",
-        action="extend",
+        action=Several,
         nargs="+",
         metavar="MODE",
         help=f"{verb}execution mode(s): {_names(modes())}; each implementation named with --impl must "
         "have it, else it narrows to the implementations that do ('*': each one's every mode)",
     )
     parser.add_argument(
-        "--device", action="extend", nargs="+", metavar="DEVICE", help=f"{verb}device(s): {_names(DEVICES)}"
+        "--device", action=Several, nargs="+", metavar="DEVICE", help=f"{verb}device(s): {_names(DEVICES)}"
     )
 
 

@@ -30,10 +30,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     options.add_results(p, "the model is fitted to each machine's newest commit there")
     options.add_one_task(p, None, "the task whose data and defaults the network starts from")
     p.add_argument(
-        "--set", action="extend", nargs="+", default=[], metavar="FIELD=VALUE", help=options.SET_HELP
+        "--set", action=options.Several, nargs="+", default=[], metavar="FIELD=VALUE", help=options.SET_HELP
     )
     p.add_argument(
-        "--impl", action="extend", nargs="+", metavar="IMPL", help="implementations (default: every one)"
+        "--impl",
+        action=options.Several,
+        nargs="+",
+        metavar="IMPL",
+        help="implementations (default: every one)",
     )
     p.add_argument("--mode", default="default", help="the execution mode (default: default)")
     p.add_argument("--device", default="cpu", help=f"the device: {', '.join(DEVICES)} (default cpu)")

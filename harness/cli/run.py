@@ -24,11 +24,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--suite", help=options.suite_help())
     options.add_selection(p)
     p.add_argument(
-        "--seeds", action="extend", nargs="+", type=options.whole, help="seed(s) >= 0, e.g. --seeds 0 1 2"
+        "--seeds",
+        action=options.Several,
+        nargs="+",
+        type=options.whole,
+        help="seed(s) >= 0, e.g. --seeds 0 1 2",
     )
     p.add_argument("--epochs", type=options.whole, help="override the number of epochs (a positive integer)")
     p.add_argument(
-        "--set", action="extend", nargs="+", default=[], metavar="FIELD=VALUE", help=options.SET_HELP
+        "--set", action=options.Several, nargs="+", default=[], metavar="FIELD=VALUE", help=options.SET_HELP
     )
     options.add_threads(p)
     p.add_argument("--timeout", type=options.seconds, help="seconds before a run is killed")
@@ -148,7 +152,7 @@ def _say_plan(planned: Planned, suite: str) -> None:
     fitted = planned.fitted
     total = fitted.estimate.total_s
     within = f" of the {duration(fitted.budget_s)} budget" if fitted.budget_s != float("inf") else ""
-    print(f"plan: {len(fitted.plan.requests)} runs, predicted {duration(total)}{within} on this machine "
+    print(f"plan: {_runs(len(fitted.plan.requests))}, predicted {duration(total)}{within} on this machine "
           f"(rates: {planned.model.source})", file=sys.stderr)  # fmt: skip
     for phase in fitted.estimate.phases:
         print(f"  {duration(phase.seconds):>7}  {phase.name}", file=sys.stderr)
@@ -197,7 +201,7 @@ def main(args: argparse.Namespace) -> int:
     if args.dry_run:
         for request in plan.requests:
             print(request.label())
-        print(f"{len(plan.requests)} runs")
+        print(_runs(len(plan.requests)))
         return Exit.OK
     estimate = planned.fitted.estimate if planned is not None else None
     with Progress(len(plan.requests), estimate=estimate) as progress:
@@ -208,3 +212,7 @@ def main(args: argparse.Namespace) -> int:
 
         print(build_report(args.results, args.report))
     return Exit.OK if outcome.all_ok_or_unavailable else Exit.FAILED
+
+
+def _runs(n: int) -> str:
+    return f"{n} run" if n == 1 else f"{n} runs"

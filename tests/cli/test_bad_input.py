@@ -427,23 +427,45 @@ def test_an_option_given_twice_keeps_both_lists() -> None:
     found = _list_options()
     assert {"--set", "--impl", "--task", "--seeds"} <= {o for _, a in found for o in a.option_strings}
     for name, action in found:
-        assert isinstance(action, argparse._ExtendAction), (
-            f"{name} {action.option_strings[0]} replaces, not extends"
-        )
+        assert isinstance(action, options.Several), f"{name} {action.option_strings[0]} replaces the list"
         assert not action.default, f"{name} {action.option_strings[0]}: a default list would be extended"
-    args = build_parser().parse_args(
-        [
-            "run",
-            "--set",
-            "epochs=3",
-            "--set",
-            "hidden=[8]",
-            "batch_size=4",
-            "--impl",
-            "torch",
-            "--impl",
-            "jax",
-        ]
-    )
+    argv = [
+        "run",
+        "--set",
+        "epochs=3",
+        "--set",
+        "hidden=[8]",
+        "batch_size=4",
+        "--impl",
+        "torch",
+        "--impl",
+        "jax",
+    ]
+    args = build_parser().parse_args(argv)
     assert args.set == ["epochs=3", "hidden=[8]", "batch_size=4"] and args.impl == ["torch", "jax"]
     assert build_parser().parse_args(["calibrate"]).device is None  # cpu, filled in by the command
+
+
+def test_a_value_given_twice_plans_its_run_once_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    argv = [
+        "run",
+        "--task",
+        "iris",
+        "--task",
+        "iris",
+        "--impl",
+        "torch",
+        "torch",
+        "--seeds",
+        "0",
+        "0",
+        "--no-twin",
+        "--dry-run",
+    ]
+    assert main([*argv, "--results", str(tmp_path)]) == 0
+    out, err = capsys.readouterr()
+    assert out.count("iris/torch[default]@cpu seed=0") == 1, out
+    for said in ("--task iris", "--impl torch", "--seeds 0"):
+        assert f"warning: {said} is given twice: kept once" in err
