@@ -52,7 +52,7 @@ def time_left_s(elapsed_s: float, done: int, total: int, ran: int | None = None)
 def status_line(
     label: str, elapsed_s: float, done: int, total: int, ran: int | None = None, left_s: float | None = None
 ) -> str:
-    """``[12/40 runs] 3m05s elapsed, about 7m12s left: running mnist1d round 3``; ``left_s``: the
+    """``[12/40 runs] 3m05s elapsed, about 7m12s left: mnist1d seed 0, round 4 of 20 done``; ``left_s``: the
     plan's own estimate (:class:`harness.plan.budget.Tracker`), else one from the runs done."""
     left = left_s if left_s is not None else time_left_s(elapsed_s, done, total, ran)
     eta = f"about {duration(left)} left" if left is not None else "time left unknown until a run ends"

@@ -151,8 +151,10 @@ class Group:
                 self._finish(live)
             return [self._stamp(live) for live in self.lives]
         self.begin()
-        for round_index in self._rounds():
-            self.on_round(f"{self.lives[0].request.task} round {round_index}")
+        first = self.lives[0].request
+        rounds = max(-(-live.request.spec.epochs // self.epochs_per_round) for live in self.lives)
+        for round_index in self._rounds():  # the rounds planned: a run that ends early ends them sooner
+            self.on_round(f"{first.task} seed {first.seed}, round {round_index + 1} of {rounds} done")
         return self.end()
 
     # An interleaved group driven from outside, round by round, beside work of the driver's own

@@ -183,3 +183,22 @@ def test_a_group_driven_from_outside_runs_its_rounds_in_the_drivers_order() -> N
     numpy, torch = (r.timings.epoch_started_at for r in records)
     assert all(t < n for t, n in zip(torch, numpy, strict=True))  # the driver's order, each round
     assert len({r.execution["group"] for r in records}) == 1
+
+
+def test_the_progress_says_which_round_of_how_many() -> None:
+    """What ``harness run`` shows while a group goes on: its task and seed, and the round done of
+    the rounds planned (blocks of two epochs: four epochs are two rounds)."""
+    from harness.plan.requests import RunRequest
+    from harness.run.schedule import Group, Pool
+
+    request = RunRequest("iris", "numpy", seed=3, overrides={"epochs": 4}, step_samples=0, eval_repeats=1)
+    said: list[str] = []
+    pool = Pool(1)
+    try:
+        records = Group(
+            [request], pool, "interleaved", random.Random(0), said.append, epochs_per_round=2
+        ).run()
+    finally:
+        pool.close()
+    assert records[0].status == "ok"
+    assert said == ["iris seed 3, round 1 of 2 done", "iris seed 3, round 2 of 2 done"]
