@@ -45,8 +45,19 @@ def test_predict_answers_for_a_network_never_run_and_says_what_it_cannot(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     shutil.copytree(DEFAULT_BENCH / "runs", tmp_path / "runs")
-    args = ["predict", "--results", str(tmp_path), "--task", "mnist", "--set", "hidden=[1024,1024]",
-            "--set", "batch_size=256", "--machine", "vm-e49dfab3"]  # fmt: skip (--set twice: both kept)
+    args = [
+        "predict",
+        "--results",
+        str(tmp_path),
+        "--task",
+        "mnist",
+        "--set",
+        "hidden=[1024,1024]",
+        "--set",
+        "batch_size=256",
+        "--machine",
+        "vm-e49dfab3",
+    ]  # fmt: skip (--set twice: both kept)
     assert main(args) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("mnist 784-1024-1024-10, batch 256: 2.44e+03 MFLOP per step")
