@@ -202,3 +202,25 @@ def test_the_progress_says_which_round_of_how_many() -> None:
         pool.close()
     assert records[0].status == "ok"
     assert said == ["iris seed 3, round 1 of 2 done", "iris seed 3, round 2 of 2 done"]
+
+
+def test_a_twin_and_its_original_take_turns_being_first() -> None:
+    """In every round the two runs of a pair swap who goes first (the rest of the order stays
+    random), so a group of a few rounds cannot put the twin second in all of them."""
+    from harness.plan.requests import RunRequest
+    from harness.run.schedule import Group, Pool
+
+    def request(impl: str, twin: bool = False) -> RunRequest:
+        return RunRequest("iris", impl, overrides={"epochs": 6}, step_samples=0, eval_repeats=1, twin=twin)
+
+    pool = Pool(1)
+    try:
+        group = Group([request("numpy"), request("torch"), request("numpy", twin=True)], pool, "interleaved",
+                      random.Random(1))  # fmt: skip
+        records = group.run()
+    finally:
+        pool.close()
+    assert [r.status for r in records] == ["ok"] * 3
+    original, _, twin = (r.timings.epoch_started_at for r in records)
+    twin_first = [t < o for o, t in zip(original, twin, strict=True)]
+    assert twin_first in ([True, False] * 3, [False, True] * 3), twin_first
