@@ -17,6 +17,8 @@ median 0.980 over 88 rounds, seven groups below 1 and five above, the twin 1.070
 original and 0.929 after; place x0.974 (se of the log 0.020); same engine x0.996 (0.013). On
 ``tests/data/records_default`` (an older default bench): 1.000 over 107 rounds, 1.013 and 0.997,
 x1.003 (0.008), x0.996 (0.006).
+Since twin and original take turns being first (29eb0f7), the default bench of 2026-12-03: 0.964
+over 94 rounds, 0.980 before and 0.981 after; x1.007 (0.017); x1.000 (0.012).
 """
 
 from __future__ import annotations
