@@ -120,22 +120,32 @@ STALL_FACTOR = 2.0  # an epoch setup beyond this many times the run's median set
 STALL_MARGIN_S = 0.02  # ... plus this many seconds is a stall
 
 
+def usual_setup_s(setups: Sequence[float]) -> float:
+    """A run's usual epoch setup: the median of three or more; of two, the smaller. A median of two
+    is their mean, and one stall of seconds beside a setup of milliseconds (Keras on MNIST, whose
+    default run has two steady epochs: 20 ms and 2.36 s) would make the usual setup half the stall
+    and hide the stall from :func:`setup_stalls`."""
+    found = [s for s in setups if s is not None and math.isfinite(s)]
+    return min(found) if len(found) == 2 else median(found)
+
+
 def setup_stalls(record: RunRecord) -> list[int]:
     """The steady epochs (0-based, within ``epoch_s``) whose own setup took more than
-    :data:`STALL_FACTOR` times the run's median setup plus :data:`STALL_MARGIN_S`: a loop that
-    waited before its first step (Keras joining a data iterator's thread, say)."""
+    :data:`STALL_FACTOR` times the run's usual setup (:func:`usual_setup_s`) plus
+    :data:`STALL_MARGIN_S`: a loop that waited before its first step (Keras joining a data
+    iterator's thread, say)."""
     setups = epoch_overheads_s(record)
-    if len(setups) < 3:
+    if len(setups) < 2:
         return []
-    limit = STALL_FACTOR * median(setups) + STALL_MARGIN_S
+    limit = STALL_FACTOR * usual_setup_s(setups) + STALL_MARGIN_S
     kept = [i for i, (e, f) in enumerate(zip(record.timings.epoch_s, follows_an_epoch(record), strict=True))
             if f and e is not None and e > 0]  # fmt: skip
     return [i for i, s in zip(kept, setups, strict=True) if s > limit]
 
 
 def epoch_overhead_s(record: RunRecord) -> float:
-    """The run's median :func:`epoch_overheads_s` (NaN when not kept)."""
-    return median(epoch_overheads_s(record))
+    """The run's usual :func:`epoch_overheads_s` (:func:`usual_setup_s`; NaN when not kept)."""
+    return usual_setup_s(epoch_overheads_s(record))
 
 
 def step_samples_s(record: RunRecord) -> list[float]:

@@ -137,7 +137,7 @@ def _run_row(record: RunRecord, variant: str) -> dict[str, Any]:
 
 def _stalls(record: RunRecord) -> list[float]:
     """The seconds of each epoch setup that stalled (:func:`~harness.record.derived.setup_stalls`),
-    then, last, the run's median setup."""
+    then, last, the run's usual setup (:func:`~harness.record.derived.usual_setup_s`)."""
     stalls = derived.setup_stalls(record)
     if not stalls:
         return []

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from harness.compare import stats
-from harness.record.derived import achieved_flops_per_s
+from harness.record.derived import achieved_flops_per_s, usual_setup_s
 from harness.record.derived import median as median_of
 from harness.report.data.frame import KEY, Frames
 
@@ -97,6 +97,9 @@ def _group_row(key: tuple, runs: pd.DataFrame, samples: dict[str, dict[tuple, pd
     row |= {"reasons": sorted({r for r in runs["reason"] if r}), "code_lines": _median(ok["code_lines"])}
     for name, by_key in samples.items():
         row |= _median_ci(by_key.get(key, empty), name)
+    # the usual setup of two epochs is the smaller, as each run's (derived.usual_setup_s): their
+    # median would be half of one stall
+    row["epoch_overhead_s"] = usual_setup_s(samples["epoch_overhead_s"].get(key, empty).dropna().tolist())
     row |= _mean_ci(ok["test_accuracy"], "test_accuracy") | _mean_ci(ok["gap"], "gap")
     for column in ("first_epoch_s", "build_s", "import_s"):
         row[column] = _median(ok[column])

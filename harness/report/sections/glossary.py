@@ -45,7 +45,8 @@ TERMS = (
         "What a training loop does at the start of each epoch before its first step: Keras makes a new "
         "data iterator, Lightning runs its loop's epoch start; a plain loop does next to nothing. Shown"
         " apart from the time per step, because it is paid once per epoch, whatever the number of "
-        "steps.",
+        "steps. A run's figure is its usual setup: the median, or of two epochs the smaller; a setup "
+        "beyond twice that plus 20 ms is a stall, named in its task's section.",
     ),
     Term(
         "as-written",

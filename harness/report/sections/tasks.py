@@ -181,9 +181,10 @@ def stall_sentence(runs: pd.DataFrame) -> str:
         *stalls, usual = r["setup_stalls"]
         worst = fmt_seconds(max(stalls))
         named.append(f"{r['label']} seed {r['seed']} ({len(stalls)} epoch(s), up to {worst} "
-                     f"against its median {fmt_seconds(usual)})")  # fmt: skip
+                     f"against its usual {fmt_seconds(usual)})")  # fmt: skip
     return (
-        "Epoch setups that stalled (more than twice the run's median setup plus 20 ms, before the "
+        "Epoch setups that stalled (more than twice the run's usual setup, its median or of two the "
+        "smaller, plus 20 ms, before the "
         f"first step; the time per step leaves setups out): {'; '.join(named)}."
     )
 
