@@ -65,8 +65,9 @@ def _records(args: argparse.Namespace) -> tuple[str, list]:
 
 CAVEAT = (
     "The intervals are the fit's noise, not the model's own error: on networks it was not fitted to it "
-    "over-predicted by up to 4x (docs/measured.md; python benchmarks/step_model_heldout.py --run measures it "
-    "here). Read a prediction as an upper bound."
+    "over-predicted by up to 2.6x against the median of three runs, 3.9x against one (docs/measured.md; "
+    "python benchmarks/step_model_heldout.py --run --seeds 3 measures it here). Read a prediction as an "
+    "upper bound."
 )
 
 
