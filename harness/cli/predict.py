@@ -71,14 +71,24 @@ CAVEAT = (
 )
 
 
-def _range(fit, flops: float) -> str:  # noqa: ANN001 - a step_model.StepFit, imported lazily
-    """A mark where ``flops`` lies outside the networks the line went through: extrapolated."""
+def _range(fit, flops: float, hidden_layers: int, batch: int) -> str:  # noqa: ANN001 - a StepFit
+    """Marks where the network asked for lies outside the networks the line went through: beyond
+    their FLOPs (extrapolated), at a depth none of them had, at a batch beyond theirs. Left out
+    one at a time, a network of another depth was the line's worst miss (docs/measured.md)."""
     low, high = min(p.flops_per_step for p in fit.points), max(p.flops_per_step for p in fit.points)
+    marks = []
     if flops > high:
-        return f"; extrapolated: {flops / high:.3g}x the largest network measured"
-    if flops < low:
-        return f"; extrapolated: {low / flops:.3g}x below the smallest network measured"
-    return ""
+        marks.append(f"extrapolated: {flops / high:.3g}x the largest network measured")
+    elif flops < low:
+        marks.append(f"extrapolated: {low / flops:.3g}x below the smallest network measured")
+    depths = sorted({p.hidden_layers for p in fit.points if p.batch_size})
+    if depths and hidden_layers not in depths:
+        measured = " or ".join(map(str, depths))
+        marks.append(f"{hidden_layers} hidden layer(s), where the networks measured have {measured}")
+    batches = [p.batch_size for p in fit.points if p.batch_size]
+    if batches and not min(batches) <= batch <= max(batches):
+        marks.append(f"batch {batch}, outside the batches measured ({min(batches)}-{max(batches)})")
+    return "".join(f"; {mark}" for mark in marks)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -121,7 +131,8 @@ def main(args: argparse.Namespace) -> int:
         overhead = f", + {fmt_seconds(fit.overhead_s)} per epoch" if is_number(fit.overhead_s) else ""
         step = f"{fmt_seconds(fit.step_s(flops)):>9} per step [{fmt_seconds(low)}, {fmt_seconds(high)}]"
         parts = f"fixed {fmt_seconds(fit.dispatch_s)} + {fit.rate_flops_per_s / 1e9:.3g} GFLOP/s"
-        source = f"from {', '.join(p.label for p in fit.points)}{_range(fit, flops)}"
+        marks = _range(fit, flops, len(spec.hidden), spec.batch_size)
+        source = f"from {', '.join(p.label for p in fit.points)}{marks}"
         print(f"{impl:<12} {step}{overhead}  ({parts}; {source})")
     if len(missing) < len(impls):
         print(CAVEAT)

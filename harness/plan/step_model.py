@@ -35,6 +35,8 @@ class Point:
     flops_per_step: float
     steps_s: tuple[float, ...]
     label: str  # the task (and what differs from its default), for the page
+    hidden_layers: int = 0  # the network's depth ...
+    batch_size: int = 0  # ... and batch: what a prediction elsewhere is told it leaves (predict)
 
     @property
     def median_s(self) -> float:
@@ -78,15 +80,16 @@ class StepFit:
 def points(records: Iterable[RunRecord]) -> dict[Key, list[Point]]:
     """Each implementation's points: one per network (FLOPs per step) its usable records trained."""
     pooled: dict[Key, dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
-    labels: dict[tuple[Key, float], str] = {}
+    shapes: dict[tuple[Key, float], tuple[str, int, int]] = {}
     for record in usable(records):
         key = (record.impl, record.mode, record.device)
         flops = record_flops_per_step(record)
         pooled[key][flops] += derived.step_samples_s(record)
-        labels[(key, flops)] = record.task
+        config = record.config or {}
+        shapes[(key, flops)] = (record.task, len(config.get("hidden", ())), int(config.get("batch_size", 0)))
     return {
         key: sorted(
-            (Point(f, tuple(s), labels[(key, f)]) for f, s in found.items()), key=lambda p: p.flops_per_step
+            (Point(f, tuple(s), *shapes[(key, f)]) for f, s in found.items()), key=lambda p: p.flops_per_step
         )
         for key, found in pooled.items()
     }

@@ -63,11 +63,26 @@ def test_predict_answers_for_a_network_never_run_and_says_what_it_cannot(
     assert lines[0].startswith("mnist 784-1024-1024-10, batch 256: 2.44e+03 MFLOP per step")
     torch = next(line for line in lines if line.startswith("torch "))
     assert " per step [" in torch and "from iris, digits, mnist1d, mnist" in torch
-    # 2.44 GFLOP a step against the largest measured, MNIST 512-256: a prediction beyond every point
-    assert torch.endswith("; extrapolated: 7.93x the largest network measured)")
+    # 2.44 GFLOP a step against the largest measured, MNIST 512-256, at a batch none of them had
+    assert torch.endswith(
+        "; extrapolated: 7.93x the largest network measured"
+        "; batch 256, outside the batches measured (16-128))"
+    )
     assert lines[-1].startswith("The intervals are the fit's noise, not the model's own error")
     assert main([*args[:4], "iris", "--set", "hidden=[]", "--machine", "vm-e49dfab3", "--impl", "torch"]) == 0
-    assert "x below the smallest network measured)" in capsys.readouterr().out  # 720 FLOPs, iris' own 108 k
+    out = capsys.readouterr().out  # 720 FLOPs, iris' own 108 k; no hidden layer, the four tasks' two
+    assert (
+        "x below the smallest network measured; 0 hidden layer(s), where the networks measured have 2)" in out
+    )
+    # within the FLOPs measured, but one hidden layer: the depth the line's worst misses had
+    assert (
+        main([*args[:4], "digits", "--set", "hidden=[64]", "batch_size=16", "--machine", "vm-e49dfab3"]) == 0
+    )
+    out = capsys.readouterr().out
+    assert (
+        "extrapolated" not in out
+        and out.count("; 1 hidden layer(s), where the networks measured have 2)") == 9
+    )
     assert main([*args[:9], "--machine", "vm-e49dfab3", "--device", "gpu", "--impl", "torch"]) == 3
     assert "torch: too few network sizes to fit (has none)" in capsys.readouterr().err
     assert main(["predict", "--results", str(tmp_path), "--task", "cifar"]) == 2
