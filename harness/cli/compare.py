@@ -10,7 +10,6 @@ from rich.console import Console
 
 from harness.cli import compare_view, options
 from harness.cli.exits import for_verdict
-from harness.cli.paths import DEFAULT_RESULTS
 from harness.compare.check import CheckResult, run_check
 from harness.compare.thresholds import Threshold, parse_thresholds
 from harness.run import machine
@@ -23,7 +22,7 @@ from harness.store.runs import select_records
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("compare", help="compare current records against a baseline")
     p.add_argument("--baseline", type=Path, help="record file or directory (default: saved baseline)")
-    p.add_argument("--current", type=Path, default=DEFAULT_RESULTS / "runs", help="record file or directory")
+    p.add_argument("--current", type=Path, help="record file or directory (default: the runs/ of --results)")
     p.add_argument(
         "--fail",
         action=options.Several,
@@ -32,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="SPEC",
         help="e.g. step_time:median:10%%",
     )
-    options.add_results(p)
+    options.add_results(p, "its runs/ are the current records and its baselines/ the saved baseline")
     p.add_argument("--allow-other-machine", action="store_true", help="compare across machines")
     p.add_argument("--markdown", type=options.output_file, help="also write a Markdown summary here")
     p.set_defaults(func=main)
@@ -68,7 +67,7 @@ def main(args: argparse.Namespace) -> int:
     baseline = args.baseline or find_baseline(args.results, info["machine_id"], info["fingerprint"])
     result = run_check(
         select_records(baseline, info["machine_id"]),
-        select_records(args.current, info["machine_id"]),
+        select_records(args.current or args.results / "runs", info["machine_id"]),
         thresholds,
         args.allow_other_machine,
     )

@@ -156,3 +156,17 @@ def test_default_baseline_falls_back_to_same_hardware_under_another_hostname(tmp
     assert _compare(tmp_path, _golden("current_slower"), baseline=None) == 1
     monkeypatch.setattr(machine, "machine_info", lambda: {**THIS_MACHINE, "fingerprint": "ffff0000"})
     assert _compare(tmp_path, _golden("current_slower"), baseline=None) == 2
+
+
+def test_results_alone_names_both_the_current_runs_and_the_baseline(tmp_path, capsys):
+    """``compare --results R`` compares R's newest runs with R's saved baseline: the current records
+    are never taken from another folder (the repository's results/) behind the user's back."""
+    results = tmp_path / "elsewhere"
+    _runs_dir(results, "baseline")
+    save_baseline(results, None)
+    assert main(["compare", "--results", str(results)]) == 0
+    assert str(results / "runs") in capsys.readouterr().out
+    shutil.copy(
+        _golden("current_slower"), results / "runs" / THIS_MACHINE["machine_id"] / "20250109T0-x.jsonl"
+    )
+    assert main(["compare", "--results", str(results)]) == 1
