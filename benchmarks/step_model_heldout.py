@@ -1,7 +1,8 @@
 """How well the step model (``harness/plan/step_model.py``, what ``harness predict`` prints) predicts
 networks it was not fitted to, and how far apart two runs of the same network read.
 
-    python benchmarks/step_model_heldout.py --results DIR [--run [--seeds 3]] [--again DIR2] [--m-half 128]
+    python benchmarks/step_model_heldout.py --results DIR [--run [--seeds 3] [--grid]] [--again DIR2] [--m-half 128]
+        [--search]
 
 ``--run`` first runs :data:`SUITE` into ``DIR`` (every implementation, seed 0, a few epochs each:
 the four tasks' own networks, the lab's single-layer network on iris and mnist1d, and the two
@@ -45,6 +46,7 @@ layer), so the candidate is not yet a model to ship.
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import sys
 from pathlib import Path
@@ -102,7 +104,34 @@ tasks = ["digits"]
 impls = ["*"]
 spec = { epochs = 4, hidden = [64], batch_size = 16 }
 """
+GRID = """
+[[runs]]
+tasks = ["mnist1d"]
+impls = ["*"]
+spec = { epochs = 4, hidden = [64, 64], batch_size = 16 }
+[[runs]]
+tasks = ["mnist1d"]
+impls = ["*"]
+spec = { epochs = 4, hidden = [64, 64], batch_size = 128 }
+[[runs]]
+tasks = ["mnist1d"]
+impls = ["*"]
+spec = { epochs = 4, hidden = [256, 256], batch_size = 16 }
+[[runs]]
+tasks = ["mnist1d"]
+impls = ["*"]
+spec = { epochs = 4, hidden = [1024, 1024], batch_size = 16 }
+[[runs]]
+tasks = ["mnist1d"]
+impls = ["*"]
+spec = { epochs = 4, hidden = [1024, 1024], batch_size = 128 }
+[[runs]]
+tasks = ["mnist1d"]
+impls = ["*"]
+spec = { epochs = 4, hidden = [64], batch_size = 64 }
+"""  # --grid: width and batch varied on mnist1d at a fixed depth (two hidden layers), and one of one
 DEFAULT_HIDDEN = {"iris": (32, 32), "digits": (256, 128), "mnist1d": (256, 256), "mnist": (512, 256)}
+DEFAULT_BATCH = {"iris": 16, "digits": 64, "mnist1d": 100, "mnist": 128}
 HELD_OUT = {("mnist", (1024, 1024), 256), ("digits", (64,), 16)}
 
 
@@ -245,6 +274,73 @@ def cross_validate(records: list[RunRecord]) -> None:
             )
 
 
+TERMS = {
+    "E": "per epoch",
+    "1": "fixed",
+    "L": "per layer",
+    "G": "products",
+    "P": "per parameter",
+    "A": "per activation",
+}
+
+
+def terms(record: RunRecord, names: str, m_half: float) -> list[float]:
+    """The step-time terms ``names`` (keys of :data:`TERMS`) of ``record``'s network."""
+    cfg = record.config
+    sizes = [cfg["n_features"], *cfg["hidden"], cfg["n_classes"]]
+    found = {
+        "E": 1.0 / record.steps_per_epoch,
+        "1": 1.0,
+        "L": float(len(sizes) - 1),
+        "G": gemm_s(record, m_half) if "G" in names else 0.0,
+        "P": float(sum(a * b + b for a, b in zip(sizes, sizes[1:], strict=False))),
+        "A": float(cfg["batch_size"] * sum(sizes[1:])),
+    }
+    return [found[n] for n in names]
+
+
+def search(records: list[RunRecord]) -> None:
+    """Every model of two to four terms (and ``m_half`` where it has the products), ranked by its
+    error on each fitted network left out in turn (the 90th percentile over networks and
+    implementations): what the fitted networks alone choose; then the held-out networks' worst
+    error beside it, and the chosen model's held-out errors per implementation."""
+    grouped = by_network([r for r in records if r.calibration])
+    impls = sorted({impl for impl, _ in grouped})
+    ranked = []
+    for k in (2, 3, 4):
+        for names in map("".join, itertools.combinations(TERMS, k)):
+            for m_half in M_HALVES[2:6] if "G" in names else (0,):
+                left_out, held, per_impl = [], [], {}
+                for impl in impls:
+                    rows = [(net, terms(runs[0], names, m_half), median_step_s(runs))
+                            for (name, net), runs in grouped.items() if name == impl]  # fmt: skip
+                    train = [row for row in rows if row[0] not in HELD_OUT]
+                    if len(train) <= k:
+                        continue
+                    for i, (_, x, y) in enumerate(train):
+                        left_out.append(
+                            abs(float(np.dot(x, candidate_fit(train[:i] + train[i + 1 :]))) / y - 1)
+                        )
+                    coef = candidate_fit(train)
+                    per_impl[impl] = {
+                        net: float(np.dot(x, coef)) / y - 1 for net, x, y in rows if net in HELD_OUT
+                    }
+                    held += [abs(e) for e in per_impl[impl].values()]
+                if left_out:
+                    p90, med = float(np.quantile(left_out, 0.9)), float(np.median(left_out))
+                    ranked.append((p90, med, names, m_half, max(held, default=math.nan), per_impl))
+    ranked.sort(key=lambda r: r[:2])
+    print("\nmodels ranked by their left-out error (each fitted network left out in turn), held-out beside:")
+    for p90, med, names, m_half, held, _ in ranked[:8]:
+        form = " + ".join(TERMS[n] for n in names) + (f" (m_half {m_half})" if m_half else "")
+        print(f"  {form:<62} left out: 90th pct {p90:.0%}, median {med:.0%}  |  held out, worst {held:.0%}")
+    if ranked:
+        *_, per_impl = ranked[0]
+        print("the first one's held-out errors:")
+        for impl, errors in per_impl.items():
+            print(f"  {impl:<12} " + "  ".join(f"{label(net)} {e:+.0%}" for net, e in sorted(errors.items())))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, required=True)
@@ -252,6 +348,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--again", type=Path, help="a second run set of the same suite")
     parser.add_argument("--m-half", type=float, default=128.0, help="the candidate model's m_half (128)")
     parser.add_argument("--seeds", type=int, default=1, help="with --run: seeds per network, interleaved (1)")
+    parser.add_argument("--grid", action="store_true", help="with --run: the width x batch grid too (GRID)")
+    parser.add_argument("--search", action="store_true", help="rank model forms by left-out error")
     args = parser.parse_args(argv)
     if not (math.isfinite(args.m_half) and args.m_half > 0):
         parser.error(f"--m-half {args.m_half:g}: must be a number of elements > 0, e.g. 128")
@@ -262,7 +360,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.run:
         args.results.mkdir(parents=True, exist_ok=True)
         suite = args.results / "step_model_points.toml"
-        suite.write_text(SUITE.replace("seeds = [0]", f"seeds = {list(range(args.seeds))}"))
+        text = SUITE + (GRID if args.grid else "")
+        suite.write_text(text.replace("seeds = [0]", f"seeds = {list(range(args.seeds))}"))
         if harness(["run", "--suite", str(suite), "--results", str(args.results)]) != 0:
             return 1
     if not (args.results / "runs").is_dir():
@@ -272,10 +371,16 @@ def main(argv: list[str] | None = None) -> int:
     if not records:
         print(f"no records in {args.results}: run with --run", file=sys.stderr)
         return 2
-    report(records, "the four tasks' own networks", lambda net: DEFAULT_HIDDEN[net[0]] == net[1])
+    report(
+        records,
+        "the four tasks' own networks",
+        lambda net: (net[1], net[2]) == (DEFAULT_HIDDEN[net[0]], DEFAULT_BATCH[net[0]]),
+    )
     report(records, "those and the single-layer ones", lambda net: net not in HELD_OUT)
     candidate(records, args.m_half)
     cross_validate(records)
+    if args.search:
+        search(records)
     if args.again:
         again, _ = load(args.again)
         first = {(r.impl, network(r)): derived.step_time_s(r) for r in records if r.status == "ok"}
