@@ -1,8 +1,8 @@
 """How well the step model (``harness/plan/step_model.py``, what ``harness predict`` prints) predicts
 networks it was not fitted to, and how far apart two runs of the same network read.
 
-    python benchmarks/step_model_heldout.py --results DIR [--run [--seeds 3] [--grid]] [--again DIR2] [--m-half 128]
-        [--search]
+    python benchmarks/step_model_heldout.py --results DIR [--run [--seeds 3] [--grid]] [--again DIR2]
+        [--m-half 128] [--search]
 
 ``--run`` first runs :data:`SUITE` into ``DIR`` (every implementation, seed 0, a few epochs each:
 the four tasks' own networks, the lab's single-layer network on iris and mnist1d, and the two
