@@ -129,7 +129,15 @@ spec = { epochs = 4, hidden = [1024, 1024], batch_size = 128 }
 tasks = ["mnist1d"]
 impls = ["*"]
 spec = { epochs = 4, hidden = [64], batch_size = 64 }
-"""  # --grid: width and batch varied on mnist1d at a fixed depth (two hidden layers), and one of one
+[[runs]]
+tasks = ["mnist1d"]
+impls = ["*"]
+spec = { epochs = 4, hidden = [64], batch_size = 16 }
+[[runs]]
+tasks = ["mnist1d"]
+impls = ["*"]
+spec = { epochs = 4, hidden = [256], batch_size = 16 }
+"""  # --grid: width and batch on mnist1d at two hidden layers, and at one (batch 16 and 64)
 DEFAULT_HIDDEN = {"iris": (32, 32), "digits": (256, 128), "mnist1d": (256, 256), "mnist": (512, 256)}
 DEFAULT_BATCH = {"iris": 16, "digits": 64, "mnist1d": 100, "mnist": 128}
 HELD_OUT = {("mnist", (1024, 1024), 256), ("digits", (64,), 16)}
