@@ -40,7 +40,10 @@ them by up to 36% and 156%.
 The last table says whether the fitted networks alone could have chosen ``m_half``: each of them
 left out in turn, the candidate fitted to the rest and the one left out predicted. On the three-seed
 points no value does (left out, worst 82-99% at every ``m_half``, always a network without a hidden
-layer), so the candidate is not yet a model to ship.
+layer), so the candidate is not yet a model to ship. With ``--run --grid --seeds 3`` (432 runs, 22
+min; width and batch varied at a fixed depth, and one hidden layer at batch 16) the left-out median
+and mean choose ``m_half`` 128, and the candidate there is within 25% on both held-out networks for
+every implementation, 13 of 18 within 20% (docs/measured.md).
 """
 
 from __future__ import annotations
