@@ -153,9 +153,12 @@ class Group:
             return [self._stamp(live) for live in self.lives]
         self.begin()
         first = self.lives[0].request
+        name = first.task
+        if {"hidden", "batch_size"} & set(first.overrides):  # which of a task's networks, when not its own
+            name += f" {'-'.join(map(str, first.spec.layer_sizes()))} b{first.spec.batch_size}"
         rounds = max(-(-live.request.spec.epochs // self.epochs_per_round) for live in self.lives)
         for round_index in self._rounds():  # the rounds planned: a run that ends early ends them sooner
-            self.on_round(f"{first.task} seed {first.seed}, round {round_index + 1} of {rounds} done")
+            self.on_round(f"{name} seed {first.seed}, round {round_index + 1} of {rounds} done")
         return self.end()
 
     # An interleaved group driven from outside, round by round, beside work of the driver's own

@@ -202,6 +202,17 @@ def test_the_progress_says_which_round_of_how_many() -> None:
         pool.close()
     assert records[0].status == "ok"
     assert said == ["iris seed 3, round 1 of 2 done", "iris seed 3, round 2 of 2 done"]
+    # another network of the task than its own is named: several groups of one task and seed apart
+    request = RunRequest(
+        "iris", "numpy", overrides={"epochs": 3, "hidden": [8], "batch_size": 30}, step_samples=0
+    )
+    said.clear()
+    pool = Pool(1)
+    try:
+        Group([request], pool, "interleaved", random.Random(0), said.append, epochs_per_round=3).run()
+    finally:
+        pool.close()
+    assert said == ["iris 4-8-3 b30 seed 0, round 1 of 1 done"]
 
 
 def test_a_twin_and_its_original_take_turns_being_first() -> None:
