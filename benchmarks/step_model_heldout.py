@@ -4,7 +4,7 @@ networks it was not fitted to, and how far apart two runs of the same network re
     python benchmarks/step_model_heldout.py --results DIR [--run [--seeds 3] [--grid]] [--again DIR2]
         [--m-half 128] [--search]
 
-``--run`` first runs :data:`SUITE` into ``DIR`` (every implementation, seed 0, a few epochs each:
+``--run`` first runs :data:`POINTS` into ``DIR`` (every implementation, seed 0, a few epochs each:
 the four tasks' own networks, the lab's single-layer network on iris and mnist1d, and the two
 networks issue 28 holds out, MNIST 784-1024-1024-10 at batch 256 and digits 64-64-10 at batch 16;
 about 5 minutes on 2 cores). It then fits the model to every network but the held-out ones, once
@@ -67,80 +67,42 @@ from harness.record import derived  # noqa: E402
 from harness.record.schema import RunRecord  # noqa: E402
 from harness.store.runs import load  # noqa: E402
 
-SUITE = """
-description = "the step model's points: the four tasks' networks, two single-layer ones, two held out"
-seeds = [0]
+HEADER = """description = "the step model's points: the four tasks' networks, single-layer ones, two held out"
 step_samples = 20
 eval_repeats = 1
 twin = ""
 timeout_s = 900
-[[runs]]
-tasks = ["iris"]
-impls = ["*"]
-spec = { epochs = 6 }
-[[runs]]
-tasks = ["digits"]
-impls = ["*"]
-spec = { epochs = 4 }
-[[runs]]
-tasks = ["mnist1d"]
-impls = ["*"]
-spec = { epochs = 4 }
-[[runs]]
-tasks = ["mnist"]
-impls = ["*"]
-spec = { epochs = 3, train_fraction = 0.3 }
-[[runs]]
-tasks = ["iris"]
-impls = ["*"]
-spec = { epochs = 6, hidden = [] }
-[[runs]]
-tasks = ["mnist1d"]
-impls = ["*"]
-spec = { epochs = 4, hidden = [] }
-[[runs]]
-tasks = ["mnist"]
-impls = ["*"]
-spec = { epochs = 3, train_fraction = 0.2, hidden = [1024, 1024], batch_size = 256 }
-[[runs]]
-tasks = ["digits"]
-impls = ["*"]
-spec = { epochs = 4, hidden = [64], batch_size = 16 }
 """
-GRID = """
-[[runs]]
-tasks = ["mnist1d"]
-impls = ["*"]
-spec = { epochs = 4, hidden = [64, 64], batch_size = 16 }
-[[runs]]
-tasks = ["mnist1d"]
-impls = ["*"]
-spec = { epochs = 4, hidden = [64, 64], batch_size = 128 }
-[[runs]]
-tasks = ["mnist1d"]
-impls = ["*"]
-spec = { epochs = 4, hidden = [256, 256], batch_size = 16 }
-[[runs]]
-tasks = ["mnist1d"]
-impls = ["*"]
-spec = { epochs = 4, hidden = [1024, 1024], batch_size = 16 }
-[[runs]]
-tasks = ["mnist1d"]
-impls = ["*"]
-spec = { epochs = 4, hidden = [1024, 1024], batch_size = 128 }
-[[runs]]
-tasks = ["mnist1d"]
-impls = ["*"]
-spec = { epochs = 4, hidden = [64], batch_size = 64 }
-[[runs]]
-tasks = ["mnist1d"]
-impls = ["*"]
-spec = { epochs = 4, hidden = [64], batch_size = 16 }
-[[runs]]
-tasks = ["mnist1d"]
-impls = ["*"]
-spec = { epochs = 4, hidden = [256], batch_size = 16 }
-"""  # --grid: width and batch on mnist1d at two hidden layers, and at one (batch 16 and 64)
+# (task, spec): the four tasks' own networks, the lab's single-layer ones, the two held out
+POINTS = [
+    ("iris", {"epochs": 6}),
+    ("digits", {"epochs": 4}),
+    ("mnist1d", {"epochs": 4}),
+    ("mnist", {"epochs": 3, "train_fraction": 0.3}),
+    ("iris", {"epochs": 6, "hidden": []}),
+    ("mnist1d", {"epochs": 4, "hidden": []}),
+    ("mnist", {"epochs": 3, "train_fraction": 0.2, "hidden": [1024, 1024], "batch_size": 256}),
+    ("digits", {"epochs": 4, "hidden": [64], "batch_size": 16}),
+]
+# --grid: width and batch on mnist1d at two hidden layers, and at one (batch 16 and 64)
+GRID = [
+    ("mnist1d", {"epochs": 4, "hidden": hidden, "batch_size": batch})
+    for hidden, batch in [
+        ([64, 64], 16), ([64, 64], 128), ([256, 256], 16), ([1024, 1024], 16), ([1024, 1024], 128),
+        ([64], 64), ([64], 16), ([256], 16),
+    ]
+]  # fmt: skip
+
+
+def suite_text(points: list[tuple[str, dict]], seeds: int) -> str:
+    """The suite file of ``points``, every implementation, ``seeds`` seeds interleaved."""
+    text = HEADER + f"seeds = {list(range(seeds))}\n"
+    for task, spec in points:
+        fields = ", ".join(f"{k} = {v}" for k, v in spec.items())
+        text += f'[[runs]]\ntasks = ["{task}"]\nimpls = ["*"]\nspec = {{ {fields} }}\n'
+    return text
+
+
 DEFAULT_HIDDEN = {"iris": (32, 32), "digits": (256, 128), "mnist1d": (256, 256), "mnist": (512, 256)}
 DEFAULT_BATCH = {"iris": 16, "digits": 64, "mnist1d": 100, "mnist": 128}
 HELD_OUT = {("mnist", (1024, 1024), 256), ("digits", (64,), 16)}
@@ -180,7 +142,7 @@ def report(records: list[RunRecord], fitted_on: str, keep) -> None:  # noqa: ANN
     measured is the median of its seeds' step times."""
     fits = step_model.fit([r for r in records if keep(network(r))])
     print(f"\nfitted to {fitted_on}:")
-    errors: dict[tuple, float] = {}
+    found: dict[tuple, float] = {}
     for (impl, net), runs in sorted(by_network(records).items()):
         if net not in HELD_OUT:
             continue
@@ -190,12 +152,12 @@ def report(records: list[RunRecord], fitted_on: str, keep) -> None:  # noqa: ANN
             continue
         flops = record_flops_per_step(runs[0])
         predicted, (low, high) = fit.step_s(flops), fit.interval(flops)
-        error = errors[(impl, net)] = predicted / measured - 1
+        error = found[(impl, net)] = predicted / measured - 1
         print(
             f"  {impl:<12} {label(net):<28} measured {measured * 1e3:8.3f} ms  "
             f"predicted {predicted * 1e3:8.3f} [{low * 1e3:.3f}, {high * 1e3:.3f}]  {error:+.0%}"
         )
-    print_worst(errors)
+    print_worst(found)
 
 
 def gemm_s(record: RunRecord, m_half: float) -> float:
@@ -214,76 +176,6 @@ def gemm_s(record: RunRecord, m_half: float) -> float:
 
 
 Row = tuple[tuple, list[float], float]  # a network, its terms, its measured step
-
-
-def candidate_rows(records: list[RunRecord], m_half: float) -> dict[str, list[Row]]:
-    """Per implementation, each network's terms (``1 / steps per epoch``, 1, the products' time) and
-    its measured step (the median of its seeds)."""
-    out: dict[str, list[Row]] = {}
-    for (impl, net), runs in sorted(by_network([r for r in records if r.calibration]).items()):
-        terms = [1.0 / runs[0].steps_per_epoch, 1.0, gemm_s(runs[0], m_half)]
-        out.setdefault(impl, []).append((net, terms, median_step_s(runs)))
-    return out
-
-
-def candidate_fit(rows: list[Row]) -> np.ndarray:
-    """The candidate's coefficients through ``rows``, on relative error, none below zero."""
-    from scipy.optimize import nnls
-
-    design = np.array([x for _, x, _ in rows]) / np.array([y for _, _, y in rows])[:, None]
-    coef, _ = nnls(design, np.ones(len(rows)))
-    return coef
-
-
-def candidate(records: list[RunRecord], m_half: float) -> None:
-    """The candidate model, per implementation: ``step = epoch_s / steps + fixed + k * gemm_s``
-    (a per-epoch cost spread over the epoch's steps, a fixed cost per step, the products' time at
-    the calibrated rate scaled by ``k``), fitted on relative error, no term below zero, to every
-    network but the held-out ones (the single-layer ones included)."""
-    what = "epoch cost / steps + fixed + k x products at the calibrated rate"
-    print(f"\ncandidate: {what} (m_half {m_half:g}):")
-    errors: dict[tuple, float] = {}
-    for impl, rows in candidate_rows(records, m_half).items():
-        train = [row for row in rows if row[0] not in HELD_OUT]
-        if len(train) < 3:
-            print(f"  {impl:<12} cannot fit (no calibration in its records: run without --no-calibrate)")
-            continue
-        coef = candidate_fit(train)
-        for net, x, measured in rows:
-            if net in HELD_OUT:
-                errors[(impl, net)] = float(np.dot(x, coef)) / measured - 1
-                print(f"  {impl:<12} {label(net):<28} {errors[(impl, net)]:+.0%}")
-    print_worst(errors)
-
-
-M_HALVES = (16, 32, 64, 128, 256, 512, 1024, 2048)
-
-
-def cross_validate(records: list[RunRecord]) -> None:
-    """Whether the fitted networks alone can choose ``m_half``: per value, each fitted network left
-    out in turn, the candidate fitted to the others and the one left out predicted (every
-    implementation); beside it the held-out networks' worst error, which must not choose it."""
-    print("\ncandidate, m_half chosen without the held-out networks: each fitted network left out in turn")
-    for m_half in M_HALVES:
-        left_out, held = [], []
-        for rows in candidate_rows(records, m_half).values():
-            train = [row for row in rows if row[0] not in HELD_OUT]
-            if len(train) < 4:
-                continue
-            for i, (net, x, measured) in enumerate(train):
-                coef = candidate_fit(train[:i] + train[i + 1 :])
-                left_out.append((abs(float(np.dot(x, coef)) / measured - 1), label(net)))
-            coef = candidate_fit(train)
-            held += [abs(float(np.dot(x, coef)) / y - 1) for net, x, y in rows if net in HELD_OUT]
-        if left_out:
-            errors = [e for e, _ in left_out]
-            worst, where = max(left_out)
-            print(
-                f"  m_half {m_half:>5}: left out, median {np.median(errors):.0%}, "
-                f"mean {np.mean(errors):.0%}, worst {worst:.0%} ({where})  |  "
-                f"held out, worst {max(held, default=math.nan):.0%}"
-            )
-
 
 TERMS = {
     "E": "per epoch",
@@ -310,35 +202,108 @@ def terms(record: RunRecord, names: str, m_half: float) -> list[float]:
     return [found[n] for n in names]
 
 
+def rows(records: list[RunRecord], names: str, m_half: float) -> dict[str, list[Row]]:
+    """Per implementation, each network's terms ``names`` and its measured step (the median of its
+    seeds), from the records with a calibration (the products' term needs its rate)."""
+    out: dict[str, list[Row]] = {}
+    for (impl, net), runs in sorted(by_network([r for r in records if r.calibration]).items()):
+        out.setdefault(impl, []).append((net, terms(runs[0], names, m_half), median_step_s(runs)))
+    return out
+
+
+def candidate_fit(rows: list[Row]) -> np.ndarray:
+    """The candidate's coefficients through ``rows``, on relative error, none below zero."""
+    from scipy.optimize import nnls
+
+    design = np.array([x for _, x, _ in rows]) / np.array([y for _, _, y in rows])[:, None]
+    coef, _ = nnls(design, np.ones(len(rows)))
+    return coef
+
+
+def errors(rows_: list[Row], coef: np.ndarray) -> dict[tuple, float]:
+    """Each row's relative error at ``coef``, by network."""
+    return {net: float(np.dot(x, coef)) / y - 1 for net, x, y in rows_}
+
+
+def left_out(train: list[Row]) -> list[tuple[float, tuple]]:
+    """Each row of ``train`` left out in turn, the model fitted to the others: its absolute
+    relative error, and its network."""
+    out = []
+    for i, row in enumerate(train):
+        (error,) = errors([row], candidate_fit(train[:i] + train[i + 1 :])).values()
+        out.append((abs(error), row[0]))
+    return out
+
+
+def split(rows_: list[Row]) -> tuple[list[Row], list[Row]]:
+    """The fitted rows and the held-out ones."""
+    return [r for r in rows_ if r[0] not in HELD_OUT], [r for r in rows_ if r[0] in HELD_OUT]
+
+
+def candidate(records: list[RunRecord], m_half: float) -> None:
+    """The candidate model, per implementation: ``step = epoch_s / steps + fixed + k * gemm_s``
+    (a per-epoch cost spread over the epoch's steps, a fixed cost per step, the products' time at
+    the calibrated rate scaled by ``k``), fitted on relative error, no term below zero, to every
+    network but the held-out ones (the single-layer ones included)."""
+    what = "epoch cost / steps + fixed + k x products at the calibrated rate"
+    print(f"\ncandidate: {what} (m_half {m_half:g}):")
+    found: dict[tuple, float] = {}
+    for impl, mine in rows(records, "E1G", m_half).items():
+        train, held = split(mine)
+        if len(train) < 3:
+            print(f"  {impl:<12} cannot fit (no calibration in its records: run without --no-calibrate)")
+            continue
+        for net, error in errors(held, candidate_fit(train)).items():
+            found[(impl, net)] = error
+            print(f"  {impl:<12} {label(net):<28} {error:+.0%}")
+    print_worst(found)
+
+
+M_HALVES = (16, 32, 64, 128, 256, 512, 1024, 2048)
+
+
+def cross_validate(records: list[RunRecord]) -> None:
+    """Whether the fitted networks alone can choose ``m_half``: per value, each fitted network left
+    out in turn, the candidate fitted to the others and the one left out predicted (every
+    implementation); beside it the held-out networks' worst error, which must not choose it."""
+    print("\ncandidate, m_half chosen without the held-out networks: each fitted network left out in turn")
+    for m_half in M_HALVES:
+        out, held = [], []
+        for mine in rows(records, "E1G", m_half).values():
+            train, held_rows = split(mine)
+            if len(train) < 4:
+                continue
+            out += left_out(train)
+            held += [abs(e) for e in errors(held_rows, candidate_fit(train)).values()]
+        if out:
+            found = [e for e, _ in out]
+            worst, where = max(out)
+            print(
+                f"  m_half {m_half:>5}: left out, median {np.median(found):.0%}, "
+                f"mean {np.mean(found):.0%}, worst {worst:.0%} ({label(where)})  |  "
+                f"held out, worst {max(held, default=math.nan):.0%}"
+            )
+
+
 def search(records: list[RunRecord]) -> None:
     """Every model of two to four terms (and ``m_half`` where it has the products), ranked by its
     error on each fitted network left out in turn (the 90th percentile over networks and
     implementations): what the fitted networks alone choose; then the held-out networks' worst
     error beside it, and the chosen model's held-out errors per implementation."""
-    grouped = by_network([r for r in records if r.calibration])
-    impls = sorted({impl for impl, _ in grouped})
     ranked = []
     for k in (2, 3, 4):
         for names in map("".join, itertools.combinations(TERMS, k)):
             for m_half in M_HALVES[2:6] if "G" in names else (0,):
-                left_out, held, per_impl = [], [], {}
-                for impl in impls:
-                    rows = [(net, terms(runs[0], names, m_half), median_step_s(runs))
-                            for (name, net), runs in grouped.items() if name == impl]  # fmt: skip
-                    train = [row for row in rows if row[0] not in HELD_OUT]
+                out, held, per_impl = [], [], {}
+                for impl, mine in rows(records, names, m_half).items():
+                    train, held_rows = split(mine)
                     if len(train) <= k:
                         continue
-                    for i, (_, x, y) in enumerate(train):
-                        left_out.append(
-                            abs(float(np.dot(x, candidate_fit(train[:i] + train[i + 1 :]))) / y - 1)
-                        )
-                    coef = candidate_fit(train)
-                    per_impl[impl] = {
-                        net: float(np.dot(x, coef)) / y - 1 for net, x, y in rows if net in HELD_OUT
-                    }
+                    out += [e for e, _ in left_out(train)]
+                    per_impl[impl] = errors(held_rows, candidate_fit(train))
                     held += [abs(e) for e in per_impl[impl].values()]
-                if left_out:
-                    p90, med = float(np.quantile(left_out, 0.9)), float(np.median(left_out))
+                if out:
+                    p90, med = float(np.quantile(out, 0.9)), float(np.median(out))
                     ranked.append((p90, med, names, m_half, max(held, default=math.nan), per_impl))
     ranked.sort(key=lambda r: r[:2])
     print("\nmodels ranked by their left-out error (each fitted network left out in turn), held-out beside:")
@@ -348,8 +313,8 @@ def search(records: list[RunRecord]) -> None:
     if ranked:
         *_, per_impl = ranked[0]
         print("the first one's held-out errors:")
-        for impl, errors in per_impl.items():
-            print(f"  {impl:<12} " + "  ".join(f"{label(net)} {e:+.0%}" for net, e in sorted(errors.items())))
+        for impl, found in per_impl.items():
+            print(f"  {impl:<12} " + "  ".join(f"{label(net)} {e:+.0%}" for net, e in sorted(found.items())))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -371,8 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.run:
         args.results.mkdir(parents=True, exist_ok=True)
         suite = args.results / "step_model_points.toml"
-        text = SUITE + (GRID if args.grid else "")
-        suite.write_text(text.replace("seeds = [0]", f"seeds = {list(range(args.seeds))}"))
+        suite.write_text(suite_text(POINTS + (GRID if args.grid else []), args.seeds))
         if harness(["run", "--suite", str(suite), "--results", str(args.results)]) != 0:
             return 1
     if not (args.results / "runs").is_dir():
