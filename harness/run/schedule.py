@@ -188,14 +188,11 @@ class Group:
         return [self._stamp(live) for live in self.lives]
 
     def _partners(self) -> list[tuple[Live, Live]]:
-        """Pairs of runs of one request on two sides: an A/A twin and its original, the A/B gate's
-        baseline and candidate of one implementation and mode."""
-        same: dict[tuple, list[Live]] = {}
+        """Pairs of runs of one implementation and mode (a group shares task, seed and spec): an
+        A/A twin and its original, the A/B gate's baseline and candidate."""
+        same: dict[tuple[str, str], list[Live]] = {}
         for live in self.lives:
-            r = live.request
-            same.setdefault(
-                (r.task, r.impl, r.mode, r.device, r.seed, repr(sorted(r.overrides.items()))), []
-            ).append(live)
+            same.setdefault((live.request.impl, live.request.mode), []).append(live)
         return [(pair[0], pair[1]) for pair in same.values() if len(pair) == 2]
 
     def _rounds(self) -> Iterator[int]:
