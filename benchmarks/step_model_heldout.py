@@ -331,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--m-half {args.m_half:g}: must be a number of elements > 0, e.g. 128")
     if args.seeds < 1:
         parser.error(f"--seeds {args.seeds}: must be 1 or more")
+    if not args.run and (args.grid or args.seeds != 1):
+        parser.error("--grid and --seeds shape the suite --run runs: give --run with them")
     if args.again is not None and not (args.again / "runs").is_dir():
         parser.error(f"--again {args.again}: no run records there (a results folder of the same suite)")
     if args.run:

@@ -41,3 +41,24 @@ def test_script_imports(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_micro_benchmarks_import(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     module = _import(path, monkeypatch)
     assert any(name.startswith("test_") for name in vars(module)), f"{path.name}: no tests"
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--grid"], "give --run with them"),
+        (["--seeds", "3"], "give --run with them"),
+        (["--run", "--seeds", "0"], "--seeds 0: must be 1 or more"),
+        (["--m-half", "-1"], "--m-half -1: must be a number of elements > 0"),
+    ],
+)
+def test_the_step_model_benchmark_refuses_what_it_would_ignore_or_misread(
+    argv: list[str], said: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """Before anything runs: exit 2 saying what is valid (``--grid`` without ``--run`` used to be
+    dropped without a word, the analysis reading a run set that never had the grid)."""
+    module = _import(ROOT / "benchmarks" / "step_model_heldout.py", monkeypatch)
+    with pytest.raises(SystemExit) as exited:
+        module.main(["--results", str(tmp_path), *argv])
+    assert exited.value.code == 2 and said in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
