@@ -37,6 +37,7 @@ class RunRequest:
     eval_repeats: int = 5
     track_test: bool = False  # evaluate the test split after every epoch too (overfitting studies)
     twin: bool = False  # the group's A/A twin: an identical second run of one of its runs
+    purpose: str = ""  # why the plan runs it (harness.record.schema.PURPOSES): the record says it too
     # Interleaved: epochs the run trains back to back in each round (a block; a group takes its
     # runs' largest). With 2 or more, the epochs that begin a round (after the schedule's pause)
     # are kept out of the headline (harness.record.derived.steady_epochs_s) and measure the pause.
@@ -58,7 +59,7 @@ class RunRequest:
         """The request as a worker receives it; fields newer than the A/B gate's oldest baseline
         only when set, so that such a checkout still reads the requests it is sent."""
         out = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        for name, default in (("twin", False), ("epochs_per_round", 1)):
+        for name, default in (("twin", False), ("epochs_per_round", 1), ("purpose", "")):
             if out[name] == default:
                 del out[name]
         return out
@@ -80,6 +81,7 @@ class RunRequest:
             mode=self.mode,
             seed=self.seed,
             suite=self.suite,
+            purpose=self.purpose,
             config=self.spec.to_dict(),
             twin=self.twin,
         )

@@ -40,6 +40,7 @@ from harness.plan import overrides
 from harness.plan.requests import TWIN_DEFAULT, Plan, RunRequest, Tier, with_twins
 from harness.plugins import registry
 from harness.problem.train_spec import DEVICES, MAX_SEED, SEED_RULE, field_value, finite, typed_value
+from harness.record.schema import PURPOSES, STEP_MODEL_POINT
 
 DEFAULTS: dict[str, Any] = {
     "devices": ["cpu"],
@@ -50,6 +51,7 @@ DEFAULTS: dict[str, Any] = {
     "eval_repeats": 5,
     "track_test": False,
     "epochs_per_round": 1,
+    "purpose": "",
 }
 
 
@@ -91,6 +93,11 @@ KEYS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "threads": (_whole(1), "a positive integer"),
     "track_test": (lambda v: isinstance(v, bool), "true or false"),
     "epochs_per_round": (_whole(1), "a positive integer"),
+    "purpose": (
+        lambda v: v in PURPOSES,
+        f'"" (the runs answer their task\'s questions) or "{STEP_MODEL_POINT}" (another network measured for '
+        'the step model alone: the page shows it only under "Where a step\'s time goes")',
+    ),
     "twin": (lambda v: isinstance(v, str), 'an implementation name, or "" for no A/A twins'),
     "runs": (lambda v: isinstance(v, list) and all(isinstance(r, dict) for r in v), "[[runs]] tables"),
     "priority": (
@@ -327,6 +334,7 @@ def expand_tiers(name: str, data: dict[str, Any], selection: Selection) -> list[
                     eval_repeats=int(merged["eval_repeats"]),
                     track_test=bool(merged["track_test"]),
                     epochs_per_round=int(selection.epochs_per_round or merged["epochs_per_round"]),
+                    purpose=str(merged["purpose"]),
                 )
             )
         if requests:

@@ -26,6 +26,11 @@ def fmt_seconds(value: float | None) -> str:
     return f"{value} s"
 
 
+def fmt_term_s(value: float) -> str:
+    """A fitted term in seconds: ``0`` where the fit gave it none, else :func:`fmt_seconds`."""
+    return "0" if value == 0 else fmt_seconds(value)
+
+
 def fmt_rate(value: float) -> str:
     """Samples per second with thousands separators: ``55,539/s``."""
     return f"{value:,.0f}/s" if value >= 100 else f"{value:.3g}/s"

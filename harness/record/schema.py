@@ -26,6 +26,11 @@ from harness.errors import RecordError
 from harness.record.execution import PLUGIN, PLUGIN_PREFIX, PROVENANCE, V2_PLUGIN_FACTS
 
 SCHEMA_VERSION = 3
+# A run's purpose (RunRecord.purpose): "" answers its task's questions (a section of the page); this
+# one was measured for the step model alone (harness/plan/step_model.py: another network than the
+# task's own, a few epochs), and the page shows it only in "Where a step's time goes".
+STEP_MODEL_POINT = "step model"
+PURPOSES = ("", STEP_MODEL_POINT)
 READABLE_VERSIONS = (1, 2, 3)  # what from_dict reads (older ones are migrated)
 CALIBRATION_KEYS = (  # the raw calibration facts a record keeps (derived.efficiency reads them)
     "peak_flops_per_s",
@@ -106,6 +111,7 @@ class RunRecord:
     reason: str = ""
     config: dict[str, Any] = field(default_factory=dict)
     suite: str = ""
+    purpose: str = ""  # why the plan ran it: "" its task's questions; STEP_MODEL_POINT the step model alone
     machine: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, Any] = field(default_factory=dict)
     execution: dict[str, Any] = field(default_factory=dict)  # how it ran (harness/record/execution.py)
@@ -193,6 +199,7 @@ class RunIdentity:
     backend: str = ""
     api: str = ""
     suite: str = ""
+    purpose: str = ""
     config: Mapping[str, Any] = field(default_factory=dict)
     twin: bool = False  # the group's A/A twin (execution.twin)
 

@@ -9,7 +9,9 @@ import pytest
 from harness.cli.main import main
 from harness.errors import UsageError
 from harness.plan import overrides, suites
+from harness.plan.requests import RunRequest
 from harness.plugins import registry
+from harness.record.schema import STEP_MODEL_POINT, new_record
 
 NAMES = {"task": "tasks", "impl": "impls", "device": "devices", "mode": "modes", "set": "overrides"}
 
@@ -141,8 +143,17 @@ def test_cli_list_and_env(capsys: pytest.CaptureFixture[str]) -> None:
 def test_default_suite_runs_every_framework_as_written_and_in_every_fast_path() -> None:
     """Before a budget cuts it: the small tasks every implementation as written, five seeds; every
     fast path (one seed) on iris and mnist1d; MNIST as written, three seeds, three epochs (a steady
-    median over two epochs: the fewest a step time takes)."""
-    requests = suites.plan_for(_args()).requests
+    median over two epochs: the fewest a step time takes); and, apart, the step model's three
+    networks on mnist1d, seed 0, every implementation, each run marked for the step model alone."""
+    plan = suites.plan_for(_args()).requests
+    points = [r for r in plan if r.purpose == STEP_MODEL_POINT]
+    requests = [r for r in plan if not r.purpose]
+    assert len(points) + len(requests) == len(plan)
+    hidden = {(tuple(r.overrides["hidden"]), r.overrides["batch_size"]) for r in points}
+    assert hidden == {((64, 64), 128), ((1024, 1024), 128), ((64, 64), 16)}
+    for info in registry.implementations().values():
+        mine = [r for r in points if (r.impl, r.device, r.twin) == (info.name, "cpu", False)]
+        assert {(r.task, r.mode, r.seed) for r in mine} == {("mnist1d", "default", 0)} and len(mine) == 3
     fast_tasks = ("iris", "mnist1d")
     for info in registry.implementations().values():
         for task in ("iris", "digits", "mnist1d", "mnist"):
@@ -335,3 +346,15 @@ def test_a_mode_asked_for_without_implementations_narrows_to_those_that_have_it(
     assert {(r.impl, r.mode) for r in ab} == {("keras", "same-batches")}
     fast = suites.plan_for(_args(task=["iris"], impl=["keras-torch"], mode=["fast"])).requests
     assert [r.mode for r in fast] == ["fast"]
+
+
+def test_a_tables_purpose_reaches_its_records_and_a_bad_one_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "points.toml"
+    path.write_text('purpose = "step model"\n[[runs]]\ntasks = ["iris"]\nimpls = ["torch"]\n')
+    (request,) = suites.plan_for(_args(suite=str(path))).requests
+    assert request.purpose == STEP_MODEL_POINT and request.to_dict()["purpose"] == STEP_MODEL_POINT
+    assert new_record(request.identity(None)).purpose == STEP_MODEL_POINT
+    assert "purpose" not in RunRequest("iris", "torch").to_dict()  # what an older checkout reads
+    path.write_text('[[runs]]\ntasks = ["iris"]\npurpose = "costs"\n')
+    with pytest.raises(suites.SuiteError, match=r"purpose.*'costs'.*\"step model\""):
+        suites.plan_for(_args(suite=str(path)))

@@ -17,7 +17,7 @@ from harness.compare.check import CheckResult, check
 from harness.compare.history import history_frame
 from harness.errors import CompareInputError, UsageError
 from harness.record.digest import Digest
-from harness.record.schema import RunRecord
+from harness.record.schema import STEP_MODEL_POINT, RunRecord
 from harness.record.tally import Tally, tally
 from harness.report.data import benchmarks, policy, runset
 from harness.report.data.frame import Frames, build_frames
@@ -128,7 +128,9 @@ def gather(results_dir: Path, commit: str | None = None, run: str | None = None)
 
     digests = [d for ds in by_file.values() for d in ds]
     current = runset.select(by_file, load, commit, run)
-    frames = build_frames(current.records)
+    # runs measured for the step model alone are read by "Where a step's time goes" (from the run
+    # set's records), never as sections of their task
+    frames = build_frames([r for r in current.records if r.purpose != STEP_MODEL_POINT])
     history = history_frame(digests, interval_commits=INTERVAL_COMMITS)
     sessions, bench_skipped = benchmarks.load_benchmarks(results_dir)
     return ReportData(

@@ -23,7 +23,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
@@ -363,17 +362,15 @@ def scaling_figure(frame: pd.DataFrame, colours: dict) -> Figure:
 
 
 @_styled
-def step_model_figure(points: pd.DataFrame, lines: pd.DataFrame, colours: dict) -> Figure:
+def step_model_figure(points: pd.DataFrame, curves: pd.DataFrame, colours: dict) -> Figure:
     """Time per step against training FLOPs per step, both logarithmic: each implementation's
-    networks as points (their median step), its fitted line (a fixed cost plus a cost per FLOP)."""
+    networks as points (their median step), its model along one network widened as a line."""
     fig = Figure(figsize=(6.4, 4.4), layout="constrained")
     ax = fig.subplots()
-    low, high = points["flops"].min() / 3, points["flops"].max() * 3
-    xs = np.geomspace(low, high, 60)
-    for row in lines.itertuples(index=False):
-        colour = colours.get(row.label)
-        ax.plot(xs, (row.dispatch_s + xs * row.flop_s) * 1e3, color=colour, linewidth=1.3, label=row.label)
-        mine = points[points["label"] == row.label]
+    for label, line in curves.groupby("label", sort=True):
+        colour = colours.get(label)
+        ax.plot(line["flops"], line["step_s"] * 1e3, color=colour, linewidth=1.3, label=label)
+        mine = points[points["label"] == label]
         ax.scatter(mine["flops"], mine["step_s"] * 1e3, color=colour, s=22, zorder=3)
     ax.set(xscale="log", yscale="log", xlabel="training FLOPs per step", ylabel="time per step (ms)")
     ax.legend(loc="upper left", fontsize=8, frameon=False, ncol=2)
