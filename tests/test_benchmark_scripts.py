@@ -49,7 +49,6 @@ def test_micro_benchmarks_import(path: Path, monkeypatch: pytest.MonkeyPatch) ->
         (["--grid"], "give --run with them"),
         (["--seeds", "3"], "give --run with them"),
         (["--run", "--seeds", "0"], "--seeds 0: must be 1 or more"),
-        (["--m-half", "-1"], "--m-half -1: must be a number of elements > 0"),
     ],
 )
 def test_the_step_model_benchmark_refuses_what_it_would_ignore_or_misread(
