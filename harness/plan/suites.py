@@ -1,7 +1,8 @@
 """Suites: TOML definitions of a benchmark matrix, expanded into a list of :class:`RunRequest`.
 
 A suite file has top-level defaults and one or more ``[[runs]]`` tables; each table is a
-product of tasks x impls x modes x devices x seeds with spec overrides::
+product of tasks x impls x modes x devices x seeds with spec overrides (``specs``: a list of spec
+tables, one more axis of the product, which a budget keeps or leaves out as one table)::
 
     description = "what this suite is for"
     devices = ["cpu", "gpu"]
@@ -87,6 +88,11 @@ KEYS: dict[str, tuple[Callable[[Any], bool], str]] = {
         f"a list of whole numbers from 0 to {MAX_SEED}",
     ),
     "spec": (lambda v: isinstance(v, dict), "a table of spec fields, e.g. { epochs = 5 }"),
+    "specs": (
+        lambda v: isinstance(v, list) and bool(v) and all(isinstance(s, dict) for s in v),
+        "a list of spec tables, each a network of the table's runs over its spec, e.g. "
+        "[{ hidden = [64] }, { hidden = [256] }] (a budget keeps or leaves out the table whole)",
+    ),
     "timeout_s": (_seconds, "a number of seconds > 0"),
     "step_samples": (_whole(0), "a whole number >= 0"),
     "eval_repeats": (_whole(0), "a whole number >= 0"),
@@ -110,7 +116,7 @@ KEYS: dict[str, tuple[Callable[[Any], bool], str]] = {
         "a number of seconds > 0: what the whole command may take (--budget overrides it)",
     ),
 }
-TOP_KEYS = set(KEYS) - {"tasks", "impls", "spec", "priority"}
+TOP_KEYS = set(KEYS) - {"tasks", "impls", "spec", "specs", "priority"}
 RUN_KEYS = set(KEYS) - {"threads", "twin", "runs", "budget_s"}  # a table's description names it
 
 
@@ -178,6 +184,10 @@ def load_suite(path: Path) -> dict[str, Any]:
         where = f"{path} [[runs]] #{i}"
         _check_table(where, run, RUN_KEYS)
         run["spec"] = overrides.spec_table(where, run.get("spec", {}))
+        if "specs" in run:
+            run["specs"] = [
+                overrides.spec_table(f"{where} specs #{j}", s) for j, s in enumerate(run["specs"], 1)
+            ]
         _check_modes(where, run.get("impls", ["*"]), run.get("modes", data.get("modes", DEFAULTS["modes"])))
     return data
 
@@ -317,9 +327,9 @@ def expand_tiers(name: str, data: dict[str, Any], selection: Selection) -> list[
         devices = _narrow(merged["devices"], selection.devices)
         modes = merged["modes"] if selection.modes is None else selection.modes
         seeds = merged["seeds"] if selection.seeds is None else selection.seeds
-        spec = {**run.get("spec", {}), **cli_spec}
+        specs = [{**run.get("spec", {}), **each, **cli_spec} for each in run.get("specs", [{}])]
         combos = [(impl, mode) for impl in impls for mode in _expand_modes(impl, modes)]
-        for task, (impl, mode), device, seed in itertools.product(tasks, combos, devices, seeds):
+        for task, spec, (impl, mode), device, seed in itertools.product(tasks, specs, combos, devices, seeds):
             requests.append(
                 RunRequest(
                     task=task,
