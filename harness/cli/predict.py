@@ -92,11 +92,12 @@ def _range(fit, flops: float, hidden_layers: int, batch: int) -> str:  # noqa: A
 
 
 def terms_text(fit) -> str:  # noqa: ANN001 - a StepFit
-    """The fitted terms in words: per epoch, per step, the products' rate when large."""
+    """The fitted terms in words: per epoch, per step, per layer, the products' rate when large."""
     rate = fit.large_rate
     products = f"products at {rate / 1e9:.3g} GFLOP/s when large" if is_number(rate) else "products free"
     return (
-        f"{fmt_term_s(fit.epoch_s)} per epoch in its steps, {fmt_term_s(fit.dispatch_s)} per step, {products}"
+        f"{fmt_term_s(fit.epoch_s)} per epoch in its steps, {fmt_term_s(fit.dispatch_s)} per step, "
+        f"{fmt_term_s(fit.layer_s)} per layer, {products}"
     )
 
 
@@ -116,7 +117,7 @@ def _too_few(impl: str, fit, args: argparse.Namespace) -> str:  # noqa: ANN001 -
     command = f"python -m harness run --suite costs --impl {impl} --mode {args.mode} --results {args.results}"
     return (
         f"{impl}: networks measured: {have}; the model needs {MIN_NETWORKS} or more, of "
-        f"different widths and batches: {command}"
+        f"different widths, batches and depths: {command}"
     )
 
 

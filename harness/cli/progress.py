@@ -4,6 +4,7 @@ and a summary table at the end. Output only; never part of a measurement. An
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import threading
@@ -22,7 +23,7 @@ from harness.plan.budget import Estimate, Tracker
 from harness.record.derived import beside_other_work, is_twin, unstable
 from harness.record.format import is_number
 from harness.record.keys import record_name
-from harness.record.schema import RunRecord
+from harness.record.schema import STEP_MODEL_POINT, RunRecord
 from harness.record.tally import Tally, short_reason, tally
 
 INTERVAL_ENV = "MLPBENCH_PROGRESS_INTERVAL"  # seconds between plain progress lines (default 30)
@@ -218,15 +219,18 @@ def _ms(value: float) -> str:
 
 
 def summary_table(records: list[RunRecord], counts: Tally | None = None) -> Table:
-    """What ran, one row per task, implementation, mode and device, with the numbers the report
-    shows (:func:`harness.report.data.summary.group_stats`: the same runs left out, the same
-    medians); devices where nothing could run are one line of the count below it, not rows.
+    """What ran, one row per task (and spec variant), implementation, mode and device, with the
+    numbers the report shows (:func:`harness.report.data.summary.group_stats`: the same runs left
+    out, the same medians); devices where nothing could run are one line of the count below it, not
+    rows. A variant of a task (another spec than its commonest) is marked ``[1]``, ``[2]``, ...
+    and named under the table; runs for the step model alone are one line there, as on the page.
     Fits 80 columns with no name cut."""
     from harness.report.data.frame import build_frames  # pandas: only once a run is over
     from harness.report.data.summary import group_stats, sections
 
     counts = counts or tally(records)
-    stats = group_stats(build_frames(records))
+    points = [r for r in records if r.purpose == STEP_MODEL_POINT and not is_twin(r)]
+    stats = group_stats(build_frames([r for r in records if r.purpose != STEP_MODEL_POINT]))
     if not stats.empty:
         stats = stats[~stats["device"].isin(counts.devices_absent)]
     devices = sorted(set(stats["device"])) if not stats.empty else []
@@ -235,20 +239,36 @@ def summary_table(records: list[RunRecord], counts: Tally | None = None) -> Tabl
     for name in names:
         if name != "device" or len(devices) >= 2:
             table.add_column(name, justify="left" if name in names[:4] else "right", no_wrap=True)
-    order = {key[1]: i for i, (key, _) in enumerate(sections(stats))} if not stats.empty else {}
+    order = {key[1:]: i for i, (key, _) in enumerate(sections(stats))} if not stats.empty else {}
+    variants = (
+        {v: i for i, v in enumerate(sorted(set(stats["variant"]) - {""}), 1)} if not stats.empty else {}
+    )
     rows = (
-        stats.assign(_t=stats["task"].map(order)).sort_values(["_t", "impl", "mode", "device"])
+        stats.assign(_t=[order[k] for k in zip(stats["task"], stats["variant"], strict=True)]).sort_values(
+            ["_t", "impl", "mode", "device"]
+        )
         if order
         else stats
     )
     for _, row in rows.iterrows():
         ok = f"{row['n_ok']}/{row['n_runs']}" if row["n_ok"] or row["n_runs"] else "-"
-        cells = [row["task"], row["impl"], row["mode"], *([row["device"]] if len(devices) >= 2 else [])]
+        task = f"{row['task']} [{variants[row['variant']]}]" if row["variant"] else row["task"]
+        cells = [task, row["impl"], row["mode"], *([row["device"]] if len(devices) >= 2 else [])]
         if not row["n_ok"]:  # the count below says why (unavailable, crashed, ...)
             table.add_row(*cells, "-", "-", "-", ok)
             continue
         acc = row["test_accuracy"]
         table.add_row(*cells, _ms(row["step_s"]), _ms(row.get("epoch_overhead_s")),
                       f"{acc:.4f}" if is_number(acc) else "-", ok)  # fmt: skip
-    table.caption = "ms/step: median time per step; ms/epoch+: epoch overhead (set-up before the first step)"
+    lines = ["ms/step: median time per step; ms/epoch+: epoch overhead (set-up before the first step)"]
+    lines += [f"[{i}] {variant}" for variant, i in variants.items()]
+    if points:
+        networks = len(
+            {(r.task, json.dumps(r.config.get("hidden")), r.config.get("batch_size")) for r in points}
+        )
+        lines.append(
+            f"not in the table: {len(points)} runs of {networks} networks for the step model alone "
+            "(the page's \"Where a step's time goes\"; python -m harness predict)"
+        )
+    table.caption, table.caption_justify = "\n".join(lines), "left"
     return table

@@ -192,8 +192,9 @@ def main(args: argparse.Namespace) -> int:
     if args.executor == "local":
         asked = args.budget is not None  # the suite's own budget is a target, not the user's limit
         planned = plan_to_budget(
-            plan, args.results, budget_s, lambda: time.monotonic() - started, _log, asked
-        )
+            plan, args.results, budget_s, lambda: time.monotonic() - started, _log, asked,
+            report=args.report is not None,
+        )  # fmt: skip
         plan = planned.fitted.plan
         plan.budget_s = budget_s
         plan.notes = left_out_lines(planned.fitted, plan.name)

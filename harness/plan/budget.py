@@ -97,11 +97,11 @@ def estimate(
     cores: int,
     runnable: Callable[[RunRequest], bool] = lambda r: True,
     one_off: list[Phase] | None = None,
-    report_s: float = REPORT_S,
+    report_s: float | None = REPORT_S,
 ) -> Estimate:
     """``plan``'s phases on this machine: ``one_off`` steps first (calibration, data), the workers'
-    start, each group, the report. Runs that cannot run here (``runnable`` false: no GPU) cost
-    nothing."""
+    start, each group, the report (``report_s`` ``None``: none is built). Runs that cannot run
+    here (``runnable`` false: no GPU) cost nothing."""
     found = Estimate(list(one_off or []))
     requests = [r for r in plan.requests if runnable(r)]
     workers: OrderedDict[tuple[str, str, str, bool], float] = OrderedDict()
@@ -130,7 +130,8 @@ def estimate(
             total += cost.total_s + first
             run_epochs += shape.epochs
         found.phases.append(Phase(group_name(group), model.group_s(total, run_epochs)))
-    found.phases.append(Phase("report", report_s))
+    if report_s is not None:
+        found.phases.append(Phase("report", report_s))
     return found
 
 

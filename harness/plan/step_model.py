@@ -1,12 +1,13 @@
 """Where a step's time goes, and a network the bench never ran predicted: per implementation, mode
 and device, fitted from a run set's records, with intervals::
 
-    time per step = epoch_s / steps_per_epoch + dispatch_s + product_s * products(network)
+    time per step = epoch_s / steps_per_epoch + dispatch_s + layer_s * layers + product_s * products(network)
 
 - ``epoch_s``: what an epoch costs inside its steps' time beyond its measured setup (the loop's
   own per-epoch work, spread over the epoch's steps; the setup before the first step is apart,
   ``overhead_s``);
-- ``dispatch_s``: a fixed cost per step (Python, kernel launches, synchronisation);
+- ``dispatch_s``: a fixed cost per step (Python, the optimizer's call, synchronisation);
+- ``layer_s``: a cost per layer per step (its operations' launches: forward, backward, update);
 - ``products(network)``: the step's matrix products (forward, weight gradient, and input gradient
   but the first layer's, as :meth:`train_flops_per_sample` counts them), each of ``2*m*n*k``
   FLOPs weighted by ``(d + m_half) / d`` for its smallest dimension ``d``: a product of small
@@ -17,11 +18,12 @@ and device, fitted from a run set's records, with intervals::
 
 A straight line in FLOPs per step (the model before this one) over-predicted networks it was not
 fitted to by up to 2.6x: the FLOP rate grows with the matrices, and the per-step cost of a tiny
-network is not one number. This form came out of a search over several (per layer, per parameter,
-per activation terms; ``benchmarks/step_model_heldout.py --search``), ranked on networks each left
-out in turn; ``m_half`` too (:data:`M_HALF`). Three terms need networks that vary in width
-and batch, not only the four tasks' own: the default suite's "cost points" tables add three
-(``tasks/suites/costs.toml`` runs them alone).
+network is not one number: it grows with the layers (numpy by hand on a one-hidden-layer network
+costs two thirds of its step on a two-layer one). This form came out of a search over several (per
+parameter, per activation terms; ``benchmarks/step_model_heldout.py --search``), ranked on
+networks each left out in turn; ``m_half`` too (:data:`M_HALF`). Four terms need networks that
+vary in width, batch and depth, not only the four tasks' own (all of two hidden layers): the
+default suite's "cost points" table adds three (``tasks/suites/costs.toml`` runs it alone).
 
 Each network a run set trained is a :class:`Point`: its shape and the median of its runs' step
 samples (pooled over seeds). The terms are fitted on relative error, none below zero. The
@@ -51,7 +53,7 @@ CONFIDENCE = 0.95
 # the default bench's seven networks cannot tell the values apart from noise, so it is a constant.
 # A GPU's is likely larger and is not yet measured (no GPU was lent).
 M_HALF = 128.0
-MIN_NETWORKS = 5  # three terms, and two networks to say how well they fit
+MIN_NETWORKS = 6  # four terms, and two networks to say how well they fit
 
 
 @dataclass(frozen=True)
@@ -80,8 +82,8 @@ class Network:
         return total
 
     def terms(self, m_half: float) -> np.ndarray:
-        """The model's three terms: per epoch (over its steps), per step, per weighted FLOP."""
-        return np.array([1.0 / self.steps_per_epoch, 1.0, self.products(m_half)])
+        """The model's four terms: per epoch (over its steps), per step, per layer, per weighted FLOP."""
+        return np.array([1.0 / self.steps_per_epoch, 1.0, float(len(self.sizes) - 1), self.products(m_half)])
 
     @classmethod
     def of(cls, record: RunRecord) -> Network | None:
@@ -117,7 +119,7 @@ class Point:
 
 
 def solve(points: Sequence[Point], m_half: float, medians: Sequence[float] | None = None) -> np.ndarray:
-    """The three coefficients through ``points`` (their medians, or ``medians``), on relative
+    """The four coefficients through ``points`` (their medians, or ``medians``), on relative
     error, none below zero."""
     from scipy.optimize import nnls  # the analysis stack, loaded when a model is fitted
 
@@ -144,10 +146,10 @@ class StepFit:
 
     key: Key
     m_half: float
-    coef: np.ndarray  # epoch_s, dispatch_s, product_s
+    coef: np.ndarray  # epoch_s, dispatch_s, layer_s, product_s
     overhead_s: float
     points: list[Point] = field(default_factory=list)
-    draws: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))  # bootstrap coefficients
+    draws: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))  # bootstrap coefficients
     rms: float = 0.0  # root-mean-square relative error of the model at its points
     left_out: list[float] = field(default_factory=list)  # each point left out in turn: its error
 
@@ -164,8 +166,12 @@ class StepFit:
         return float(self.coef[1])
 
     @property
-    def product_s(self) -> float:
+    def layer_s(self) -> float:
         return float(self.coef[2])
+
+    @property
+    def product_s(self) -> float:
+        return float(self.coef[3])
 
     @property
     def large_rate(self) -> float:
@@ -225,7 +231,7 @@ def fit(records: Iterable[RunRecord], resamples: int = RESAMPLES, seed: int = 0)
     out = {}
     for key, mine in found.items():
         m_half = M_HALF
-        coef = solve(mine, m_half) if mine else np.zeros(3)
+        coef = solve(mine, m_half) if mine else np.zeros(4)
         model = StepFit(key, m_half, coef, overheads.get(key, math.nan), mine)
         if model.fitted:
             residuals = [model.step_s(p.network) / p.median_s - 1 for p in mine]

@@ -89,11 +89,13 @@ def plan_to_budget(
     spent_s: Callable[[], float],
     log: Callable[[str], None] = lambda m: None,
     strict: bool = True,
+    report: bool = True,
 ) -> Planned:
     """Calibrate (cached), learn the cost model, and fit ``plan`` to what is left of ``budget_s``
     once ``spent_s()`` (the seconds the command has taken so far) is paid (``None``: keep every
     table, predict only). Raises :class:`~harness.plan.budget.BudgetTooSmall` when the budget was
-    asked for (``strict``) and the tables that always run do not fit it."""
+    asked for (``strict``) and the tables that always run do not fit it. ``report``: whether the
+    command builds the page afterwards (its phase predicted; else none)."""
     devices = sorted({r.device for r in plan.requests if r.device == "cpu" or machine.gpu_reason() is None})
     path = calibration.cache_file(results_dir)
     if plan.calibrate:
@@ -102,7 +104,7 @@ def plan_to_budget(
         entries = cached_entries(results_dir, plan.threads)
     model = cost_model(results_dir, entries)
     cores = os.cpu_count() or 1
-    report_s = budget.REPORT_S * _fixed_scale(model)
+    report_s = budget.REPORT_S * _fixed_scale(model) if report else None  # no page asked for: no phase
     done = [budget.Phase("calibration and planning (done)", spent_s())]
 
     def predict(candidate: Plan) -> budget.Estimate:

@@ -4,8 +4,12 @@ would do; the time left follows the phases as they really take."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
+from harness.cli.main import main
 from harness.plan import budget
 from harness.plan.budget import BudgetTooSmall, Estimate, Phase, Tracker
 from harness.plan.requests import Plan, RunRequest, Tier
@@ -92,3 +96,15 @@ def test_the_gate_cuts_its_rounds_then_its_pairs_to_fit_and_refuses_below_two_of
         assert (fitted.pairs, fitted.rounds) == (3, 6)
         with pytest.raises(BudgetTooSmall, match=r"give --budget 103 or more"):
             ab.fit_gate(replace(plan, budget_s=80.0), None, 2)
+
+
+def test_the_plan_predicts_a_report_only_when_the_command_builds_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """``run`` without ``--report`` builds no page, so its plan has no report phase (it said
+    "16s report" all the same, and counted it in what it predicted)."""
+    args = ["run", "--suite", "smoke", "--dry-run", "--results", str(tmp_path)]
+    assert main(args) == 0
+    assert not re.search(r"^\s+\S+\s+report$", capsys.readouterr().err, re.M)
+    assert main([*args, "--report", str(tmp_path / "page.html")]) == 0
+    assert re.search(r"^\s+\S+\s+report$", capsys.readouterr().err, re.M)

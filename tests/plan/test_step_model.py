@@ -22,7 +22,8 @@ DATA = Path(__file__).parents[1] / "data"
 # benchmarks/step_model_heldout.py --run --grid --seeds 3 on a 2-core AMD EPYC at 190 GFLOP/s.
 STEP_MODEL = DATA / "records_step_model"
 HELD_OUT = {((784, 1024, 1024, 10), 256), ((64, 64, 10), 16)}
-TRUTH = {"torch": (2e-3, 4e-4, 1 / 60e9), "numpy": (1e-4, 5e-5, 1 / 20e9)}  # per epoch, per step, per FLOP
+# per epoch, per step, per layer, per weighted FLOP
+TRUTH = {"torch": (2e-3, 3e-4, 5e-5, 1 / 60e9), "numpy": (1e-4, 2e-5, 2e-5, 1 / 20e9)}
 
 
 def _run(impl: str, sizes: tuple[int, ...], batch: int, seed: int = 0, n_train: int = 1280) -> RunRecord:
@@ -56,6 +57,8 @@ def _run(impl: str, sizes: tuple[int, ...], batch: int, seed: int = 0, n_train: 
 
 
 NETWORKS = [
+    ((40, 64, 10), 64),
+    ((64, 128, 128, 128, 10), 32),
     ((40, 64, 64, 10), 128),
     ((40, 1024, 1024, 10), 128),
     ((40, 64, 64, 10), 16),
@@ -72,14 +75,16 @@ def test_the_model_finds_the_terms_its_networks_were_made_from() -> None:
     fits = step_model.fit(records, resamples=100)
     torch = fits[("torch", "default", "cpu")]
     assert torch.fitted and len(torch.points) == len(NETWORKS)
-    assert [torch.epoch_s, torch.dispatch_s, torch.product_s] == pytest.approx(TRUTH["torch"], rel=0.03)
+    assert [torch.epoch_s, torch.dispatch_s, torch.layer_s, torch.product_s] == pytest.approx(
+        TRUTH["torch"], rel=0.03
+    )
     assert torch.overhead_s == pytest.approx(1e-3)  # the epoch setup, apart from the steps
     wide = step_model.Network((784, 2048, 10), 64, 100)
     low, high = torch.interval(wide)
     assert low < torch.step_s(wide) < high
     assert max(abs(e) for e in torch.left_out) < 0.03  # each network left out: predicted by the rest
-    few = step_model.fit([_run("torch", s, b) for s, b in NETWORKS[:4]])[("torch", "default", "cpu")]
-    assert not few.fitted  # four networks: three terms and one network to check them against
+    few = step_model.fit([_run("torch", s, b) for s, b in NETWORKS[:5]])[("torch", "default", "cpu")]
+    assert not few.fitted  # five networks: four terms and one network to check them against
 
 
 def test_where_two_implementations_change_places_along_a_network_widened() -> None:

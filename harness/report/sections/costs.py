@@ -82,6 +82,7 @@ def _row(impl: str, fit: step_model.StepFit) -> dict[str, Any]:
         "label": impl,
         "epoch": fmt_term_s(fit.epoch_s),
         "fixed": fmt_term_s(fit.dispatch_s),
+        "layer": fmt_term_s(fit.layer_s),
         "rate": f"{rate / 1e9:.3g} GFLOP/s" if is_number(rate) else "—",
         "overhead": fmt_seconds(fit.overhead_s),
         "fit": f"{fit.rms:.0%}",
