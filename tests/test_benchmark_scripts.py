@@ -47,6 +47,8 @@ def test_micro_benchmarks_import(path: Path, monkeypatch: pytest.MonkeyPatch) ->
     ("argv", "said"),
     [
         (["--grid"], "give --run with them"),
+        (["--check"], "give --run with them"),
+        (["--bench", "/nonexistent"], "--bench /nonexistent: no run records there"),
         (["--seeds", "3"], "give --run with them"),
         (["--run", "--seeds", "0"], "--seeds 0: must be 1 or more"),
     ],

@@ -150,7 +150,7 @@ def test_default_suite_runs_every_framework_as_written_and_in_every_fast_path() 
     requests = [r for r in plan if not r.purpose]
     assert len(points) + len(requests) == len(plan)
     hidden = {(tuple(r.overrides["hidden"]), r.overrides["batch_size"]) for r in points}
-    assert hidden == {((64, 64), 128), ((1024, 1024), 128), ((64, 64), 16)}
+    assert hidden == {((64,), 64), ((1024, 1024), 128), ((64, 64), 16)}  # depth, width and batch vary
     for info in registry.implementations().values():
         mine = [r for r in points if (r.impl, r.device, r.twin) == (info.name, "cpu", False)]
         assert {(r.task, r.mode, r.seed) for r in mine} == {("mnist1d", "default", 0)} and len(mine) == 3
