@@ -46,3 +46,4 @@ def test_four_networks_are_too_few_and_the_section_says_what_to_run() -> None:
     networks = "iris 32-32 b16, digits 256-128 b64, mnist1d 256-256 b100, mnist 512-256 b128"
     assert f"Too few networks to fit ({networks})" in text
     assert "<code>python -m harness run --suite costs</code>" in text and "<table" not in text
+    assert "Fitted to a default bench's seven networks" not in text  # the note on a table not shown
