@@ -18,9 +18,10 @@ and device, fitted from a run set's records, with intervals::
 
 A straight line in FLOPs per step (the model before this one) over-predicted networks it was not
 fitted to by up to 2.6x: the FLOP rate grows with the matrices, and the per-step cost of a tiny
-network is not one number: it grows with the layers (numpy by hand on a one-hidden-layer network
-costs two thirds of its step on a two-layer one). This form came out of a search over several (per
-parameter, per activation terms; ``benchmarks/step_model_heldout.py --search``), ranked on
+network is not one number. Without ``layer_s``, fitted to networks all of two hidden layers, a
+held-out one of one hidden layer was numpy's worst miss in two run sets (+44%, +59%); with it and a
+one-layer network among the fitted ones, -6% (docs/measured.md). This form came out of a search
+over several (per parameter, per activation terms; ``benchmarks/step_model_heldout.py --search``), ranked on
 networks each left out in turn; ``m_half`` too (:data:`M_HALF`). Four terms need networks that
 vary in width, batch and depth, not only the four tasks' own (all of two hidden layers): the
 default suite's "cost points" table adds three (``tasks/suites/costs.toml`` runs it alone).
