@@ -194,7 +194,7 @@ def load_suite(path: Path) -> dict[str, Any]:
 
 _HINT_KEYS = {"run": RUN_KEYS, "top": TOP_KEYS, "spec": set(overrides.SETTABLE)}
 _HINTS = {
-    "run": "tasks, impls and spec belong in a [[runs]] table",
+    "run": "tasks, impls, spec and specs belong in a [[runs]] table",
     "top": "description, threads and twin are the whole suite's, at the top of the file",
     "spec": "a spec field belongs in a [[runs]] table's spec, e.g. spec = { epochs = 5 }",
 }

@@ -358,3 +358,33 @@ def test_a_tables_purpose_reaches_its_records_and_a_bad_one_is_refused(tmp_path:
     path.write_text('[[runs]]\ntasks = ["iris"]\npurpose = "costs"\n')
     with pytest.raises(suites.SuiteError, match=r"purpose.*'costs'.*\"step model\""):
         suites.plan_for(_args(suite=str(path)))
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ("specs = []", "specs = []: expected a list of spec tables"),
+        ('specs = [{ hidden = "x" }]', "[[runs]] #1 specs #1: spec.hidden = 'x': hidden must be a list"),
+        ("specs = [{ widht = 3 }]", "specs #1: spec.widht = 3: unknown spec field 'widht'; valid: hidden"),
+    ],
+)
+def test_a_bad_specs_list_names_its_table_and_entry(table: str, message: str, tmp_path: Path) -> None:
+    path = tmp_path / "specs.toml"
+    path.write_text(f'[[runs]]\ntasks = ["iris"]\n{table}\n')
+    with pytest.raises(suites.SuiteError) as info:
+        suites.plan_for(_args(suite=str(path)))
+    assert message in str(info.value)
+
+
+def test_specs_are_one_more_axis_of_a_tables_product(tmp_path: Path) -> None:
+    path = tmp_path / "specs.toml"
+    path.write_text(
+        '[[runs]]\ntasks = ["iris"]\nimpls = ["torch", "jax"]\nspec = { epochs = 4 }\n'
+        "specs = [{ hidden = [8] }, { hidden = [16, 16], epochs = 5 }]\n"
+    )
+    plan = suites.plan_for(_args(suite=str(path)))
+    got = sorted(
+        (r.impl, tuple(r.overrides["hidden"]), r.overrides["epochs"]) for r in plan.requests if not r.twin
+    )
+    assert got == [("jax", (8,), 4), ("jax", (16, 16), 5), ("torch", (8,), 4), ("torch", (16, 16), 5)]
+    assert len(plan.tiers) == 1  # one table: a budget keeps both networks or neither
