@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import math
 import sys
 from pathlib import Path
 
@@ -125,18 +124,8 @@ def label(net: Net) -> str:
 def held_out_steps(records: list[RunRecord]) -> dict[tuple[str, Net], tuple[step_model.Network, float]]:
     """Per implementation and held-out network: its shape and measured step (the median of its
     seeds': one run alone is too noisy a point)."""
-    found: dict[tuple[str, Net], list[RunRecord]] = {}
-    for record in records:
-        if (
-            record.status == "ok"
-            and network(record) in HELD_OUT
-            and math.isfinite(derived.step_time_s(record))
-        ):
-            found.setdefault((record.impl, network(record)), []).append(record)
-    return {
-        key: (step_model.Network.of(runs[0]), float(np.median([derived.step_time_s(r) for r in runs])))
-        for key, runs in sorted(found.items())
-    }
+    shapes = {(r.impl, network(r)): step_model.Network.of(r) for r in records}
+    return {key: (shapes[key], step) for key, step in sorted(medians(records).items()) if key[1] in HELD_OUT}
 
 
 def report(records: list[RunRecord], fitted_on: str, keep, seed0: bool = False) -> None:  # noqa: ANN001
@@ -175,10 +164,11 @@ def report(records: list[RunRecord], fitted_on: str, keep, seed0: bool = False) 
 
 
 def medians(records: list[RunRecord]) -> dict[tuple[str, Net], float]:
-    """Each implementation's step per network, the median of its seeds' (ok runs, cpu, no twins)."""
+    """Each implementation's step per network, the median of its seeds' (ok runs with a step time,
+    cpu, no twins)."""
     found: dict[tuple[str, Net], list[float]] = {}
     for r in records:
-        if r.status == "ok" and r.device == "cpu" and not derived.is_twin(r):
+        if r.status == "ok" and r.device == "cpu" and not derived.is_twin(r) and derived.step_samples_s(r):
             found.setdefault((r.impl, network(r)), []).append(derived.step_time_s(r))
     return {key: float(np.median(steps)) for key, steps in found.items()}
 

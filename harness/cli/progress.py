@@ -4,7 +4,6 @@ and a summary table at the end. Output only; never part of a measurement. An
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import threading
@@ -22,7 +21,7 @@ from rich.text import Text
 from harness.plan.budget import Estimate, Tracker
 from harness.record.derived import beside_other_work, is_twin, unstable
 from harness.record.format import is_number
-from harness.record.keys import record_name
+from harness.record.keys import config_key, record_name
 from harness.record.schema import STEP_MODEL_POINT, RunRecord
 from harness.record.tally import Tally, short_reason, tally
 
@@ -263,9 +262,7 @@ def summary_table(records: list[RunRecord], counts: Tally | None = None) -> Tabl
     lines = ["ms/step: median time per step; ms/epoch+: epoch overhead (set-up before the first step)"]
     lines += [f"[{i}] {variant}" for variant, i in variants.items()]
     if points:
-        networks = len(
-            {(r.task, json.dumps(r.config.get("hidden")), r.config.get("batch_size")) for r in points}
-        )
+        networks = len({(r.task, config_key(r.config)) for r in points})
         lines.append(
             f"not in the table: {len(points)} runs of {networks} networks for the step model alone "
             "(the page's \"Where a step's time goes\"; python -m harness predict)"

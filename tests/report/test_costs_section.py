@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import jinja2
-
 from harness.report.data import gather
+from harness.report.render.page import environment
 from harness.report.sections import costs
 
 DATA = Path(__file__).parents[1] / "data"
@@ -29,14 +28,7 @@ def test_the_section_fits_every_implementation_and_says_where_two_change_places(
 
 
 def _part(views: list[costs.CostView]) -> str:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("harness.report.render", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    return env.get_template("parts/costs.html.j2").render(costs=views)
+    return environment().get_template("parts/costs.html.j2").render(costs=views)
 
 
 def test_four_networks_are_too_few_and_the_section_says_what_to_run() -> None:

@@ -18,8 +18,8 @@ import jinja2
 from harness.store.atomic import write_atomic
 
 
-def render(context: dict[str, Any]) -> str:
-    """The page's HTML from ``context`` (see ``templates/report.html.j2``), every value escaped."""
+def environment() -> jinja2.Environment:
+    """The templates' environment: every value escaped, an undefined name an error."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("harness.report.render", "templates"),
         autoescape=True,
@@ -28,7 +28,13 @@ def render(context: dict[str, Any]) -> str:
         lstrip_blocks=True,
     )
     env.filters["truncate_at"] = lambda text, mark: str(text).split(mark)[0]
-    return link_terms(env.get_template("report.html.j2").render(**context), context.get("glossary", []))
+    return env
+
+
+def render(context: dict[str, Any]) -> str:
+    """The page's HTML from ``context`` (see ``templates/report.html.j2``), every value escaped."""
+    page = environment().get_template("report.html.j2").render(**context)
+    return link_terms(page, context.get("glossary", []))
 
 
 SKIP = {"a", "code", "script", "style", "title", "h1", "h2", "h3", "summary", "dt"}  # no link inside these

@@ -1,6 +1,7 @@
 """Where a step's time goes: per implementation as written, the step model fitted to the run set's
 networks (:mod:`harness.plan.step_model`: a cost per epoch spread over its steps, a fixed cost per
-step, the matrix products at a rate that grows with their size), the epoch setup apart; one figure
+step, a cost per layer, the matrix products at a rate that grows with their size), the epoch setup
+apart; one figure
 of time per step against FLOPs per step (each implementation's model along one network widened,
 the networks measured as points), and where two implementations change places along it.
 ``python -m harness predict`` answers for a network the bench never ran from the same fits."""
