@@ -1,11 +1,13 @@
-"""Dataset loaders: shapes, label ranges, determinism, preprocessing on train only, and MNIST's
-checksum check before unpickling."""
+"""Dataset loaders: shapes, label ranges, determinism, preprocessing on train only, scikit-learn's
+splits cached so that a worker never imports it, and MNIST's checksum check before unpickling."""
 
 from __future__ import annotations
 
 import gzip
 import os
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +70,50 @@ def test_mnist1d_leaves_global_rng_alone_and_is_cached_once(tmp_path, monkeypatc
     for key, array in generated.items():
         np.testing.assert_array_equal(first[key], array)
         np.testing.assert_array_equal(cached[key], array)
+
+
+def test_splits_are_scikit_learns_and_a_second_process_loads_them_without_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cached split indices give what ``train_test_split(x, y, stratify=y)`` gives (the data a
+    record was measured on must not change with the cache); a process that finds them loads every
+    small dataset, a training subset included, without importing scikit-learn (0.9 s a worker)."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    monkeypatch.setenv(datasets.DATA_DIR_ENV, str(tmp_path))
+    bunch = load_digits()
+    x, y = bunch.data.astype(np.float32), bunch.target.astype(np.int64)
+    for seed in (0, 3):
+        x_rest, x_test, y_rest, y_test = train_test_split(x, y, test_size=0.2, random_state=seed, stratify=y)
+        x_train, _, y_train, _ = train_test_split(
+            x_rest, y_rest, test_size=0.25, random_state=seed, stratify=y_rest
+        )
+        std = x_train.std(axis=0)
+        std[std == 0] = 1.0
+        for _ in range(2):  # computed, then read back
+            splits = datasets.load("digits", seed)
+            np.testing.assert_array_equal(splits.y_train, y_train)
+            np.testing.assert_array_equal(splits.y_test, y_test)
+            np.testing.assert_allclose(splits.x_test, (x_test - x_train.mean(axis=0)) / std, atol=1e-5)
+    code = (
+        "import sys; from tasks import datasets\n"
+        "for name in ('iris', 'digits', 'mnist1d'):\n"
+        "    datasets.subsample_and_corrupt(datasets.load(name, 0), 0.5, 0.0, 0)\n"
+        "print(sorted(m for m in ('sklearn', 'scipy', 'pandas') if m in sys.modules))"
+    )
+    env = {**os.environ, datasets.DATA_DIR_ENV: str(tmp_path)}
+
+    def fresh_process() -> str:
+        done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout.strip()
+
+    assert fresh_process() == "['pandas', 'scipy', 'sklearn']"  # the first makes the cache
+    assert fresh_process() == "[]"
+    (tmp_path / f"iris-sklearn{datasets._sklearn_version()}.npz").write_bytes(b"not a zip")
+    assert fresh_process() == "['pandas', 'scipy', 'sklearn']"  # an unreadable file is made again
+    assert fresh_process() == "[]"
 
 
 def test_subsample_and_label_noise() -> None:
