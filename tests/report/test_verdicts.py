@@ -121,3 +121,18 @@ def test_every_step_time_accuracy_and_time_a_verdict_quotes_is_a_table_cell() ->
                 assert cells["time_to_target_s"][label].startswith(took), (verdict.answer, cells)
                 checked += 1
     assert checked >= 3, checked
+
+
+def test_a_ratio_printed_inside_the_printed_aa_band_is_a_tie() -> None:
+    """The band and the ratio are judged at the two decimals the page prints: mnist1d's keras-jax
+    over jax read "1.09× [1.02, 1.16]" beside an A/A band of "0.92×-1.09×" and was not a tie
+    (1.0903 against 1.0894)."""
+    from harness.compare.paired import PairedRatio
+    from harness.report.data.paired import AAFigure
+    from harness.report.sections.verdicts import tie
+
+    figure = AAFigure("torch", PairedRatio(1.04, 0.918, 1.0894, 3, 57), 3)
+    assert f"{figure.band[1]:.2f}" == "1.09"
+    assert figure.tie(1.0903) and tie(PairedRatio(1.0903, 1.02, 1.16, 3, 60), figure)
+    assert not figure.tie(1.0951) and not tie(PairedRatio(1.0951, 1.02, 1.16, 3, 60), figure)
+    assert figure.tie(0.9151) and not figure.tie(0.9149)  # the low end alike: 1 / 1.0894 = 0.918
