@@ -8,6 +8,10 @@ selects none of its tests (``tox -e test -- tests/run/test_ab.py``: the first pa
 
 Every real run in the session shares one machine calibration, in a temporary folder: measured
 once (by the first test that runs anything), never written into the checkout's ``results/``.
+
+In the parallel pass another test always runs beside each one, so a real run's rounds never find
+the quiet machine they wait up to 0.5 s for: there ``$MLPBENCH_QUIET_WAIT_S`` is 0 (unless set),
+and nothing they do is judged on time. The ``alone`` pass waits as a benchmark does.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from harness.run import machine
+from harness.run.timing import QUIET_WAIT_ENV
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -73,6 +78,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     over a file without one) ran nothing it was asked to: no failure."""
     if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED and "alone" in (session.config.option.markexpr or ""):
         session.exitstatus = pytest.ExitCode.OK
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_quiet_wait_beside_other_tests() -> Iterator[None]:
+    if os.environ.get("PYTEST_XDIST_WORKER") is None or QUIET_WAIT_ENV in os.environ:
+        yield
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(QUIET_WAIT_ENV, "0")
+        yield
 
 
 @pytest.fixture(autouse=True, scope="session")

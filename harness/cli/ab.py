@@ -25,6 +25,7 @@ from harness.plan.suites import Selection, plan_for
 from harness.record.keys import RunKey, run_key
 from harness.record.schema import RunRecord
 from harness.run import ab, machine, planning
+from harness.run.timing import quiet_wait_limit
 from harness.store.atomic import write_atomic
 from harness.store.runs import AB_DIR, RecordWriter
 
@@ -148,6 +149,7 @@ def _plan(args: argparse.Namespace) -> ab.GatePlan:
 def check_gate(args: argparse.Namespace) -> float:
     """The gate's own options (:func:`add_gate_options`) checked before anything starts; the
     significance margin."""
+    quiet_wait_limit()  # a bad $MLPBENCH_QUIET_WAIT_S: exit 2 here, not in every worker
     margin = args.margin if args.margin is not None else args.threshold / 2.5
     if margin >= args.threshold:
         raise UsageError(f"--margin {margin:.1%} must be below --threshold {args.threshold:.1%}")

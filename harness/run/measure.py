@@ -32,7 +32,16 @@ from harness.problem.train_spec import TrainSpec
 from harness.record import execution
 from harness.record.schema import RunRecord, new_record
 from harness.run.faults import TWIN_MARK, Fault, inject_fault
-from harness.run.timing import CpuMeter, PeakRSS, Span, busy_wait, repeat, timed, wait_for_quiet
+from harness.run.timing import (
+    CpuMeter,
+    PeakRSS,
+    Span,
+    busy_wait,
+    quiet_wait_limit,
+    repeat,
+    timed,
+    wait_for_quiet,
+)
 
 
 class Control(Protocol):
@@ -93,6 +102,7 @@ class EpochTimer:
         self.begins_round = True
         self.quiet_wait_s = 0.0  # waited, untimed, for other processes to leave the CPU
         self.not_quiet = 0  # epochs that started without a quiet moment within the limit
+        self.quiet_limit_s = quiet_wait_limit()
         self.trained_s = 0.0
         self.epochs_done = 0
         self.stopped = False
@@ -108,7 +118,7 @@ class EpochTimer:
         self.begins_round = epoch == 0 or self.round != previous
         if self.control.warm_up:
             if self.begins_round:
-                waited_s, quiet = wait_for_quiet()
+                waited_s, quiet = wait_for_quiet(limit_s=self.quiet_limit_s)
                 self.quiet_wait_s += waited_s
                 self.not_quiet += not quiet
             self.trainer.warm_up()
