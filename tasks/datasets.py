@@ -16,6 +16,7 @@ again.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import importlib.metadata
@@ -80,6 +81,13 @@ def _read_npz(path: Path) -> dict[str, np.ndarray] | None:
         return None
 
 
+def _keep_copy(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Keep ``arrays`` at ``path`` for the next process, where the data folder can be written: a
+    copy only saves time, so a folder that cannot take it (read-only, not a folder) is no error."""
+    with contextlib.suppress(OSError):
+        _write_npz_atomically(path, arrays)
+
+
 def _stratified_indices(y: np.ndarray, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's stratified shuffle split of ``y`` (``test_size`` a fraction or a count) as
     index arrays. Cached under ``splits/`` in the data directory, keyed by the labels' digest, the
@@ -95,7 +103,7 @@ def _stratified_indices(y: np.ndarray, test_size: float, seed: int) -> tuple[np.
     from sklearn.model_selection import train_test_split
 
     train, test = train_test_split(np.arange(len(y)), test_size=test_size, random_state=seed, stratify=y)
-    _write_npz_atomically(path, {"train": train, "test": test})
+    _keep_copy(path, {"train": train, "test": test})
     return train, test
 
 
@@ -139,7 +147,7 @@ def _bundled(name: str) -> tuple[np.ndarray, np.ndarray]:
 
         bunch = getattr(bundled, f"load_{name}")()
         stored = {"x": bunch.data.astype(np.float32), "y": bunch.target.astype(np.int64)}
-        _write_npz_atomically(path, stored)
+        _keep_copy(path, stored)
     return stored["x"], stored["y"]
 
 

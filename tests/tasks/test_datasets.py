@@ -119,6 +119,20 @@ def test_splits_are_scikit_learns_and_a_second_process_loads_them_without_it(
     assert datasets._read_npz(copied) is not None
 
 
+def test_a_data_folder_that_cannot_take_the_copies_still_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The copies only save time: where ``$MLPBENCH_DATA_DIR`` cannot be written (here a file, not a
+    folder), iris and digits load as they did before there were copies."""
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    monkeypatch.setenv(datasets.DATA_DIR_ENV, str(blocked))
+    for name in ("iris", "digits"):
+        splits = datasets.subsample_and_corrupt(datasets.load(name, 2), 0.5, 0.0, 0)
+        assert len(splits.y_train) == datasets.train_size(name, 0.5)
+    assert blocked.read_text() == ""
+
+
 def test_subsample_and_label_noise() -> None:
     splits = datasets.load("mnist1d")
     small = datasets.subsample_and_corrupt(splits, 0.1, 0.0, seed=0)
