@@ -11,7 +11,7 @@ under ``$MLPBENCH_DATA_DIR`` (default ``~/.cache/mlp-bench``).
 Iris and digits come from scikit-learn, and every stratified split is scikit-learn's; both are
 copied into the same folder the first time (the splits' indices under ``splits/``), so a worker
 process loads its data without importing scikit-learn. A cache file that cannot be read is made
-again.
+again; a folder that cannot be written keeps no copy, and loads as before.
 """
 
 from __future__ import annotations
