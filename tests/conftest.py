@@ -33,18 +33,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
-# The longest test files, longest first (--durations of the parallel pass, one worker each, 2-core
-# AMD EPYC, 2026-12-03): a parallel worker starts on these, so that no long file starts last and
-# leaves the other core idle at the end. Every other file follows in its collected order.
+# The longest test files, longest first (each file's tests summed, the parallel pass in the checkout,
+# 2-core AMD EPYC, 2026-12-04): a parallel worker starts on these, so that no long file starts last
+# and leaves the other core idle at the end. Every other file follows in its collected order.
 LONGEST_FIRST = (
-    "tests/tasks/test_parity.py",  # 124 s: every implementation's probe, two at a time
-    "tests/tasks/test_accuracy.py",  # 113 s: nine frameworks' workers on iris, three seeds
-    "tests/run/test_schedule.py",  # 80 s
-    "tests/run/test_runner.py",  # 50 s
-    "tests/run/test_cluster.py",  # 46 s: a Ray cluster's start
-    "tests/tasks/test_overfitting_real.py",  # 46 s
-    "tests/cli/test_bad_input.py",  # 22 s
-    "tests/run/test_twins.py",  # 14 s
+    "tests/tasks/test_parity.py",  # 126 s: every implementation's probe, two at a time
+    "tests/tasks/test_accuracy.py",  # 95 s: nine frameworks' workers on iris, three seeds
+    "tests/run/test_cluster.py",  # 55 s: a Ray cluster's start
+    "tests/run/test_schedule.py",  # 51 s
+    "tests/run/test_runner.py",  # 31 s
+    "tests/tasks/test_overfitting_real.py",  # 20 s
+    "tests/report/test_report_screenshot.py",  # 19 s: Chromium
+    "tests/report/test_report_history.py",  # 17 s
 )
 
 
