@@ -68,15 +68,21 @@ def data_dir() -> Path:
     return Path(os.environ.get(DATA_DIR_ENV) or default)
 
 
+@lru_cache(maxsize=1)
 def _sklearn_version() -> str:
     return importlib.metadata.version("scikit-learn")  # read without importing it
 
 
+def _load_npz(path: Path) -> dict[str, np.ndarray]:
+    """Every array of a cache file, read into memory (the file closed)."""
+    with np.load(path) as stored:
+        return {k: stored[k] for k in stored.files}
+
+
 def _read_npz(path: Path) -> dict[str, np.ndarray] | None:
-    """A cache file's arrays; ``None`` when it is missing or unreadable (then made again)."""
+    """A copy's arrays; ``None`` when it is missing or unreadable (then made again)."""
     try:
-        with np.load(path) as stored:
-            return {k: stored[k] for k in stored.files}
+        return _load_npz(path)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile):
         return None
 
@@ -181,8 +187,7 @@ def _mnist1d_arrays() -> dict[str, np.ndarray]:
     once (about 6 s) and cached in the data directory, since every worker process needs it."""
     npz = data_dir() / MNIST1D_CACHE
     if npz.exists():
-        with np.load(npz) as stored:
-            return {k: stored[k] for k in stored.files}
+        return _load_npz(npz)
     arrays = _generate_mnist1d()
     _write_npz_atomically(npz, arrays)
     return arrays
@@ -302,8 +307,7 @@ def _mnist_arrays() -> dict[str, np.ndarray]:
     cache = data_dir()
     npz = cache / "mnist.npz"
     if npz.exists():
-        with np.load(npz) as stored:
-            return {k: stored[k] for k in stored.files}
+        return _load_npz(npz)
     failures = []
     for label, fetch in mnist_sources(cache):
         try:
