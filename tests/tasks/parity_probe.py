@@ -118,4 +118,7 @@ if __name__ == "__main__":
     every = "--all-probes" in rest
     prepared, _ = worker.prepare(impl, 1)
     for mode in [m for m in rest if m != "--all-probes"]:
-        np.savez(out_dir / f"{impl}-{mode}.npz", **probe(prepared, mode, every or mode == "default"))
+        out = probe(prepared, mode, every or mode == "default")
+        # after every build and epoch: a worker off TensorFlow must not carry it (its memory is measured)
+        out["imported_tensorflow"] = np.asarray("tensorflow" in sys.modules)
+        np.savez(out_dir / f"{impl}-{mode}.npz", **out)

@@ -86,6 +86,16 @@ def test_each_implementation_and_mode_has_its_weights_compared(probes: dict, imp
     assert all(f"{name}/param0" in probes[impl] for name, _, _ in PROBES if f"{name}/losses" in probes[impl])
 
 
+def test_a_worker_off_tensorflow_never_imports_it(probes: dict) -> None:
+    """One environment holds every framework, so what a worker imports beyond its own is carried
+    into its measured memory and build: Keras on JAX or torch once imported TensorFlow to seed it
+    (``keras.utils.set_random_seed``), 430 MB of peak RSS a user of that backend never has."""
+    for impl in IMPLS:
+        engine = registry.get(impl.split(":")[0]).engine
+        imported = bool(probes[impl]["imported_tensorflow"])
+        assert imported == (engine == "tensorflow"), f"{impl} on {engine}: TensorFlow imported {imported}"
+
+
 def test_every_implementation_and_mode_is_probed() -> None:
     assert {"torch:default", "tensorflow:default", "jax:default", "keras:default"} <= set(IMPLS)
     assert {"jax:scan", "tensorflow:epoch-function", "tensorflow:xla", "keras:fast", "torch:fused"} <= set(

@@ -18,6 +18,7 @@ import numpy as np
 from harness.plugins.contract import EpochHooks, EpochOrders, Splits, Trainer
 from harness.problem.train_spec import TrainSpec
 from tasks.mlp.common import metrics_from_logits
+from tasks.mlp.shared import keras_fit_hooks
 from tasks.mlp.shared.keras_fit_hooks import execution_facts, make_callback, make_dataset, placement
 from tasks.mlp.shared.keras_optimizers import keras, make_optimizer
 
@@ -71,7 +72,7 @@ class KerasTrainer(Trainer):
         return super().mode_reason(mode, engine)
 
     def build(self, params: list[np.ndarray], data: Splits) -> None:
-        keras.utils.set_random_seed(self.spec.seed)
+        keras_fit_hooks.set_random_seed(self.spec.seed)  # keras.utils' without TensorFlow off it
         with placement(self.device):
             self.model = build_model(self.spec)
             self.model.set_weights(params)
