@@ -12,12 +12,19 @@ once (by the first test that runs anything), never written into the checkout's `
 In the parallel pass another test always runs beside each one, so a real run's rounds never find
 the quiet machine they wait up to 0.5 s for: there ``$MLPBENCH_QUIET_WAIT_S`` is 0 (unless set),
 and nothing they do is judged on time. The ``alone`` pass waits as a benchmark does.
+
+Each pass compiles a JAX computation once: JAX's persistent compilation cache is on for the pass, in
+a temporary folder made empty at its start and removed at its end (never the user's, and never in a
+benchmark: there a worker's first epoch compiles as a user's would). The same small networks are
+compiled by the parity probes, the accuracy runs and the schedule's runs, each in a fresh process;
+the cache makes no number differ (XLA's executable is the one it compiled), only the tests' time.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,6 +53,35 @@ LONGEST_FIRST = (
     "tests/report/test_report_screenshot.py",  # 19 s: Chromium
     "tests/report/test_report_history.py",  # 17 s
 )
+
+
+# Set before any worker starts (xdist's and the harness's inherit it). Every computation is kept
+# (JAX keeps only those that took a second by default); a size limit turns on the cache's file lock,
+# which parallel workers writing to one folder need.
+JAX_CACHE = {
+    "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+    "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1",
+    "JAX_COMPILATION_CACHE_MAX_SIZE": str(2**30),
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if "JAX_COMPILATION_CACHE_DIR" in os.environ:  # the pass's controller set it, or the user did
+        return
+    folder = tempfile.mkdtemp(prefix="mlpbench-tests-jax-cache-")
+    config.stash[_JAX_CACHE_KEY] = folder
+    os.environ.update(JAX_CACHE, JAX_COMPILATION_CACHE_DIR=folder)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder = config.stash.get(_JAX_CACHE_KEY, None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+        for name in [*JAX_CACHE, "JAX_COMPILATION_CACHE_DIR"]:
+            os.environ.pop(name, None)
+
+
+_JAX_CACHE_KEY = pytest.StashKey[str]()
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
