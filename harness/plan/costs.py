@@ -376,31 +376,16 @@ def _ratio(mine: Mapping[str, float], theirs: Mapping[str, float], engine: str) 
     return float(np.median(shared)) if shared else 1.0
 
 
-def fixed_ratio(here: Machine, reference: Machine) -> float:
-    """How much longer fixed costs (a dispatch, Python between steps) take ``here`` than on
-    ``reference``: the median over the engines both calibrated of their empty dispatch's ratio.
-
-    One machine-wide figure, not one per engine: an engine's dispatch probe lasts milliseconds and
-    reads the host's state of that moment, and this host moves between states seconds apart
-    (torch's probe 2.6 or 4.3 µs, NumPy's 1.2 or 2.1 µs, JAX's 5.0 to 8.8 µs, five calibrations
-    of one AMD EPYC within two minutes, 2026-12-04). The engines are calibrated one after another,
-    so their median samples several moments; a first bench scaled torch's fixed costs by 2.47x from
-    one such reading and predicted 43% more than it took (docs/measured.md)."""
-    shared = [here.dispatch_s[e] / reference.dispatch_s[e] for e in here.dispatch_s
-              if reference.dispatch_s.get(e, 0) > 0 and here.dispatch_s[e] > 0]  # fmt: skip
-    return float(np.median(shared)) if shared else 1.0
-
-
 def scaled(model: CostModel, reference: Machine, here: Machine, engines: Mapping[str, str]) -> CostModel:
     """``model``'s rates (measured on ``reference``) as they would be ``here``: FLOP terms by the
-    engine's matmul rates' ratio (to :data:`FLOP_SCALE_EXPONENT`), fixed terms (dispatch, overheads)
-    by :func:`fixed_ratio`, worker starts by the engine's import times (``engines``: implementation
-    -> its engine)."""
+    matmul rates' ratio (to :data:`FLOP_SCALE_EXPONENT`), fixed terms (dispatch, overheads) by the
+    dispatch costs' ratio, worker starts by the engines' import times, per engine (``engines``:
+    implementation -> its engine)."""
     out = {}
-    fixed = fixed_ratio(here, reference)
     for key, rates in model.rates_by_key.items():
         engine = engines.get(key[0], key[0])
         slower = _ratio(reference.matmul_flops_per_s, here.matmul_flops_per_s, engine) ** FLOP_SCALE_EXPONENT
+        fixed = _ratio(here.dispatch_s, reference.dispatch_s, engine)
         start = _ratio(here.import_s, reference.import_s, engine) if here.import_s else fixed
         out[key] = Rates(
             dispatch_s=rates.dispatch_s * fixed,
@@ -415,7 +400,7 @@ def scaled(model: CostModel, reference: Machine, here: Machine, engines: Mapping
         )
     found = CostModel(out, f"{model.source}, scaled to this machine's calibration")
     found.group_scale = model.group_scale
-    found.per_run_epoch_s = model.per_run_epoch_s * fixed
+    found.per_run_epoch_s = model.per_run_epoch_s * _ratio(here.dispatch_s, reference.dispatch_s, "torch")
     return found
 
 

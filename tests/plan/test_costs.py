@@ -63,23 +63,6 @@ def test_rates_carried_to_a_slower_machine_by_the_calibrations() -> None:
     assert model.rates(("jax", "default", "cpu")).dispatch_s == pytest.approx(1e-3)
 
 
-def test_fixed_costs_follow_the_engines_median_not_one_probes_moment() -> None:
-    """Torch's dispatch probe read 2.5x the reference in a slow moment of the host, the other three
-    engines 1.3x: every fixed term (torch's included) is carried by 1.3x; FLOP terms stay per
-    engine."""
-    model = costs.CostModel({("torch", "default", "cpu"): costs.Rates(1e-3, 2e-11, 3e-3, start_s=2.0)})
-    peak = {"torch": 300e9, "jax": 300e9, "numpy": 300e9, "tensorflow": 300e9}
-    reference = costs.Machine(peak, {"torch": 2e-6, "jax": 5e-6, "numpy": 1e-6, "tensorflow": 2.5e-4})
-    here = costs.Machine(
-        peak | {"torch": 150e9}, {"torch": 5e-6, "jax": 6.5e-6, "numpy": 1.3e-6, "tensorflow": 3.25e-4}
-    )
-    assert costs.fixed_ratio(here, reference) == pytest.approx(1.3)
-    rates = costs.scaled(model, reference, here, {"torch": "torch"}).rates(("torch", "default", "cpu"))
-    assert rates.dispatch_s == pytest.approx(1.3e-3) and rates.overhead_s == pytest.approx(3.9e-3)
-    assert rates.flop_s == pytest.approx(2e-11 * 2**costs.FLOP_SCALE_EXPONENT)  # torch's own matmul
-    assert costs.fixed_ratio(here, costs.Machine({}, {})) == 1.0  # nothing to compare: as the reference
-
-
 def test_the_shipped_reference_explains_the_bench_it_was_learnt_from() -> None:
     """Fitted on tests/data/records_default: every implementation as written, four tasks; the
     fixed-plus-FLOP line gives each task's median step (pooled over seeds) within 35% (the worst
