@@ -83,10 +83,14 @@ class Progress:
         console: Console | None = None,
         interval_s: float | None = None,
         estimate: Estimate | None = None,
+        foreseen: int = 0,
     ) -> None:
         self.console = console or Console(stderr=True)
         self.out = Console()
-        self.total = total
+        # ``foreseen``: of ``total``, the runs the plan already said cannot run here: never counted,
+        # so the first line counts what will run, and their records take nothing off it again
+        self.total = total - foreseen
+        self.foreseen = foreseen
         self.done_count = 0
         self.ran = 0  # runs that ran
         self.unavailable: dict[
@@ -191,7 +195,11 @@ class Progress:
         self.bar.update(self.task, total=self.total)
 
     def skip(self) -> None:
-        """A planned run that will not run (it could not run here): off the total."""
+        """A planned run that will not run (it could not run here): off the total, unless the plan
+        already left it out of it (``foreseen``)."""
+        if self.foreseen:
+            self.foreseen -= 1
+            return
         self.total -= 1
         self.bar.update(self.task, total=self.total)
 

@@ -14,7 +14,7 @@ from harness.plan.budget import MARGIN, Fitted
 from harness.plan.overrides import conflicts
 from harness.plan.requests import parse_shard
 from harness.plan.suites import Selection, plan_for
-from harness.run.planning import Planned, plan_to_budget
+from harness.run.planning import Planned, not_here, plan_to_budget
 from harness.run.runner import EXECUTORS, run_plan
 from harness.run.schedule import SCHEDULES
 from harness.run.timing import quiet_wait_limit
@@ -153,8 +153,13 @@ def _say_plan(planned: Planned, suite: str) -> None:
     fitted = planned.fitted
     total = fitted.estimate.total_s
     within = f" of the {duration(fitted.budget_s)} budget" if fitted.budget_s != float("inf") else ""
-    print(f"plan: {_runs(len(fitted.plan.requests))}, predicted {duration(total)}{within} on this machine "
+    absent, why = not_here(fitted.plan.requests)
+    here = len(fitted.plan.requests) - absent
+    print(f"plan: {_runs(here)}, predicted {duration(total)}{within} on this machine "
           f"(rates: {planned.model.source})", file=sys.stderr)  # fmt: skip
+    if absent:  # the runs the suite asks for that this machine cannot make: said before they are counted
+        print(f"  not run here, one record per task and implementation says so: {'; '.join(why)}",
+              file=sys.stderr)  # fmt: skip
     for phase in fitted.estimate.phases:
         print(f"  {duration(phase.seconds):>7}  {phase.name}", file=sys.stderr)
     if fitted.over_budget:
@@ -204,10 +209,12 @@ def main(args: argparse.Namespace) -> int:
     if args.dry_run:
         for request in plan.requests:
             print(request.label())
-        print(_runs(len(plan.requests)))
+        absent = not_here(plan.requests)[0]
+        print(_runs(len(plan.requests)) + (f", {absent} of which cannot run here" if absent else ""))
         return Exit.OK
     estimate = planned.fitted.estimate if planned is not None else None
-    with Progress(len(plan.requests), estimate=estimate) as progress:
+    foreseen = not_here(plan.requests)[0] if planned is not None else 0  # said in the plan
+    with Progress(len(plan.requests), estimate=estimate, foreseen=foreseen) as progress:
         outcome = run_plan(plan, args.results, progress)
         progress.summary(outcome.records, outcome.path)
     if args.report:

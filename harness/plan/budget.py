@@ -88,7 +88,7 @@ def group_name(group: list[RunRequest]) -> str:
     runs = f"{len(group) - twins} run{'s' if len(group) - twins != 1 else ''}" + (
         " + A/A twin" if twins else ""
     )
-    return f"{first.task} seed {first.seed} on {first.device} ({runs})"
+    return f"{first.network_words()} seed {first.seed} on {first.device} ({runs})"
 
 
 def estimate(

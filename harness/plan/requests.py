@@ -50,6 +50,13 @@ class RunRequest:
         carried with the request: the run stage reads it, never resolves it again."""
         return registry.family(self.task).make_spec(self.task, **{**self.overrides, "seed": self.seed})
 
+    def network_words(self) -> str:
+        """The task, and which of its networks when not its own: ``mnist1d``, ``mnist1d 40-64-10
+        b64``. What the plan's phases and the progress lines call its group."""
+        if not {"hidden", "batch_size"} & set(self.overrides):
+            return self.task
+        return f"{self.task} {'-'.join(map(str, self.spec.layer_sizes()))} b{self.spec.batch_size}"
+
     def label(self) -> str:
         """Short human label, e.g. ``mnist/torch[default]@cpu seed=0``."""
         name = run_name(self.task, self.impl, self.mode, self.device, self.seed)

@@ -47,14 +47,18 @@ class Tally:
         return sum(self.not_finished.values())
 
     def words(self) -> str:
-        """``186 records: 114 runs ok, 10 A/A twin runs; 62 could not run here (...)``."""
+        """``186 records: 114 runs ok, 10 A/A twin runs; 62 could not run here (gpu: no NVIDIA driver
+        ...)``; with more than one reason, each with its count (``(gpu, 60: ...; keras [fast], 2: ...)``)."""
         parts = [f"{self.ok} run{'s' if self.ok != 1 else ''} ok"]
         parts += [f"{n} {status}" for status, n in sorted(self.not_finished.items())]
         if self.twins:
             parts.append(f"{self.twins} A/A twin run{'s' if self.twins != 1 else ''}")
         text = f"{self.records} record{'s' if self.records != 1 else ''}: {', '.join(parts)}"
-        if self.unavailable:
-            why = "; ".join(f"{u.what}: {u.reason} ({u.count})" for u in self.unavailable)
+        if len(self.unavailable) == 1:  # its count is the total's: said once
+            only = self.unavailable[0]
+            text += f"; {only.count} could not run here ({only.what}: {only.reason})"
+        elif self.unavailable:
+            why = "; ".join(f"{u.what}, {u.count}: {u.reason}" for u in self.unavailable)
             text += f"; {self.n_unavailable} could not run here ({why})"
         return text
 

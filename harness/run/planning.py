@@ -6,6 +6,7 @@ the budget (:mod:`harness.plan.budget`)."""
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,8 @@ from pathlib import Path
 from harness.plan import budget, costs
 from harness.plan.requests import Plan, RunRequest
 from harness.plugins import registry
+from harness.record.keys import run_label
+from harness.record.tally import short_reason
 from harness.run import calibration, machine
 from harness.run.runner import preflight_reason
 from harness.store.calibration import Entry
@@ -70,6 +73,26 @@ def cached_entries(results_dir: Path, threads: int) -> list[Entry]:
 
 def _runnable(request: RunRequest) -> bool:
     return preflight_reason(request, registry.get(request.impl)) is None
+
+
+def not_here(requests: list[RunRequest]) -> tuple[int, list[str]]:
+    """How many of ``requests`` cannot run on this machine, and why, grouped as the record count
+    groups them (:mod:`harness.record.tally`): a device none of them can run on (``gpu: no NVIDIA
+    driver ...``, its commonest reason), else each run that cannot (``keras-torch [fast]: ...``)."""
+    found = [(r, preflight_reason(r, registry.get(r.impl))) for r in requests]
+    used = {r.device for r, reason in found if reason is None}
+    why: dict[str, Counter[str]] = {}
+    for request, reason in found:
+        if reason is None:
+            continue
+        what = run_label(request.impl, request.mode)
+        if request.device not in used:
+            what = request.device
+        elif request.device != "cpu":
+            what += f" on {request.device}"
+        why.setdefault(what, Counter())[short_reason(reason)] += 1
+    count = sum(sum(c.values()) for c in why.values())
+    return count, [f"{what}: {c.most_common(1)[0][0]}" for what, c in sorted(why.items())]
 
 
 def _fetch(plan: Plan) -> list[budget.Phase]:

@@ -153,9 +153,7 @@ class Group:
             return [self._stamp(live) for live in self.lives]
         self.begin()
         first = self.lives[0].request
-        name = first.task
-        if {"hidden", "batch_size"} & set(first.overrides):  # which of a task's networks, when not its own
-            name += f" {'-'.join(map(str, first.spec.layer_sizes()))} b{first.spec.batch_size}"
+        name = first.network_words()
         rounds = max(-(-live.request.spec.epochs // self.epochs_per_round) for live in self.lives)
         for round_index in self._rounds():  # the rounds planned: a run that ends early ends them sooner
             self.on_round(f"{name} seed {first.seed}, round {round_index + 1} of {rounds} done")
