@@ -24,7 +24,7 @@ one-layer network among the fitted ones, -6% (docs/measured.md). This form came 
 over several (per parameter, per activation terms; ``benchmarks/step_model_heldout.py --search``), ranked on
 networks each left out in turn; ``m_half`` too (:data:`M_HALF`). Four terms need networks that
 vary in width, batch and depth, not only the four tasks' own (all of two hidden layers): the
-default suite's "cost points" table adds three (``tasks/suites/costs.toml`` runs it alone).
+default suite's "cost points" table adds four (``tasks/suites/costs.toml`` runs it alone).
 
 Each network a run set trained is a :class:`Point`: its shape and the median of its runs' step
 samples (pooled over seeds). The terms are fitted on relative error, none below zero. The
