@@ -148,12 +148,12 @@ def _budget_s(args: argparse.Namespace, suite_budget_s: float | None) -> float |
     return args.budget if args.budget is not None else suite_budget_s
 
 
-def _say_plan(planned: Planned, suite: str) -> None:
-    """The plan's predicted phases, and what the budget left out with the command that runs it."""
+def _say_plan(planned: Planned, suite: str, absent: int, why: list[str]) -> None:
+    """The plan's predicted phases, the runs this machine cannot make (``absent``, and ``why``), and
+    what the budget left out with the command that runs it."""
     fitted = planned.fitted
     total = fitted.estimate.total_s
     within = f" of the {duration(fitted.budget_s)} budget" if fitted.budget_s != float("inf") else ""
-    absent, why = not_here(fitted.plan.requests)
     here = len(fitted.plan.requests) - absent
     print(f"plan: {_runs(here)}, predicted {duration(total)}{within} on this machine "
           f"(rates: {planned.model.source})", file=sys.stderr)  # fmt: skip
@@ -205,16 +205,18 @@ def main(args: argparse.Namespace) -> int:
         plan = planned.fitted.plan
         plan.budget_s = budget_s
         plan.notes = left_out_lines(planned.fitted, plan.name)
-        _say_plan(planned, plan.name)
+    # the runs this machine cannot make, found once: said by the plan, left out of the progress count
+    # (a cluster's nodes have GPUs of their own: only a local plan is checked here)
+    absent, why = not_here(plan.requests) if planned is not None else (0, [])
+    if planned is not None:
+        _say_plan(planned, plan.name, absent, why)
     if args.dry_run:
         for request in plan.requests:
             print(request.label())
-        absent = not_here(plan.requests)[0]
         print(_runs(len(plan.requests)) + (f", {absent} of which cannot run here" if absent else ""))
         return Exit.OK
     estimate = planned.fitted.estimate if planned is not None else None
-    foreseen = not_here(plan.requests)[0] if planned is not None else 0  # said in the plan
-    with Progress(len(plan.requests), estimate=estimate, foreseen=foreseen) as progress:
+    with Progress(len(plan.requests), estimate=estimate, foreseen=absent) as progress:
         outcome = run_plan(plan, args.results, progress)
         progress.summary(outcome.records, outcome.path)
     if args.report:

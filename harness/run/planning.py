@@ -76,9 +76,10 @@ def _runnable(request: RunRequest) -> bool:
 
 
 def not_here(requests: list[RunRequest]) -> tuple[int, list[str]]:
-    """How many of ``requests`` cannot run on this machine, and why, grouped as the record count
-    groups them (:mod:`harness.record.tally`): a device none of them can run on (``gpu: no NVIDIA
-    driver ...``, its commonest reason), else each run that cannot (``keras-torch [fast]: ...``)."""
+    """How many of ``requests`` cannot run on this machine (A/A twins counted: each is a request the
+    runner takes off), and why: a device none of them can run on (``gpu: no NVIDIA driver ...``, its
+    commonest reason, as the record count says it, :mod:`harness.record.tally`), else each run that
+    cannot, with its device where that is not the CPU (``numpy on gpu: ...``)."""
     found = [(r, preflight_reason(r, registry.get(r.impl))) for r in requests]
     used = {r.device for r, reason in found if reason is None}
     why: dict[str, Counter[str]] = {}
