@@ -194,6 +194,13 @@ class Progress:
         self.total += runs
         self.bar.update(self.task, total=self.total)
 
+    def add(self, estimate: Estimate, runs: int) -> None:
+        """``runs`` more, added to the plan as it runs, with their phases as predicted (``estimate``)."""
+        if self.tracker is not None:
+            with self._lock:
+                self.tracker.extend(estimate.phases)
+        self.grow(runs)
+
     def skip(self) -> None:
         """A planned run that will not run (it could not run here): off the total, unless the plan
         already left it out of it (``foreseen``)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 
 from harness.cli import options
 from harness.cli.exits import Exit
@@ -12,11 +13,11 @@ from harness.cli.paths import DEFAULT_REPORT
 from harness.cli.progress import Progress, duration
 from harness.plan.budget import MARGIN, Fitted
 from harness.plan.overrides import conflicts
-from harness.plan.requests import parse_shard
+from harness.plan.requests import Plan, RunRequest, parse_shard
 from harness.plan.suites import Selection, plan_for
-from harness.run.planning import Planned, not_here, plan_to_budget
+from harness.run.planning import Planned, TopUp, not_here, plan_to_budget, top_up
 from harness.run.runner import EXECUTORS, run_plan
-from harness.run.schedule import SCHEDULES
+from harness.run.schedule import SCHEDULES, WorkerKey
 from harness.run.timing import quiet_wait_limit
 
 
@@ -180,6 +181,38 @@ def left_out_lines(fitted: Fitted, suite: str) -> list[str]:
     return out
 
 
+def top_up_lines(found: TopUp, budget_s: float) -> list[str]:
+    """What the time left once the planned runs were done was spent on, or why on nothing."""
+    left = f"{duration(max(found.left_s, 0))} of the {duration(budget_s)} budget left after the planned runs"
+    tables = "; ".join(f"{t.label()} (+{duration(s)})" for t, s in found.still_out)
+    if not found.added:
+        return [f"{left}: not enough for what was left out (from this run's own rates): {tables}"]
+    added = "; ".join(t.label() for t in found.added)
+    out = [f"{left}: added {added} (predicted {duration(found.estimate.total_s)} from this run's own rates)"]
+    return out + ([f"still left out: {tables}"] if found.still_out else [])
+
+
+def _more(
+    planned: Planned, plan: Plan, args: argparse.Namespace, started: float, progress: Progress
+) -> Callable[[set[WorkerKey]], list[RunRequest]]:
+    """What to add once the planned runs are done: the left-out tables that the rest of the budget
+    holds, predicted again from this run's own records; the plan's notes then name only the rest."""
+    lines = dict(zip((id(t) for t, _ in planned.fitted.left_out), plan.notes, strict=True))
+
+    def more(running: set[WorkerKey]) -> list[RunRequest]:
+        spent = time.monotonic() - started
+        found = top_up(planned, args.results, spent, running, report=args.report is not None)
+        for line in top_up_lines(found, planned.fitted.budget_s):
+            progress.log(line)
+        if found.added:
+            added = {id(t) for t in found.added}
+            plan.notes = [line for key, line in lines.items() if key not in added]
+            progress.add(found.estimate, len(found.requests))
+        return found.requests
+
+    return more
+
+
 def main(args: argparse.Namespace) -> int:
     started = time.monotonic()
     quiet_wait_limit()  # a bad $MLPBENCH_QUIET_WAIT_S: exit 2 here, not in every worker
@@ -217,7 +250,8 @@ def main(args: argparse.Namespace) -> int:
         return Exit.OK
     estimate = planned.fitted.estimate if planned is not None else None
     with Progress(len(plan.requests), estimate=estimate, foreseen=absent) as progress:
-        outcome = run_plan(plan, args.results, progress)
+        more = _more(planned, plan, args, started, progress) if planned and planned.fitted.left_out else None
+        outcome = run_plan(plan, args.results, progress, more)
         progress.summary(outcome.records, outcome.path)
     if args.report:
         from harness.report.build import build_report

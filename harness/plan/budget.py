@@ -25,6 +25,7 @@ from harness.plugins import registry
 
 MARGIN = 0.9  # optional tables are added within this share of the budget: predictions err
 REPORT_S = 8.0  # building the page, on the reference machine (scaled like fixed costs)
+REPORT_PHASE = "report"
 
 
 class BudgetTooSmall(UsageError):
@@ -53,6 +54,14 @@ class Estimate:
     def run_s(self, request: RunRequest) -> float:
         found = self.runs.get(id(request))
         return found.total_s if found is not None else 0.0
+
+
+WorkerKey = tuple[str, str, str, bool]  # (implementation, mode, device, twin): one worker process
+
+
+def worker_key(request: RunRequest) -> WorkerKey:
+    """The worker process ``request`` runs in (an A/A twin has one of its own)."""
+    return (request.impl, request.mode, request.device, request.twin)
 
 
 def shape_of(request: RunRequest) -> Shape | None:
@@ -98,15 +107,18 @@ def estimate(
     runnable: Callable[[RunRequest], bool] = lambda r: True,
     one_off: list[Phase] | None = None,
     report_s: float | None = REPORT_S,
+    warm: frozenset[WorkerKey] = frozenset(),
 ) -> Estimate:
     """``plan``'s phases on this machine: ``one_off`` steps first (calibration, data), the workers'
     start, each group, the report (``report_s`` ``None``: none is built). Runs that cannot run
-    here (``runnable`` false: no GPU) cost nothing."""
+    here (``runnable`` false: no GPU) cost nothing; ``warm``: workers already started that have
+    run something (neither their start nor their first run's extra is paid again)."""
     found = Estimate(list(one_off or []))
     requests = [r for r in plan.requests if runnable(r)]
-    workers: OrderedDict[tuple[str, str, str, bool], float] = OrderedDict()
+    workers: OrderedDict[WorkerKey, float] = OrderedDict()
     for request in requests:
-        workers.setdefault((request.impl, request.mode, request.device, request.twin), 0.0)
+        if worker_key(request) not in warm:
+            workers.setdefault(worker_key(request), 0.0)
     for key in workers:
         workers[key] = model.rates((key[0], key[1], key[2])).start_s
     if workers:  # started together: they share the cores, and none is ready before the slowest
@@ -114,7 +126,7 @@ def estimate(
         fetch = sum(p.seconds for p in found.phases if p.name.startswith(fetch_phase([])))
         # they import while the data is fetched: what is left of their start once it is
         found.phases.append(Phase(workers_phase(len(workers)), max(start - fetch, 0.1 * start)))
-    used: set[tuple[str, str, str, bool]] = set()  # workers that ran something: their first run pays more
+    used: set[WorkerKey] = set(warm)  # workers that ran something: their first run pays more
     for group in groups(requests):
         total, run_epochs = 0.0, 0.0
         for request in group:
@@ -123,7 +135,7 @@ def estimate(
                 continue
             rates = model.rates((request.impl, request.mode, request.device))
             cost = run_cost(rates, shape, request.eval_repeats, request.step_samples)
-            key = (request.impl, request.mode, request.device, request.twin)
+            key = worker_key(request)
             first = rates.first_s if key not in used else 0.0
             used.add(key)
             found.runs[id(request)] = cost
@@ -131,7 +143,7 @@ def estimate(
             run_epochs += shape.epochs
         found.phases.append(Phase(group_name(group), model.group_s(total, run_epochs)))
     if report_s is not None:
-        found.phases.append(Phase("report", report_s))
+        found.phases.append(Phase(REPORT_PHASE, report_s))
     return found
 
 
@@ -188,6 +200,24 @@ def fit(plan: Plan, budget_s: float, predict: Callable[[Plan], Estimate], strict
     return Fitted(chosen, predict(chosen), budget_s, left)
 
 
+def top_up(
+    left_out: list[Tier], left_s: float, predict: Callable[[list[Tier]], Estimate]
+) -> tuple[list[Tier], Estimate]:
+    """Of the tables a budget left out (lowest priority first), those that fit ``left_s``, the
+    budget's seconds still unspent once the plan's own runs are done (its report's kept aside):
+    each is added if the runs added so far and it are predicted within :data:`MARGIN` of it, as
+    :func:`fit` adds them. ``predict``: the cost of running those tables' runs now, in the
+    workers the plan started. Returns the tables added and their estimate."""
+    added: list[Tier] = []
+    current = predict([])
+    for tier in left_out:
+        trial = predict([*added, tier])
+        if trial.total_s <= left_s * MARGIN:
+            added.append(tier)
+            current = trial
+    return added, current
+
+
 def _ordered(tiers: list[Tier], kept: list[Tier]) -> list[Tier]:
     """``kept`` in the suite's own order (which groups run first follows the file)."""
     ids = {id(t) for t in kept}
@@ -212,6 +242,14 @@ class Tracker:
             phase = self.phases.pop(0)
             self.done_predicted += phase.seconds
             self.done_actual += phase.seconds
+
+    def extend(self, phases: list[Phase]) -> None:
+        """Phases added to the plan as it runs (:func:`top_up`), before its report if it has one.
+        They were predicted from this run's own rates, which already hold the correction so far:
+        kept divided by it, so that the time left gives them back as predicted."""
+        at = len(self.phases) - (1 if self.phases and self.phases[-1].name == REPORT_PHASE else 0)
+        ratio = self.ratio
+        self.phases[at:at] = [Phase(p.name, p.seconds / ratio) for p in phases]
 
     def begin(self, name: str, now: float) -> None:
         """Phase ``name`` starts at ``now``: the one before it is over."""

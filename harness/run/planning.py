@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.plan import budget, costs
-from harness.plan.requests import Plan, RunRequest
+from harness.plan.requests import Plan, RunRequest, Tier
 from harness.plugins import registry
 from harness.record.keys import run_label
 from harness.record.tally import short_reason
 from harness.run import calibration, machine
 from harness.run.runner import preflight_reason
+from harness.run.schedule import TWIN_SIDE, WorkerKey
 from harness.store.calibration import Entry
 from harness.store.runs import RUNS_DIR, iter_records, record_files
 
@@ -109,6 +110,50 @@ def _fixed_scale(model: costs.CostModel) -> float:
     if key in reference.rates_by_key and reference.rates_by_key[key].dispatch_s > 0:
         return max(0.25, model.rates(key).dispatch_s / reference.rates_by_key[key].dispatch_s)
     return 1.0
+
+
+@dataclass
+class TopUp:
+    """The tables a budget left out that the rest of it holds once the plan's own runs are done:
+    their runs (those this machine can make, with their A/A twins), the estimate of their groups,
+    the seconds that were left, and each table left out still, with its predicted cost."""
+
+    added: list[Tier]
+    requests: list[RunRequest]
+    estimate: budget.Estimate
+    left_s: float
+    still_out: list[tuple[Tier, float]]
+
+
+def top_up(
+    planned: Planned,
+    results_dir: Path,
+    spent_s: float,
+    running: set[WorkerKey],
+    report: bool = True,
+) -> TopUp:
+    """Which of the tables ``planned`` left out to add now, ``spent_s`` seconds into the command,
+    with the workers of ``running`` started: predicted from a cost model learnt again, so from this
+    run's own records as well (a plan's first prediction comes from older records or the reference
+    rates, and errs by a quarter either way), against what is left of the budget once the page's
+    build is kept aside."""
+    fitted = planned.fitted
+    model = cost_model(results_dir, planned.entries)
+    report_s = budget.REPORT_S * _fixed_scale(model) if report else 0.0
+    left_s = fitted.budget_s - spent_s - report_s
+    warm = frozenset((impl, mode, device, side == TWIN_SIDE) for side, impl, mode, device in running)
+    cores = os.cpu_count() or 1
+
+    def predict(tiers: list[Tier]) -> budget.Estimate:
+        extra = fitted.plan.keeping(tiers)
+        return budget.estimate(extra, model, cores, _runnable, _fetch(extra), report_s=None, warm=warm)
+
+    candidates = [tier for tier, _ in fitted.left_out]
+    added, estimate = budget.top_up(candidates, left_s, predict) if left_s > 0 else ([], predict([]))
+    requests = [r for r in fitted.plan.keeping(added).requests if _runnable(r)] if added else []
+    base = estimate.total_s
+    still = [(t, predict([*added, t]).total_s - base) for t in candidates if t not in added]
+    return TopUp(added, requests, estimate, left_s, still)
 
 
 def plan_to_budget(

@@ -137,37 +137,57 @@ def prepare_data(requests: list[RunRequest], observer: Observer) -> None:
             observer.log(f"data for {spec.task} could not be had: {exc}")
 
 
+# Asked once the plan's groups are done: more runs to make in the same workers (none: stop).
+More = Callable[[set[schedule.WorkerKey]], list[RunRequest]]
+
+
 def _run_local(
-    plan: Plan, plan_groups: list[list[RunRequest]], observer: Observer, store: Callable[[RunRecord], None]
+    plan: Plan,
+    plan_groups: list[list[RunRequest]],
+    observer: Observer,
+    store: Callable[[RunRecord], None],
+    more: More | None = None,
 ) -> None:
     """Every group through this machine's workers, every worker started at once before the first
-    group (their imports overlap each other and the data's fetch); on Ctrl-C every worker is killed."""
+    group (their imports overlap each other and the data's fetch); then what ``more`` adds, given
+    the workers that are running. On Ctrl-C every worker is killed."""
     pool = schedule.Pool(plan.threads)
     rng = random.Random(plan.order_seed)
     try:
-        runs = [r for g in plan_groups for r in g]
-        keys = worker_keys(runs)
-        pool.start(keys)  # they import while the data is fetched
-        prepare_data(runs, observer)
-        observer.phase(budget.workers_phase(len(keys)))
-        observer.start(f"start {len(keys)} worker processes")
-        pool.wait_ready(keys)  # nothing is timed while a framework still imports beside it
-        for requests in plan_groups:
-            observer.phase(budget.group_name(requests))
-            observer.start(f"{requests[0].label()} and {len(requests) - 1} more")
-            block = max(r.epochs_per_round for r in requests)
-            group = schedule.Group(requests, pool, plan.schedule, rng, observer.start, plan.warm_up, block)
-            for record in group.run():
-                store(record)
+        while plan_groups:
+            runs = [r for g in plan_groups for r in g]
+            keys = [k for k in worker_keys(runs) if k not in pool.workers]
+            pool.start(keys)  # they import while the data is fetched
+            prepare_data(runs, observer)
+            if keys:
+                observer.phase(budget.workers_phase(len(keys)))
+                observer.start(f"start {len(keys)} worker processes")
+                pool.wait_ready(keys)  # nothing is timed while a framework still imports beside it
+            for requests in plan_groups:
+                observer.phase(budget.group_name(requests))
+                observer.start(f"{requests[0].label()} and {len(requests) - 1} more")
+                block = max(r.epochs_per_round for r in requests)
+                group = schedule.Group(
+                    requests, pool, plan.schedule, rng, observer.start, plan.warm_up, block
+                )
+                for record in group.run():
+                    store(record)
+            plan_groups = groups(more(set(pool.workers))) if more is not None else []
+            more = None  # asked once
     except BaseException:
         pool.close(kill=True)
         raise
     pool.close()
 
 
-def run_plan(plan: Plan, results_dir: Path, observer: Observer | None = None) -> Outcome:
+def run_plan(
+    plan: Plan, results_dir: Path, observer: Observer | None = None, more: More | None = None
+) -> Outcome:
     """Run every request of ``plan``; append each record to a new file under ``results_dir``.
-    On Ctrl-C every worker is killed and the records of the finished groups stay written."""
+    On Ctrl-C every worker is killed and the records of the finished groups stay written.
+    ``more`` (this machine only): asked once the plan's groups are done, with the workers still
+    running, for runs to add (runs this machine can make; each record is stamped with the plan's
+    provenance as it is when the record is written, so ``more`` may update the plan's notes)."""
     if plan.executor not in EXECUTORS:
         raise UsageError(f"unknown executor {plan.executor!r}; valid: {', '.join(EXECUTORS)}")
     if plan.schedule not in schedule.SCHEDULES:
@@ -214,7 +234,7 @@ def run_plan(plan: Plan, results_dir: Path, observer: Observer | None = None) ->
             for record in group:
                 store(record, finished)
     else:
-        _run_local(plan, groups(runnable), observer, store)
+        _run_local(plan, groups(runnable), observer, store, more)
     this = machine.machine_info()["machine_id"]
     if this not in writers:  # a plan that ran elsewhere still names its file here
         writers[this] = RecordWriter(results_dir, this, machine.git_commit(), plan.name)

@@ -108,3 +108,42 @@ def test_the_plan_predicts_a_report_only_when_the_command_builds_one(
     assert not re.search(r"^\s+\S+\s+report$", capsys.readouterr().err, re.M)
     assert main([*args, "--report", str(tmp_path / "page.html")]) == 0
     assert re.search(r"^\s+\S+\s+report$", capsys.readouterr().err, re.M)
+
+
+def _tiers_predict(tiers: list[Tier]) -> Estimate:
+    """Ten seconds a run of the given tables, twins included (:func:`budget.top_up`'s form)."""
+    return _predict(_plan().keeping(tiers))
+
+
+def test_the_time_left_after_the_planned_runs_takes_what_was_left_out_that_fits() -> None:
+    """A plan whose runs went faster than predicted has budget left: the left-out tables that fit it
+    are added, lowest priority first, each only if it still fits (as the plan was first fitted)."""
+    left = [_tier(1, "iris", [1, 2]), _tier(2, "iris", [3])]  # 60 s and 30 s, twins included
+    added, estimate = budget.top_up(left, 100 / budget.MARGIN, _tiers_predict)
+    assert [t.description for t in added] == ["iris [1, 2]", "iris [3]"] and estimate.total_s == 90.0
+    added, estimate = budget.top_up(left, 50 / budget.MARGIN, _tiers_predict)  # seeds 1-2 do not fit
+    assert [t.description for t in added] == ["iris [3]"] and estimate.total_s == 30.0
+    assert budget.top_up(left, 20 / budget.MARGIN, _tiers_predict)[0] == []
+    assert budget.top_up(left, -5.0, _tiers_predict)[0] == []
+
+
+def test_runs_added_in_workers_already_running_pay_neither_their_start_nor_a_first_run() -> None:
+    from harness.plan.costs import CostModel, Rates
+
+    model = CostModel({("numpy", "default", "cpu"): Rates(1e-3, 1e-9, start_s=5.0, first_s=2.0)})
+    plan = Plan("unit", [RunRequest("iris", "numpy", seed=s) for s in (1, 2)], twin="")
+    cold = budget.estimate(plan, model, cores=2, report_s=None)
+    warm = budget.estimate(
+        plan, model, cores=2, report_s=None, warm=frozenset({budget.worker_key(plan.requests[0])})
+    )
+    assert [p.name for p in cold.phases][0] == budget.workers_phase(1)
+    assert not any(p.name == budget.workers_phase(1) for p in warm.phases)
+    assert cold.total_s - warm.total_s == pytest.approx(5.0 + 2.0)  # its start, one first run
+
+
+def test_phases_added_as_the_plan_runs_come_before_its_report() -> None:
+    tracker = Tracker(Estimate([Phase("a", 10.0), Phase(budget.REPORT_PHASE, 5.0)]), started=0.0)
+    tracker.extend([Phase("b", 20.0)])
+    assert [p.name for p in tracker.phases] == ["a", "b", budget.REPORT_PHASE]
+    tracker.begin("b", 0.0)  # found by name, as a planned phase is
+    assert tracker.left_s(0.0) == pytest.approx(10.0 + 20.0 + 5.0)

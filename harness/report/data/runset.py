@@ -73,10 +73,25 @@ def select(
     found = RunSet(records, lines, left_out, len(others), not_run(records))
     budgets = [r.provenance["budget_s"] for r in records if (r.provenance or {}).get("budget_s")]
     found.budget_s = max(budgets) if budgets else None
-    found.budget_left_out = list(
-        dict.fromkeys(x for r in records for x in (r.provenance or {}).get("left_out", []))
-    )
+    found.budget_left_out = budget_left_out(records)
     return found
+
+
+def budget_left_out(records: list[RunRecord]) -> list[str]:
+    """What the budgets of the records' plans left out, each table in words with its command. A
+    plan's records each say what was left out when they were written; a table the plan added once
+    its planned runs were done, the budget not spent (:func:`harness.run.planning.top_up`), is not
+    in the notes of the records written after, so a plan's left out is what all of its records say."""
+    by_plan: dict[str, list[list[str]]] = defaultdict(list)
+    for record in records:
+        provenance = record.provenance or {}
+        if "left_out" in provenance:
+            by_plan[str(provenance.get("plan_id", ""))].append(list(provenance["left_out"]))
+    out: list[str] = []
+    for notes in by_plan.values():
+        everywhere = set.intersection(*(set(n) for n in notes))
+        out += [line for line in notes[0] if line in everywhere]
+    return list(dict.fromkeys(out))
 
 
 def _at(by_file: dict[Path, list[Digest]], chosen: list[tuple[Path, int]]) -> list[Digest]:
