@@ -184,11 +184,12 @@ def left_out_lines(fitted: Fitted, suite: str) -> list[str]:
 def top_up_lines(found: TopUp, budget_s: float) -> list[str]:
     """What the time left once the planned runs were done was spent on, or why on nothing."""
     left = f"{duration(max(found.left_s, 0))} of the {duration(budget_s)} budget left after the planned runs"
+    rates = "rates learnt again with this run's records"
     tables = "; ".join(f"{t.label()} (+{duration(s)})" for t, s in found.still_out)
     if not found.added:
-        return [f"{left}: not enough for what was left out (from this run's own rates): {tables}"]
+        return [f"{left}: not enough for what was left out ({rates}): {tables}"]
     added = "; ".join(t.label() for t in found.added)
-    out = [f"{left}: added {added} (predicted {duration(found.estimate.total_s)} from this run's own rates)"]
+    out = [f"{left}: added {added} (predicted {duration(found.estimate.total_s)}, {rates})"]
     return out + ([f"still left out: {tables}"] if found.still_out else [])
 
 

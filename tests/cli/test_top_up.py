@@ -84,7 +84,7 @@ def test_a_table_the_time_left_cannot_hold_stays_left_out_and_says_why(
     _models(monkeypatch, 30.0, 80.0)
     assert _run(tmp_path) == [0]
     err = capsys.readouterr().err
-    assert "budget left after the planned runs: not enough for what was left out" in err, err
+    assert "budget left after the planned runs: not enough for what was left out (rates learnt" in err, err
     assert "iris seed 1 (+" in err.split("not enough for what was left out")[1]
     records, _ = load(tmp_path / "r")
     assert [line.split(" (+")[0] for line in budget_left_out(records)] == ["iris seed 1"]
