@@ -13,7 +13,7 @@ from harness.cli.paths import DEFAULT_REPORT
 from harness.cli.progress import Progress, duration
 from harness.plan.budget import MARGIN, Fitted
 from harness.plan.overrides import conflicts
-from harness.plan.requests import Plan, RunRequest, parse_shard
+from harness.plan.requests import Plan, RunRequest, Tier, parse_shard
 from harness.plan.suites import Selection, plan_for
 from harness.run.planning import Planned, TopUp, not_here, plan_to_budget, top_up
 from harness.run.runner import EXECUTORS, run_plan
@@ -173,12 +173,13 @@ def _say_plan(planned: Planned, suite: str, absent: int, why: list[str]) -> None
 
 def left_out_lines(fitted: Fitted, suite: str) -> list[str]:
     """Each table the budget left out: what it is, what it would add, and the command that runs it."""
-    out = []
-    for tier, extra_s in fitted.left_out:
-        need = (fitted.estimate.total_s + extra_s) / MARGIN
-        command = f"python -m harness run --suite {suite} --budget {need:.0f}"
-        out.append(f"{tier.label()} (+{duration(extra_s)}): {command}")
-    return out
+    return [_left_out(tier, extra_s, fitted.estimate.total_s, suite) for tier, extra_s in fitted.left_out]
+
+
+def _left_out(tier: Tier, extra_s: float, total_s: float, suite: str) -> str:
+    """A table left out of a plan predicted at ``total_s``: it would add ``extra_s``."""
+    need = (total_s + extra_s) / MARGIN
+    return f"{tier.label()} (+{duration(extra_s)}): python -m harness run --suite {suite} --budget {need:.0f}"
 
 
 def top_up_lines(found: TopUp, budget_s: float) -> list[str]:
@@ -198,16 +199,15 @@ def _more(
 ) -> Callable[[set[WorkerKey]], list[RunRequest]]:
     """What to add once the planned runs are done: the left-out tables that the rest of the budget
     holds, predicted again from this run's own records; the plan's notes then name only the rest."""
-    lines = dict(zip((id(t) for t, _ in planned.fitted.left_out), plan.notes, strict=True))
 
     def more(running: set[WorkerKey]) -> list[RunRequest]:
         spent = time.monotonic() - started
         found = top_up(planned, args.results, spent, running, report=args.report is not None)
         for line in top_up_lines(found, planned.fitted.budget_s):
             progress.log(line)
-        if found.added:
-            added = {id(t) for t in found.added}
-            plan.notes = [line for key, line in lines.items() if key not in added]
+        if found.added:  # what is still left out, costed as the line above says it
+            total = planned.fitted.budget_s - found.left_s + found.estimate.total_s
+            plan.notes = [_left_out(tier, extra, total, plan.name) for tier, extra in found.still_out]
             progress.add(found.estimate, len(found.requests))
         return found.requests
 

@@ -36,6 +36,14 @@ tasks = ["iris"]
 impls = ["numpy"]
 seeds = [1]
 spec = { epochs = 3 }
+
+[[runs]]
+description = "iris seeds 2 to 4"
+priority = 2
+tasks = ["iris"]
+impls = ["numpy"]
+seeds = [2, 3, 4]
+spec = { epochs = 3 }
 """
 
 
@@ -65,17 +73,26 @@ def _run(tmp_path: Path) -> list[str]:
 def test_a_table_left_out_runs_when_the_planned_runs_leave_the_time_for_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    asked = _models(monkeypatch, 30.0, 1.0)  # first predicted 30 s a run: seed 1 does not fit 54 s
+    """Predicted first at 30 s a run, seeds 1 (+30 s) and 2-4 (+90 s) do not fit a 60 s budget
+    beside seed 0; learnt again at 20 s a run, seed 1 fits what is left (about 57 s, 90% of it) and
+    seeds 2-4 (+60 s) do not: they are left out at their new cost, on the page as well."""
+    asked = _models(monkeypatch, 30.0, 20.0)
     assert _run(tmp_path) == [0, 1]
-    assert asked == [30.0, 1.0]
+    assert asked == [30.0, 20.0]
     err = capsys.readouterr().err
-    assert "left out to fit the budget: iris seed 1 (+" in err
-    assert "budget left after the planned runs: added iris seed 1 (predicted" in err, err
+    assert "left out to fit the budget: iris seed 1 (+30s)" in err
+    assert "left out to fit the budget: iris seeds 2 to 4 (+1m30s)" in err
+    assert "budget left after the planned runs: added iris seed 1 (predicted 20s, rates learnt" in err, err
+    assert "still left out: iris seeds 2 to 4 (+1m00s)" in err
     records, _ = load(tmp_path / "r")
-    by_seed = {r.seed: r.provenance["left_out"] for r in records}
-    assert by_seed[0][0].startswith("iris seed 1 (+") and by_seed[1] == []
+    by_seed = {r.seed: [line.split(":")[0] for line in r.provenance["left_out"]] for r in records}
+    assert by_seed == {
+        0: ["iris seed 1 (+30s)", "iris seeds 2 to 4 (+1m30s)"],
+        1: ["iris seeds 2 to 4 (+1m00s)"],
+    }
     assert len({r.provenance["plan_id"] for r in records}) == 1  # one plan, one command
-    assert budget_left_out(records) == []  # the page no longer says it was left out
+    page = budget_left_out(records)  # what the page says: the plan's last word
+    assert [line.split(":")[0] for line in page] == ["iris seeds 2 to 4 (+1m00s)"], page
 
 
 def test_a_table_the_time_left_cannot_hold_stays_left_out_and_says_why(
@@ -87,7 +104,7 @@ def test_a_table_the_time_left_cannot_hold_stays_left_out_and_says_why(
     assert "budget left after the planned runs: not enough for what was left out (rates learnt" in err, err
     assert "iris seed 1 (+" in err.split("not enough for what was left out")[1]
     records, _ = load(tmp_path / "r")
-    assert [line.split(" (+")[0] for line in budget_left_out(records)] == ["iris seed 1"]
+    assert [line.split(" (+")[0] for line in budget_left_out(records)] == ["iris seed 1", "iris seeds 2 to 4"]
 
 
 def test_the_time_left_keeps_the_first_plans_report_when_it_said_more(

@@ -79,19 +79,16 @@ def select(
 
 def budget_left_out(records: list[RunRecord]) -> list[str]:
     """What the budgets of the records' plans left out, each table in words with its command. A
-    plan's records each say what was left out when they were written; a table the plan added once
-    its planned runs were done, the budget not spent (:func:`harness.run.planning.top_up`), is not
-    in the notes of the records written after, so a plan's left out is what all of its records say."""
-    by_plan: dict[str, list[list[str]]] = defaultdict(list)
+    plan's records each say what was left out when they were written; once its planned runs are
+    done, a plan adds what the rest of its budget holds (:func:`harness.run.planning.top_up`) and
+    costs the rest again, so each plan's last record (``records`` in the order they were written)
+    says what it left out in the end."""
+    last: dict[str, list[str]] = {}
     for record in records:
         provenance = record.provenance or {}
         if "left_out" in provenance:
-            by_plan[str(provenance.get("plan_id", ""))].append(list(provenance["left_out"]))
-    out: list[str] = []
-    for notes in by_plan.values():
-        everywhere = set.intersection(*(set(n) for n in notes))
-        out += [line for line in notes[0] if line in everywhere]
-    return list(dict.fromkeys(out))
+            last[str(provenance.get("plan_id", ""))] = list(provenance["left_out"])
+    return list(dict.fromkeys(line for notes in last.values() for line in notes))
 
 
 def _at(by_file: dict[Path, list[Digest]], chosen: list[tuple[Path, int]]) -> list[Digest]:
