@@ -92,8 +92,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="SECONDS",
         help="what the whole command may take, calibration, data and report included (default: the suite's; "
         "the default suite's keeps `tox -e bench` within 10 minutes on a slow 2-core machine): the suite's "
-        "tables of priority 1 and up are added, lowest first, while the plan's predicted cost fits; what is "
-        "left out is named, with the command that runs it",
+        "tables of priority 1 and up are added, lowest first, while the plan's predicted cost fits, and "
+        "again once the planned runs are done, predicted from their own records; what is left out is named, "
+        "with the command that runs it",
     )
     budget.add_argument(
         "--no-budget", action="store_true", help="run every table of the suite, whatever it costs"
