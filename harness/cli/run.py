@@ -188,6 +188,9 @@ def top_up_lines(found: TopUp, budget_s: float) -> list[str]:
     left = f"{duration(max(found.left_s, 0))} of the {duration(budget_s)} budget left after the planned runs"
     rates = "rates learnt again with this run's records"
     tables = "; ".join(f"{t.label()} (+{duration(s)})" for t, s in found.still_out)
+    if found.left_s <= 0:  # the plan was short: what was left out was listed before it ran
+        return [f"no time left of the {duration(budget_s)} budget after the planned runs (the page's build "
+                f"kept aside; {duration(-found.left_s)} over): nothing added"]  # fmt: skip
     if not found.added:
         return [f"{left}: not enough for what was left out ({rates}): {tables}"]
     added = "; ".join(t.label() for t in found.added)

@@ -124,3 +124,18 @@ def test_the_time_left_keeps_the_first_plans_report_when_it_said_more(
     found = planning.top_up(planned, tmp_path, spent_s=20.0, running=set(), report=True)
     assert found.left_s == pytest.approx(10.0)  # 60 - 20 spent - the first plan's 30 s report
     assert planning.top_up(planned, tmp_path, 20.0, set(), report=False).left_s == pytest.approx(40.0)
+
+
+def test_a_plan_that_took_the_whole_budget_adds_nothing_in_one_line() -> None:
+    """On the slow kind (emulated) the planned runs took the budget: the line said "0s of the 7m50s
+    budget left ... not enough for what was left out" and named ten tables with their costs again."""
+    from harness.cli.run import top_up_lines
+    from harness.plan import budget
+    from harness.plan.requests import RunRequest, Tier
+
+    tier = Tier(1, "iris seed 1", [RunRequest("iris", "numpy", seed=1)])
+    found = planning.TopUp([], [], budget.Estimate(), -16.0, [(tier, 30.0)])
+    assert top_up_lines(found, 470.0) == [
+        "no time left of the 7m50s budget after the planned runs (the page's build kept aside; 16s over): "
+        "nothing added"
+    ]
