@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 from collections.abc import Callable
@@ -199,7 +200,7 @@ def top_up_lines(found: TopUp, budget_s: float) -> list[str]:
 
 
 def _more(
-    planned: Planned, plan: Plan, args: argparse.Namespace, started: float, progress: Progress
+    planned: Planned, plan: Plan, args: argparse.Namespace, started: float, progress: Progress, suite: str
 ) -> Callable[[set[WorkerKey]], list[RunRequest]]:
     """What to add once the planned runs are done: the left-out tables that the rest of the budget
     holds, predicted again from this run's own records; the plan's notes then name only the rest."""
@@ -211,7 +212,7 @@ def _more(
             progress.log(line)
         if found.added:  # what is still left out, costed as the line above says it
             total = planned.fitted.budget_s - found.left_s + found.estimate.total_s
-            plan.notes = [_left_out(tier, extra, total, plan.name) for tier, extra in found.still_out]
+            plan.notes = [_left_out(tier, extra, total, suite) for tier, extra in found.still_out]
             progress.add(found.estimate, len(found.requests))
         return found.requests
 
@@ -223,6 +224,8 @@ def main(args: argparse.Namespace) -> int:
     quiet_wait_limit()  # a bad $MLPBENCH_QUIET_WAIT_S: exit 2 here, not in every worker
     shard = parse_shard(args.shard) if args.shard is not None else None
     plan = plan_for(selection_of(args))
+    # the suite as the user named it, for the commands printed: a suite file by its path, not its stem
+    suite = shlex.quote(args.suite) if args.suite else plan.name
     options.warn(warnings(args))
     if shard is not None:
         plan = plan.sharded(*shard)
@@ -242,12 +245,12 @@ def main(args: argparse.Namespace) -> int:
         )  # fmt: skip
         plan = planned.fitted.plan
         plan.budget_s = budget_s
-        plan.notes = left_out_lines(planned.fitted, plan.name)
+        plan.notes = left_out_lines(planned.fitted, suite)
     # the runs this machine cannot make, found once: said by the plan, left out of the progress count
     # (a cluster's nodes have GPUs of their own: only a local plan is checked here)
     absent, why = not_here(plan.requests) if planned is not None else (0, [])
     if planned is not None:
-        _say_plan(planned, plan.name, absent, why)
+        _say_plan(planned, suite, absent, why)
     if args.dry_run:
         for request in plan.requests:
             print(request.label())
@@ -255,7 +258,11 @@ def main(args: argparse.Namespace) -> int:
         return Exit.OK
     estimate = planned.fitted.estimate if planned is not None else None
     with Progress(len(plan.requests), estimate=estimate, foreseen=absent) as progress:
-        more = _more(planned, plan, args, started, progress) if planned and planned.fitted.left_out else None
+        more = (
+            _more(planned, plan, args, started, progress, suite)
+            if planned and planned.fitted.left_out
+            else None
+        )
         outcome = run_plan(plan, args.results, progress, more)
         progress.summary(outcome.records, outcome.path)
     if args.report:

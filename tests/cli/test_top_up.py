@@ -84,6 +84,8 @@ def test_a_table_left_out_runs_when_the_planned_runs_leave_the_time_for_it(
     assert "left out to fit the budget: iris seeds 2 to 4 (+1m30s)" in err
     assert "budget left after the planned runs: added iris seed 1 (predicted 20s, rates learnt" in err, err
     assert "still left out: iris seeds 2 to 4 (+1m00s)" in err
+    # the command that runs a left-out table names the suite file as given, not its stem ("two")
+    assert f"iris seed 1 (+30s): python -m harness run --suite {tmp_path / 'two.toml'} --budget" in err
     records, _ = load(tmp_path / "r")
     by_seed = {r.seed: [line.split(":")[0] for line in r.provenance["left_out"]] for r in records}
     assert by_seed == {
