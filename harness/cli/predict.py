@@ -65,11 +65,12 @@ def _records(args: argparse.Namespace) -> tuple[str, list]:
 
 CAVEAT = (
     "The intervals are the fit's noise widened by its error at its own networks. Fitted to a default "
-    "bench's seven networks, on two networks it was not fitted to (MNIST 784-1024-1024-10 at batch 256, "
-    "digits 64-64-10 at batch 16), measured right after the bench, 15 of 18 predictions were within 20%, "
-    "the worst 38% (Keras and TensorFlow on the wide one), where the bench's own networks measured again "
-    "read up to 1.74x apart (docs/measured.md; benchmarks/step_model_heldout.py --check measures it "
-    "here). Far outside the networks measured (the marks above), read it as an estimate only."
+    "bench's eight networks (its four tasks' and four cost points), on two networks it was not fitted to "
+    "(MNIST 784-1024-1024-10 at batch 256, digits 64-64-10 at batch 16), measured right after the bench "
+    "on a 2-core AMD EPYC (2026-12-04), 14 of 18 predictions were within 20%: every one on the wide "
+    "network, 6 of 9 on the tiny one (worst numpy, 78%), where the bench's own networks measured again "
+    "read 0.70-1.30x of themselves (docs/measured.md; benchmarks/step_model_heldout.py --check measures "
+    "it here). Far outside the networks measured (the marks above), read it as an estimate only."
 )
 
 
