@@ -176,7 +176,7 @@ class Progress:
     def done(self, record: RunRecord) -> None:
         if record.status == "unavailable":  # not a run: said once per reason, and taken off the total
             key = (record.device, short_reason(record.reason))
-            if key not in self.unavailable:
+            if key not in self.unavailable and not self.foreseen:  # the plan's line said those already
                 self.log(f"could not run here, recorded unavailable: {record.device}: {key[1]}")
             self.unavailable[key] = self.unavailable.get(key, 0) + 1
             self.skip()

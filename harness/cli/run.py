@@ -171,6 +171,9 @@ def _say_plan(planned: Planned, suite: str, absent: int, why: list[str]) -> None
               "limit to hold", file=sys.stderr)  # fmt: skip
     for line in left_out_lines(fitted, suite):
         print(f"left out to fit the budget: {line}", file=sys.stderr)
+    if fitted.left_out:
+        print("  (in this order, each is run at the end if the planned runs leave the time for it)",
+              file=sys.stderr)  # fmt: skip
 
 
 def left_out_lines(fitted: Fitted, suite: str) -> list[str]:

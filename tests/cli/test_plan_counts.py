@@ -71,3 +71,46 @@ def test_the_record_count_says_a_single_reasons_count_once() -> None:
     two = Tally(10, 6, 0, unavailable=[Unavailable("gpu", NO_DRIVER, 3), Unavailable("keras [fast]", "x", 1)])
     said = two.words()
     assert said == f"10 records: 6 runs ok; 4 could not run here (gpu, 3: {NO_DRIVER}; keras [fast], 1: x)"
+
+
+def test_a_reason_the_plan_already_gave_is_not_said_again_while_it_runs() -> None:
+    """The plan's line said "gpu: no NVIDIA driver ..."; then the progress said "could not run here,
+    recorded unavailable: gpu: ..." for it and again for numpy's own reason. A run found unavailable
+    only when it starts is still said."""
+    from harness.record.schema import RunRecord
+
+    log = io.StringIO()
+    gpu = RunRecord(
+        task="iris",
+        impl="torch",
+        framework="torch",
+        seed=0,
+        device="gpu",
+        status="unavailable",
+        reason=NO_DRIVER,
+    )
+    numpy = RunRecord(
+        task="iris",
+        impl="numpy",
+        framework="numpy",
+        seed=0,
+        device="gpu",
+        status="unavailable",
+        reason="no GPUs",
+    )
+    late = RunRecord(
+        task="iris",
+        impl="keras",
+        framework="keras",
+        seed=0,
+        device="cpu",
+        status="unavailable",
+        reason="no keras",
+    )
+    with Progress(5, console=Console(file=log, force_terminal=False, width=200), interval_s=60,
+                  foreseen=2) as progress:  # fmt: skip
+        for record in (gpu, numpy, late):
+            progress.done(record)
+    said = [line for line in log.getvalue().splitlines() if line.startswith("could not run here")]
+    assert said == ["could not run here, recorded unavailable: cpu: no keras"], said
+    assert progress.total == 2
