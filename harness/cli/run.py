@@ -12,13 +12,13 @@ from harness.cli import options
 from harness.cli.exits import Exit
 from harness.cli.paths import DEFAULT_REPORT
 from harness.cli.progress import Progress, duration
-from harness.plan.budget import MARGIN, Fitted
+from harness.plan.budget import MARGIN, Fitted, WorkerSlot
 from harness.plan.overrides import conflicts
 from harness.plan.requests import Plan, RunRequest, Tier, parse_shard
 from harness.plan.suites import Selection, plan_for
 from harness.run.planning import Planned, TopUp, not_here, plan_to_budget, top_up
 from harness.run.runner import EXECUTORS, run_plan
-from harness.run.schedule import SCHEDULES, WorkerKey
+from harness.run.schedule import SCHEDULES
 from harness.run.timing import quiet_wait_limit
 
 
@@ -204,13 +204,13 @@ def top_up_lines(found: TopUp, budget_s: float) -> list[str]:
 
 def _more(
     planned: Planned, plan: Plan, args: argparse.Namespace, started: float, progress: Progress, suite: str
-) -> Callable[[set[WorkerKey]], list[RunRequest]]:
+) -> Callable[[frozenset[WorkerSlot]], list[RunRequest]]:
     """What to add once the planned runs are done: the left-out tables that the rest of the budget
     holds, predicted again from this run's own records; the plan's notes then name only the rest."""
 
-    def more(running: set[WorkerKey]) -> list[RunRequest]:
+    def more(warm: frozenset[WorkerSlot]) -> list[RunRequest]:
         spent = time.monotonic() - started
-        found = top_up(planned, args.results, spent, running, report=args.report is not None)
+        found = top_up(planned, args.results, spent, warm, report=args.report is not None)
         for line in top_up_lines(found, planned.fitted.budget_s):
             progress.log(line)
         if found.added:  # what is still left out, costed as the line above says it

@@ -56,10 +56,12 @@ class Estimate:
         return found.total_s if found is not None else 0.0
 
 
-WorkerKey = tuple[str, str, str, bool]  # (implementation, mode, device, twin): one worker process
+# (implementation, mode, device, twin): the worker process a run needs, as its costs see it (paid
+# once: its start, its first run's extra); the schedule names the same process by its side instead
+WorkerSlot = tuple[str, str, str, bool]
 
 
-def worker_key(request: RunRequest) -> WorkerKey:
+def worker_slot(request: RunRequest) -> WorkerSlot:
     """The worker process ``request`` runs in (an A/A twin has one of its own)."""
     return (request.impl, request.mode, request.device, request.twin)
 
@@ -107,7 +109,7 @@ def estimate(
     runnable: Callable[[RunRequest], bool] = lambda r: True,
     one_off: list[Phase] | None = None,
     report_s: float | None = REPORT_S,
-    warm: frozenset[WorkerKey] = frozenset(),
+    warm: frozenset[WorkerSlot] = frozenset(),
 ) -> Estimate:
     """``plan``'s phases on this machine: ``one_off`` steps first (calibration, data), the workers'
     start, each group, the report (``report_s`` ``None``: none is built). Runs that cannot run
@@ -115,10 +117,10 @@ def estimate(
     run something (neither their start nor their first run's extra is paid again)."""
     found = Estimate(list(one_off or []))
     requests = [r for r in plan.requests if runnable(r)]
-    workers: OrderedDict[WorkerKey, float] = OrderedDict()
+    workers: OrderedDict[WorkerSlot, float] = OrderedDict()
     for request in requests:
-        if worker_key(request) not in warm:
-            workers.setdefault(worker_key(request), 0.0)
+        if worker_slot(request) not in warm:
+            workers.setdefault(worker_slot(request), 0.0)
     for key in workers:
         workers[key] = model.rates((key[0], key[1], key[2])).start_s
     if workers:  # started together: they share the cores, and none is ready before the slowest
@@ -126,7 +128,7 @@ def estimate(
         fetch = sum(p.seconds for p in found.phases if p.name.startswith(fetch_phase([])))
         # they import while the data is fetched: what is left of their start once it is
         found.phases.append(Phase(workers_phase(len(workers)), max(start - fetch, 0.1 * start)))
-    used: set[WorkerKey] = set(warm)  # workers that ran something: their first run pays more
+    used: set[WorkerSlot] = set(warm)  # workers that ran something: their first run pays more
     for group in groups(requests):
         total, run_epochs = 0.0, 0.0
         for request in group:
@@ -135,7 +137,7 @@ def estimate(
                 continue
             rates = model.rates((request.impl, request.mode, request.device))
             cost = run_cost(rates, shape, request.eval_repeats, request.step_samples)
-            key = worker_key(request)
+            key = worker_slot(request)
             first = rates.first_s if key not in used else 0.0
             used.add(key)
             found.runs[id(request)] = cost

@@ -18,7 +18,6 @@ from harness.record.keys import run_label
 from harness.record.tally import short_reason
 from harness.run import calibration, machine
 from harness.run.runner import preflight_reason
-from harness.run.schedule import TWIN_SIDE, WorkerKey
 from harness.store.calibration import Entry
 from harness.store.runs import RUNS_DIR, iter_records, record_files
 
@@ -129,11 +128,11 @@ def top_up(
     planned: Planned,
     results_dir: Path,
     spent_s: float,
-    running: set[WorkerKey],
+    warm: frozenset[budget.WorkerSlot],
     report: bool = True,
 ) -> TopUp:
     """Which of the tables ``planned`` left out to add now, ``spent_s`` seconds into the command,
-    with the workers of ``running`` started: predicted from a cost model learnt again, so from this
+    with the workers of ``warm`` running: predicted from a cost model learnt again, so from this
     run's own records as well (a plan's first prediction comes from older records or the reference
     rates, and errs by a quarter either way), against what is left of the budget once the page's
     build is kept aside."""
@@ -144,7 +143,6 @@ def top_up(
     first = next((p.seconds for p in fitted.estimate.phases if p.name == budget.REPORT_PHASE), 0.0)
     report_s = max(budget.REPORT_S * _fixed_scale(model), first) if report else 0.0
     left_s = fitted.budget_s - spent_s - report_s
-    warm = frozenset((impl, mode, device, side == TWIN_SIDE) for side, impl, mode, device in running)
     cores = os.cpu_count() or 1
 
     def predict(tiers: list[Tier]) -> budget.Estimate:
@@ -152,7 +150,7 @@ def top_up(
         return budget.estimate(extra, model, cores, _runnable, _fetch(extra), report_s=None, warm=warm)
 
     candidates = [tier for tier, _ in fitted.left_out]
-    added, estimate = budget.top_up(candidates, left_s, predict) if left_s > 0 else ([], predict([]))
+    added, estimate = budget.top_up(candidates, left_s, predict)
     requests = [r for r in fitted.plan.keeping(added).requests if _runnable(r)] if added else []
     base = estimate.total_s
     still = [(t, predict([*added, t]).total_s - base) for t in candidates if t not in added]

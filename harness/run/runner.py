@@ -137,8 +137,8 @@ def prepare_data(requests: list[RunRequest], observer: Observer) -> None:
             observer.log(f"data for {spec.task} could not be had: {exc}")
 
 
-# Asked once the plan's groups are done: more runs to make in the same workers (none: stop).
-More = Callable[[set[schedule.WorkerKey]], list[RunRequest]]
+# Asked once the plan's groups are done, with the workers running: more runs to make in them (none: stop).
+More = Callable[[frozenset[budget.WorkerSlot]], list[RunRequest]]
 
 
 def _run_local(
@@ -172,12 +172,19 @@ def _run_local(
                 )
                 for record in group.run():
                     store(record)
-            plan_groups = groups(more(set(pool.workers))) if more is not None else []
+            plan_groups = groups(more(_slots(pool))) if more is not None else []
             more = None  # asked once
     except BaseException:
         pool.close(kill=True)
         raise
     pool.close()
+
+
+def _slots(pool: schedule.Pool) -> frozenset[budget.WorkerSlot]:
+    """The pool's live workers as the cost model names them (an A/A twin by ``twin``, not its side)."""
+    return frozenset(
+        (impl, mode, device, side == schedule.TWIN_SIDE) for side, impl, mode, device in pool.workers
+    )
 
 
 def run_plan(

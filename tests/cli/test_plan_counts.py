@@ -80,33 +80,13 @@ def test_a_reason_the_plan_already_gave_is_not_said_again_while_it_runs() -> Non
     from harness.record.schema import RunRecord
 
     log = io.StringIO()
-    gpu = RunRecord(
-        task="iris",
-        impl="torch",
-        framework="torch",
-        seed=0,
-        device="gpu",
-        status="unavailable",
-        reason=NO_DRIVER,
-    )
-    numpy = RunRecord(
-        task="iris",
-        impl="numpy",
-        framework="numpy",
-        seed=0,
-        device="gpu",
-        status="unavailable",
-        reason="no GPUs",
-    )
-    late = RunRecord(
-        task="iris",
-        impl="keras",
-        framework="keras",
-        seed=0,
-        device="cpu",
-        status="unavailable",
-        reason="no keras",
-    )
+
+    def unavailable(impl: str, device: str, reason: str) -> RunRecord:
+        return RunRecord(task="iris", impl=impl, framework=impl, seed=0, device=device, status="unavailable",
+                         reason=reason)  # fmt: skip
+
+    gpu, numpy = unavailable("torch", "gpu", NO_DRIVER), unavailable("numpy", "gpu", "no GPUs")
+    late = unavailable("keras", "cpu", "no keras")
     with Progress(5, console=Console(file=log, force_terminal=False, width=200), interval_s=60,
                   foreseen=2) as progress:  # fmt: skip
         for record in (gpu, numpy, late):

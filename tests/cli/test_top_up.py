@@ -123,9 +123,9 @@ def test_the_time_left_keeps_the_first_plans_report_when_it_said_more(
     plan = Plan("two", [RunRequest("iris", "numpy")], tiers=[], twin="")
     first = budget.Estimate([budget.Phase("runs", 20.0), budget.Phase(budget.REPORT_PHASE, 30.0)])
     planned = planning.Planned(budget.Fitted(plan, first, 60.0, [(tier, 5.0)]), CostModel(), [])
-    found = planning.top_up(planned, tmp_path, spent_s=20.0, running=set(), report=True)
+    found = planning.top_up(planned, tmp_path, spent_s=20.0, warm=frozenset(), report=True)
     assert found.left_s == pytest.approx(10.0)  # 60 - 20 spent - the first plan's 30 s report
-    assert planning.top_up(planned, tmp_path, 20.0, set(), report=False).left_s == pytest.approx(40.0)
+    assert planning.top_up(planned, tmp_path, 20.0, frozenset(), report=False).left_s == pytest.approx(40.0)
 
 
 def test_a_plan_that_took_the_whole_budget_adds_nothing_in_one_line() -> None:

@@ -134,7 +134,7 @@ def test_runs_added_in_workers_already_running_pay_neither_their_start_nor_a_fir
     plan = Plan("unit", [RunRequest("iris", "numpy", seed=s) for s in (1, 2)], twin="")
     cold = budget.estimate(plan, model, cores=2, report_s=None)
     warm = budget.estimate(
-        plan, model, cores=2, report_s=None, warm=frozenset({budget.worker_key(plan.requests[0])})
+        plan, model, cores=2, report_s=None, warm=frozenset({budget.worker_slot(plan.requests[0])})
     )
     assert [p.name for p in cold.phases][0] == budget.workers_phase(1)
     assert not any(p.name == budget.workers_phase(1) for p in warm.phases)
